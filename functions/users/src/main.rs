@@ -1,0 +1,14 @@
+use lambda_http::{run, service_fn, Error, Request};
+use users::{handle, State};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let aws = shared::config::aws().await;
+    let state = State { store: shared::config::store(&aws), cache: shared::config::cache() };
+    run(service_fn(|req: Request| {
+        let state = &state;
+        async move { Ok::<_, Error>(handle(state, req).await) }
+    }))
+    .await
+}

@@ -1,0 +1,138 @@
+"""Creates the stack's DynamoDB table and SQS queues from template.yaml on an AWS-compatible
+endpoint (moto locally, LocalStack in Docker), so local resources never drift from the real ones.
+
+Reads the endpoint from AWS_ENDPOINT_URL like every AWS SDK. Resource names are the template's
+logical ids in lower case, prefixed with NAME_PREFIX (default "chat-"). Local runs may shorten
+queue timings with VISIBILITY_TIMEOUT and MAX_RECEIVE_COUNT, so redelivery tests take seconds.
+
+Prints the functions' environment (the template's Globals variables that refer to these
+resources, plus DLQ_URL for the local poller) as KEY=VALUE lines.
+
+usage: python localstack/bootstrap.py [path/to/template.yaml]
+"""
+
+import json
+import os
+import sys
+
+import boto3
+import yaml
+
+
+class CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags (!Ref, !GetAtt, !Sub, ...) as their long forms."""
+
+
+def _tag(loader, suffix, node):
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+CfnLoader.add_multi_constructor("!", _tag)
+
+
+def load_template(path):
+    with open(path) as f:
+        return yaml.load(f, Loader=CfnLoader)
+
+
+def resources_of(template, kind):
+    return {k: v.get("Properties", {}) for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def create_table(ddb, name, props):
+    args = {
+        "TableName": name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    ddb.create_table(**args)
+    ddb.get_waiter("table_exists").wait(TableName=name)
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl:
+        ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+
+
+def queue_attributes(props, arns):
+    attrs = {}
+    for key, value in props.items():
+        if key == "RedrivePolicy":
+            target = value["deadLetterTargetArn"]["Fn::GetAtt"][0]
+            policy = {"deadLetterTargetArn": arns[target], "maxReceiveCount": value["maxReceiveCount"]}
+            if os.environ.get("MAX_RECEIVE_COUNT"):
+                policy["maxReceiveCount"] = int(os.environ["MAX_RECEIVE_COUNT"])
+            if isinstance(policy["maxReceiveCount"], dict):  # a !Ref to a parameter
+                policy["maxReceiveCount"] = PARAMETERS[policy["maxReceiveCount"]["Ref"]]
+            attrs["RedrivePolicy"] = json.dumps(policy)
+        elif key in ("VisibilityTimeout", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",
+                     "DelaySeconds", "MaximumMessageSize"):
+            attrs[key] = str(value)
+    if os.environ.get("VISIBILITY_TIMEOUT"):
+        attrs["VisibilityTimeout"] = os.environ["VISIBILITY_TIMEOUT"]
+    return attrs
+
+
+def dependencies_first(queues):
+    """Queues a redrive policy points at are created before the queues that point at them."""
+    ordered = []
+    def visit(name):
+        if name in ordered:
+            return
+        target = queues[name].get("RedrivePolicy", {}).get("deadLetterTargetArn", {}).get("Fn::GetAtt")
+        if target:
+            visit(target[0])
+        ordered.append(name)
+    for name in queues:
+        visit(name)
+    return ordered
+
+
+PARAMETERS = {}
+
+
+def main():
+    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "template.yaml")
+    template = load_template(path)
+    PARAMETERS.update({k: v.get("Default") for k, v in template.get("Parameters", {}).items()})
+    prefix = os.environ.get("NAME_PREFIX", "chat-")
+    region = os.environ.get("AWS_REGION", "us-east-1")
+    ddb = boto3.client("dynamodb", region_name=region)
+    sqs = boto3.client("sqs", region_name=region)
+
+    refs = {}  # logical id -> what !Ref gives (table name, queue URL)
+    for logical, props in resources_of(template, "AWS::DynamoDB::Table").items():
+        name = prefix + logical.lower()
+        create_table(ddb, name, props)
+        refs[logical] = name
+
+    queues = resources_of(template, "AWS::SQS::Queue")
+    arns = {}
+    for logical in dependencies_first(queues):
+        url = sqs.create_queue(QueueName=prefix + logical.lower(),
+                               Attributes=queue_attributes(queues[logical], arns))["QueueUrl"]
+        arns[logical] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        refs[logical] = url
+
+    env = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    for key, value in env.items():
+        if isinstance(value, dict) and "Ref" in value and value["Ref"] in refs:
+            print(f"{key}={refs[value['Ref']]}")
+    for logical, props in queues.items():
+        target = props.get("RedrivePolicy", {}).get("deadLetterTargetArn", {}).get("Fn::GetAtt")
+        if target:
+            print(f"DLQ_URL={refs[target[0]]}")
+
+
+if __name__ == "__main__":
+    main()

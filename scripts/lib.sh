@@ -1,0 +1,124 @@
+# Shared by scripts/dev and scripts/test: install what is missing, start and stop the local stack.
+# Every process started here is recorded in $RUN/pids (one process group each) and stopped by
+# stop_stack, so nothing else on the machine is touched.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV=$ROOT/.venv
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Debian packages, with sudo when not root.
+apt_install() {
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    command -v apt-get >/dev/null || die "please install: $* (no apt-get here)"
+    say "installing $* with apt-get"
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+# The project's .venv with moto and cargo-lambda, reinstalled when the requirements change.
+ensure_venv() {
+    local req=$ROOT/scripts/requirements.txt stamp=$VENV/.requirements
+    if [ ! -x "$VENV/bin/python" ]; then
+        say "creating .venv"
+        python3 -m venv "$VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+    fi
+    if ! cmp -s "$req" "$stamp"; then
+        say "installing Python tools into .venv (moto, cargo-lambda)"
+        "$VENV/bin/pip" install -q --disable-pip-version-check -r "$req" && cp "$req" "$stamp"
+    fi
+    export PATH="$VENV/bin:$PATH"
+}
+
+ensure_redis_server() {
+    command -v redis-server >/dev/null || apt_install redis-server
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_until SECONDS WHAT COMMAND...: retries COMMAND until it succeeds.
+wait_until() {
+    local seconds=$1 what=$2; shift 2
+    local deadline=$((SECONDS + seconds))
+    until "$@" >/dev/null 2>&1; do
+        [ $SECONDS -lt $deadline ] || die "$what did not come up within ${seconds}s (logs in $RUN)"
+        sleep 0.2
+    done
+}
+
+# start NAME COMMAND...: runs COMMAND in its own process group, output to $RUN/NAME.log unless
+# LOG_TO_TERMINAL names it.
+start() {
+    local name=$1; shift
+    if [ "${LOG_TO_TERMINAL:-}" = "$name" ]; then
+        setsid "$@" &
+    else
+        setsid "$@" >"$RUN/$name.log" 2>&1 &
+    fi
+    echo "$! $name" >>"$RUN/pids"
+}
+
+stack_alive() {
+    [ -f "$RUN/pids" ] || return 1
+    local pid name
+    while read -r pid name; do kill -0 -- "-$pid" 2>/dev/null && return 0; done <"$RUN/pids"
+    return 1
+}
+
+stop_stack() {
+    local groups
+    groups=$(cut -d' ' -f1 "$RUN/pids" 2>/dev/null) || return 0
+    rm -f "$RUN/pids"
+    local pid
+    for pid in $groups; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+    for _ in $(seq 50); do
+        local alive=0
+        for pid in $groups; do kill -0 -- "-$pid" 2>/dev/null && alive=1 || true; done
+        [ $alive = 0 ] && break
+        sleep 0.1
+    done
+    for pid in $groups; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+}
+
+# Environment every process of the stack shares: the SDK's standard endpoint setting and
+# dummy credentials that moto accepts.
+stack_env() {
+    export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
+    export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
+    export CACHE_URL="redis://127.0.0.1:$REDIS_PORT"
+    export API_URL="http://127.0.0.1:$API_PORT"
+    export RUST_LOG=${RUST_LOG:-info}
+}
+
+# start_stack: moto, tables and queues, the functions behind `cargo lambda watch`, the poller.
+# Needs RUN, MOTO_PORT, REDIS_PORT, API_PORT; Redis must already listen on REDIS_PORT.
+start_stack() {
+    local watch_flags=("$@")
+    stack_env
+    start moto "$VENV/bin/python" "$ROOT/localstack/emulator.py" "$MOTO_PORT"
+    wait_until 30 "moto" port_open "$MOTO_PORT"
+    "$VENV/bin/python" "$ROOT/localstack/bootstrap.py" >"$RUN/resources.env" || die "creating tables and queues failed"
+    set -a; . "$RUN/resources.env"; set +a
+
+    say "building the functions"
+    (cd "$ROOT" && cargo build --workspace --quiet) || die "cargo build failed"
+    # --concurrency: several instances per function, so long polls never block other requests.
+    start watch cargo lambda watch --manifest-path "$ROOT/Cargo.toml" -A 127.0.0.1 -P "$API_PORT" \
+        --concurrency 16 "${watch_flags[@]}"
+    wait_until 120 "the API" curl -fsS "$API_URL/users/"
+}
+
+# 15 users, ids 1-15, through the API itself (so they are hashed and cached like any other).
+seed_users() {
+    local i
+    for i in $(seq 1 15); do
+        curl -fsS -o /dev/null -X POST "$API_URL/users/" -H 'content-type: application/json' \
+            -d "{\"username\": \"user_$i\", \"password\": \"Passw0rd!\", \"profile\": {}}" \
+            || die "seeding user_$i failed"
+    done
+}

@@ -1,0 +1,18 @@
+//! Everything the functions share: domain rules, the DynamoDB store, the SQS queue, the user
+//! cache, configuration, and the mapping of errors to HTTP responses.
+
+pub mod cache;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod keys;
+pub mod queue;
+pub mod store;
+pub mod users;
+
+pub use error::{ApiError, Style};
+
+/// The current time as RFC 3339 UTC with microseconds, e.g. `2026-11-25T18:44:49.123456Z`.
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}

@@ -1,0 +1,135 @@
+//! The user-list cache over HTTP: MISS then HIT, invalidation by every write before its
+//! response, and Redis down changing nothing but the `X-Cache` header.
+//!
+//! These tests watch one shared cache, so they run one at a time (the lock below) and in a
+//! test binary of their own: `cargo test` runs test binaries one after another, so no other
+//! test writes users meanwhile.
+
+use e2e::*;
+use serde_json::json;
+use std::process::Command;
+use tokio::sync::Mutex;
+
+static SERIAL: Mutex<()> = Mutex::const_new(());
+
+async fn list() -> Reply {
+    let r = get("/users/").await;
+    assert_eq!(r.status(), 200, "{}", r.text);
+    r
+}
+
+async fn warm() {
+    list().await;
+    assert_eq!(list().await.cache.as_deref(), Some("HIT"));
+}
+
+fn names(r: &Reply) -> Vec<String> {
+    r.json.as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn second_read_is_a_hit_with_the_same_list() {
+    let _serial = SERIAL.lock().await;
+    let _ = list().await; // fills the cache if a write emptied it
+    new_user("cachefill").await;
+    let first = list().await;
+    assert_eq!(first.cache.as_deref(), Some("MISS"));
+    let second = list().await;
+    assert_eq!(second.cache.as_deref(), Some("HIT"));
+    assert_eq!(first.json, second.json);
+    // Filters are applied to the cached list too.
+    let filtered = get("/users/?username=user_2").await;
+    assert_eq!(filtered.cache.as_deref(), Some("HIT"));
+    assert_eq!(filtered.json.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn create_invalidates_before_responding() {
+    let _serial = SERIAL.lock().await;
+    warm().await;
+    let (_, name) = new_user("fresh").await;
+    let r = list().await;
+    assert_eq!(r.cache.as_deref(), Some("MISS"));
+    assert!(names(&r).contains(&name));
+}
+
+#[tokio::test]
+async fn update_invalidates_before_responding() {
+    let _serial = SERIAL.lock().await;
+    let (id, _) = new_user("upd").await;
+    warm().await;
+    let renamed = unique("updated");
+    assert_eq!(patch(&format!("/users/{id}/"), json!({"username": renamed})).await.status(), 200);
+    let r = list().await;
+    assert_eq!(r.cache.as_deref(), Some("MISS"));
+    assert!(names(&r).contains(&renamed));
+}
+
+#[tokio::test]
+async fn delete_invalidates_before_responding() {
+    let _serial = SERIAL.lock().await;
+    let (id, name) = new_user("del").await;
+    warm().await;
+    assert_eq!(delete(&format!("/users/{id}/")).await.status(), 204);
+    let r = list().await;
+    assert_eq!(r.cache.as_deref(), Some("MISS"));
+    assert!(!names(&r).contains(&name));
+}
+
+#[tokio::test]
+async fn failed_writes_keep_the_cache() {
+    let _serial = SERIAL.lock().await;
+    warm().await;
+    assert_eq!(post("/users/", json!({"username": "user_1", "password": "x", "profile": {}})).await.status(), 400);
+    assert_eq!(list().await.cache.as_deref(), Some("HIT"));
+}
+
+fn redis_port() -> String {
+    std::env::var("REDIS_PORT").expect("REDIS_PORT is set by scripts/test")
+}
+
+fn stop_redis() {
+    let pidfile = format!("{}/redis.pid", std::env::var("RUN").expect("RUN is set by scripts/test"));
+    let pid = std::fs::read_to_string(&pidfile).expect("redis pidfile");
+    assert!(Command::new("kill").arg(pid.trim()).status().unwrap().success());
+    while std::net::TcpStream::connect(format!("127.0.0.1:{}", redis_port())).is_ok() {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+fn start_redis() {
+    let run = std::env::var("RUN").expect("RUN is set by scripts/test");
+    assert!(Command::new(format!("{run}/start-redis")).status().unwrap().success());
+    while std::net::TcpStream::connect(format!("127.0.0.1:{}", redis_port())).is_err() {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn redis_down_changes_nothing_but_the_header() {
+    let _serial = SERIAL.lock().await;
+    warm().await;
+    let before = list().await;
+    stop_redis();
+    let outcome = tokio::spawn(async {
+        let down = list().await;
+        assert_eq!(down.cache.as_deref(), Some("MISS"));
+        // Writes and reads still work from DynamoDB alone.
+        let (id, name) = new_user("nocache").await;
+        let r = list().await;
+        assert!(names(&r).contains(&name));
+        assert_eq!(get(&format!("/users/{id}/")).await.status(), 200);
+        assert_eq!(patch(&format!("/users/{id}/"), json!({"first_name": "N"})).await.status(), 200);
+        (down, name)
+    })
+    .await;
+    start_redis();
+    let (down, name) = outcome.expect("requests with Redis down succeed");
+    assert_eq!(down.json, before.json);
+    // Back up: broken connections are replaced at once, and the first read refills the cache
+    // with what was written meanwhile.
+    let r = list().await;
+    assert_eq!(r.cache.as_deref(), Some("MISS"));
+    assert!(names(&r).contains(&name));
+    assert_eq!(list().await.cache.as_deref(), Some("HIT"));
+}
