@@ -85,3 +85,44 @@ pub async fn new_user(prefix: &str) -> (u64, String) {
     assert_eq!(r.status(), 201, "creating {name}: {}", r.text);
     (r.json["id"].as_u64().unwrap(), name)
 }
+
+/// Creates a group room with a unique name and these members; returns (id, name).
+pub async fn new_room(members: &[&str]) -> (u64, String) {
+    let name = unique("room");
+    let room_member: Vec<Value> = members.iter().map(|m| json!({"username": m})).collect();
+    let r = post("/chat/chatroom/", json!({"room_name": name, "room_member": room_member})).await;
+    assert_eq!(r.status(), 201, "creating {name}: {}", r.text);
+    (r.json["data"]["id"].as_u64().unwrap(), name)
+}
+
+/// Checks the chat envelope of an error: `{"status": <http status>, "msg": "<text>"}`.
+pub fn assert_error(r: &Reply, status: u16) {
+    assert_eq!(r.status(), status, "{}", r.text);
+    assert_eq!(r.json["status"], status, "envelope status equals HTTP status: {}", r.text);
+    assert!(r.json["msg"].as_str().is_some_and(|m| !m.is_empty()), "readable msg: {}", r.text);
+}
+
+/// Usernames of a room's `room_member`, sorted.
+pub fn member_names(room: &Value) -> Vec<String> {
+    let mut names: Vec<String> = room["room_member"]
+        .as_array()
+        .unwrap_or_else(|| panic!("room_member in {room}"))
+        .iter()
+        .map(|m| m["username"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Runs requests concurrently and returns their replies in order.
+pub async fn concurrently<F>(requests: impl IntoIterator<Item = F>) -> Vec<Reply>
+where
+    F: std::future::Future<Output = Reply> + Send + 'static,
+{
+    let handles: Vec<_> = requests.into_iter().map(tokio::spawn).collect();
+    let mut replies = Vec::new();
+    for handle in handles {
+        replies.push(handle.await.expect("request task"));
+    }
+    replies
+}

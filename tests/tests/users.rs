@@ -190,24 +190,13 @@ async fn duplicate_username_is_a_field_error() {
 #[tokio::test]
 async fn concurrent_creates_of_one_name_give_exactly_one_201() {
     let name = unique("race");
-    let attempts = (0..8).map(|_| post("/users/", user_body(&name)));
-    let replies = futures_join(attempts).await;
+    let body = user_body(&name);
+    let replies = concurrently((0..8).map(|_| post("/users/", body.clone()))).await;
     let created = replies.iter().filter(|r| r.status() == 201).count();
     let refused = replies.iter().filter(|r| r.status() == 400).count();
     assert_eq!((created, refused), (1, 7), "{:?}", replies.iter().map(|r| r.status()).collect::<Vec<_>>());
     let r = get(&format!("/users/?username={name}")).await;
     assert_eq!(r.json.as_array().unwrap().len(), 1);
-}
-
-async fn futures_join<F: std::future::Future<Output = Reply> + Send + 'static>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<Reply> {
-    let handles: Vec<_> = futures.map(tokio::spawn).collect();
-    let mut out = Vec::new();
-    for h in handles {
-        out.push(h.await.unwrap());
-    }
-    out
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ mod users;
 
 pub use item::Item;
 pub use messages::{MessagePage, StoredMessage, UnseenEntry};
-pub use rooms::{direct_room_name, JoinOutcome, LeaveOutcome, Room, RoomKind};
+pub use rooms::{direct_room_name, JoinOutcome, LeaveOutcome, Lookup, Room, RoomKind};
 pub use tasks::TaskRecord;
 pub use users::UserWriteError;
 

@@ -11,6 +11,7 @@ use crate::keys;
 use crate::users::User;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use std::collections::HashMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RoomKind {
@@ -23,6 +24,13 @@ pub struct Room {
     pub id: u64,
     pub room_name: String,
     pub kind: RoomKind,
+}
+
+/// A room and a user read together in one BatchGetItem, with whether the user is a member.
+pub struct Lookup {
+    pub room: Option<Room>,
+    pub user: Option<User>,
+    pub member: bool,
 }
 
 pub enum JoinOutcome {
@@ -69,6 +77,33 @@ impl Store {
     pub async fn list_group_rooms(&self) -> Result<Vec<Room>, ApiError> {
         let items = self.query_prefix("Query group rooms", keys::GROUPS_PK, "ROOM#").await?;
         Ok(items.iter().map(to_room).collect())
+    }
+
+    /// The room, and when `user` is given the user and their membership. One BatchGetItem.
+    pub async fn lookup(&self, room: u64, user: Option<u64>) -> Result<Lookup, ApiError> {
+        let mut wanted = vec![keys::room(room)];
+        if let Some(user) = user {
+            wanted.push(keys::user(user));
+            wanted.push(keys::member(room, user));
+        }
+        let mut found = Lookup { room: None, user: None, member: false };
+        for item in self.get_many("BatchGetItem room and user", wanted).await? {
+            let sk = item.sk();
+            if sk == keys::room(room).1 {
+                found.room = Some(to_room(&item));
+            } else if sk.starts_with(keys::MEMBER_PREFIX) {
+                found.member = true;
+            } else {
+                found.user = Some(super::users::to_user(&item));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Current member ids of each room, ascending: one Query per room, run concurrently.
+    pub async fn members_of(&self, rooms: &[u64]) -> Result<HashMap<u64, Vec<u64>>, ApiError> {
+        let lists = futures_util::future::try_join_all(rooms.iter().map(|&r| self.member_ids(r))).await?;
+        Ok(rooms.iter().copied().zip(lists).collect())
     }
 
     /// Current member ids of a room, ascending. One Query.

@@ -21,7 +21,7 @@ impl From<ApiError> for UserWriteError {
     }
 }
 
-fn to_user(item: &Item) -> User {
+pub(super) fn to_user(item: &Item) -> User {
     User {
         id: item.n("id"),
         username: item.s("username"),
