@@ -6,7 +6,7 @@ logical ids in lower case, prefixed with NAME_PREFIX (default "chat-"). Local ru
 queue timings with VISIBILITY_TIMEOUT and MAX_RECEIVE_COUNT, so redelivery tests take seconds.
 
 Prints the functions' environment (the template's Globals variables that refer to these
-resources, plus DLQ_URL for the local poller) as KEY=VALUE lines.
+resources, plus DLQ_URL and DLQ_ARN for the local poller and worker) as KEY=VALUE lines.
 
 usage: python localstack/bootstrap.py [path/to/template.yaml]
 """
@@ -132,6 +132,7 @@ def main():
         target = props.get("RedrivePolicy", {}).get("deadLetterTargetArn", {}).get("Fn::GetAtt")
         if target:
             print(f"DLQ_URL={refs[target[0]]}")
+            print(f"DLQ_ARN={arns[target[0]]}")
 
 
 if __name__ == "__main__":

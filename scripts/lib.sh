@@ -5,6 +5,13 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=$ROOT/.venv
 
+# Re-runs the calling script under scripts/reaper.py (once), so that whatever the stack leaves
+# behind is reaped and stopped with it.
+run_under_reaper() {
+    [ -n "${CHAT_UNDER_REAPER:-}" ] && return 0
+    CHAT_UNDER_REAPER=1 exec python3 "$ROOT/scripts/reaper.py" "$0" "$@"
+}
+
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
@@ -74,15 +81,18 @@ stop_stack() {
     local groups
     groups=$(cut -d' ' -f1 "$RUN/pids" 2>/dev/null) || return 0
     rm -f "$RUN/pids"
-    local pid
+    # cargo lambda watch starts each function instance in a session of its own: note them too.
+    local pid children
+    children=$(for pid in $groups; do pgrep -P "$pid"; done || true)
     for pid in $groups; do kill -TERM -- "-$pid" 2>/dev/null || true; done
     for _ in $(seq 50); do
         local alive=0
-        for pid in $groups; do kill -0 -- "-$pid" 2>/dev/null && alive=1 || true; done
+        for pid in $groups $children; do kill -0 "$pid" 2>/dev/null && alive=1 || true; done
         [ $alive = 0 ] && break
         sleep 0.1
     done
     for pid in $groups; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+    for pid in $children; do kill -KILL "$pid" 2>/dev/null || true; done
 }
 
 # Environment every process of the stack shares: the SDK's standard endpoint setting and
@@ -96,7 +106,7 @@ stack_env() {
 }
 
 # start_stack: moto, tables and queues, the functions behind `cargo lambda watch`, the poller.
-# Needs RUN, MOTO_PORT, REDIS_PORT, API_PORT; Redis must already listen on REDIS_PORT.
+# Needs RUN, MOTO_PORT, REDIS_PORT, API_PORT, WORKER_PORT; Redis must already listen on REDIS_PORT.
 start_stack() {
     local watch_flags=("$@")
     stack_env
@@ -110,7 +120,29 @@ start_stack() {
     # --concurrency: several instances per function, so long polls never block other requests.
     start watch cargo lambda watch --manifest-path "$ROOT/Cargo.toml" -A 127.0.0.1 -P "$API_PORT" \
         --concurrency 16 "${watch_flags[@]}"
+    # The worker is a Lambda of its own: its own `cargo lambda watch`, which $RUN/start-worker
+    # (re)starts, so tests can kill it mid-batch and bring it back like Lambda would.
+    export WORKER_URL="http://127.0.0.1:$WORKER_PORT/2015-03-31/functions/worker/invocations"
+    cat >"$RUN/start-worker" <<SH
+#!/bin/bash
+# A killed predecessor may hold the port for a moment.
+for _ in \$(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$WORKER_PORT) 2>/dev/null || break; sleep 0.1; done
+setsid "$VENV/bin/cargo-lambda" lambda watch --manifest-path "$ROOT/Cargo.toml" -A 127.0.0.1 \\
+    -P "$WORKER_PORT" --concurrency 16 ${watch_flags[*]} >>"$RUN/worker.log" 2>&1 &
+echo "\$! worker" >>"$RUN/pids"
+SH
+    chmod +x "$RUN/start-worker"
+    "$RUN/start-worker"
     wait_until 120 "the API" curl -fsS "$API_URL/users/"
+    wait_until 60 "the worker" curl -fsS -d '{"Records": []}' "$WORKER_URL"
+    # The SQS event source mapping: batches from SQS to the worker through its Invoke API.
+    start poller "$ROOT/target/debug/poller"
+    # Start one instance of each function now rather than on its first request.
+    local warm=()
+    for path in /chat/chatroom/ /chat/messages/unseen/?user_id=1 /chat/task_state/warm-up; do
+        curl -sS -o /dev/null "$API_URL$path" & warm+=($!)
+    done
+    wait "${warm[@]}"
 }
 
 # 15 users, ids 1-15, through the API itself (so they are hashed and cached like any other).

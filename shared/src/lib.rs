@@ -7,6 +7,7 @@ pub mod error;
 pub mod http;
 pub mod keys;
 pub mod queue;
+pub mod render;
 pub mod store;
 pub mod users;
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Job {
     /// Store an accepted message and finish its task.
-    Send { task_id: String, message: StoredMessage },
+    Send { task_id: String, room_name: String, message: StoredMessage },
     /// Mark messages, as `(room, message)` pairs, seen by a reader.
     Seen { reader: u64, messages: Vec<(u64, u64)> },
 }

@@ -114,15 +114,124 @@ pub fn member_names(room: &Value) -> Vec<String> {
     names
 }
 
-/// Runs requests concurrently and returns their replies in order.
-pub async fn concurrently<F>(requests: impl IntoIterator<Item = F>) -> Vec<Reply>
+/// Runs requests concurrently, at most 16 at a time, and returns their replies in order.
+///
+/// The bound matters: `cargo lambda watch` 1.9 deadlocks for good once more than 100 requests
+/// queue for one function (it awaits a full channel while holding its global lock).
+pub async fn concurrently<F, T>(requests: impl IntoIterator<Item = F>) -> Vec<T>
 where
-    F: std::future::Future<Output = Reply> + Send + 'static,
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
 {
-    let handles: Vec<_> = requests.into_iter().map(tokio::spawn).collect();
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
+    let handles: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            let gate = gate.clone();
+            tokio::spawn(async move {
+                let _permit = gate.acquire().await.expect("semaphore open");
+                request.await
+            })
+        })
+        .collect();
     let mut replies = Vec::new();
     for handle in handles {
         replies.push(handle.await.expect("request task"));
     }
     replies
+}
+
+/// `POST /chat/user/{to}/` from `from`; asserts the 202 and returns the task id.
+pub async fn send_direct(from: u64, to: u64, text: &str) -> String {
+    accepted(post(&format!("/chat/user/{to}/"), json!({"from": from, "text": text})).await)
+}
+
+/// `POST /chat/group/{room}/` from `from`; asserts the 202 and returns the task id.
+pub async fn send_group(room: u64, from: u64, text: &str) -> String {
+    accepted(post(&format!("/chat/group/{room}/"), json!({"from": from, "text": text})).await)
+}
+
+fn accepted(r: Reply) -> String {
+    assert_eq!(r.status(), 202, "{}", r.text);
+    assert_eq!(r.json["status"], 202);
+    assert_eq!(r.json["message"], "HTTP_202_ACCEPTED");
+    let id = r.json["data"].as_str().expect("task id").to_string();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "task id is a UUID: {id}");
+    id
+}
+
+/// Polls the task until it leaves PENDING (60 s at most) and returns `{"state", "result"}`.
+pub async fn finished(task: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let r = get(&format!("/chat/task_state/{task}")).await;
+        assert_eq!(r.status(), 200, "{}", r.text);
+        if r.json["state"] != "PENDING" {
+            return r.json;
+        }
+        assert!(std::time::Instant::now() < deadline, "task {task} still PENDING after 60 s");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Sends and waits for delivery; returns the stored message (the task's result).
+pub async fn delivered_group(room: u64, from: u64, text: &str) -> Value {
+    let task = finished(&send_group(room, from, text).await).await;
+    assert_eq!(task["state"], "SUCCESS", "{task}");
+    task["result"].clone()
+}
+
+/// `data` of `GET /chat/messages/unseen/?user_id=N`.
+pub async fn unseen_of(user: u64) -> Value {
+    let r = get(&format!("/chat/messages/unseen/?user_id={user}")).await;
+    assert_eq!(r.status(), 200, "{}", r.text);
+    r.json["data"].clone()
+}
+
+/// Waits (10 s at most) until the asynchronous "seen" marking leaves nothing unseen for N.
+pub async fn until_nothing_unseen(user: u64) {
+    for _ in 0..100 {
+        if unseen_of(user).await == json!([]) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("user {user} still has unseen messages after 10 s");
+}
+
+/// Calls an AWS JSON API of the local emulator (moto), as a fault-injection tool for tests
+/// that must reach behind the HTTP API (the SQS queues, a task record).
+pub async fn aws(service: &str, target: &str, body: Value) -> Value {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL is set by scripts/test");
+    let credential = format!("AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0");
+    let res = reqwest::Client::new()
+        .post(endpoint)
+        .header("x-amz-target", target)
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("authorization", credential)
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("the emulator answers");
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    assert!(status.is_success(), "{target}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// Invokes the worker through the Lambda Invoke API with an SQS event of these job bodies, as
+/// if the queue delivered them; returns the worker's batch response.
+pub async fn invoke_worker(bodies: &[Value]) -> Value {
+    let url = std::env::var("WORKER_URL").expect("WORKER_URL is set by scripts/test");
+    let records: Vec<Value> = bodies
+        .iter()
+        .map(|body| {
+            json!({"messageId": uuid::Uuid::new_v4().to_string(), "receiptHandle": "test", "body": body.to_string(),
+                   "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:test", "attributes": {},
+                   "messageAttributes": {}, "awsRegion": "us-east-1"})
+        })
+        .collect();
+    let res = reqwest::Client::new().post(url).json(&json!({"Records": records})).send().await.expect("worker invoke");
+    assert!(res.status().is_success());
+    res.json().await.unwrap()
 }

@@ -60,7 +60,7 @@ async fn group_list_shows_names_only() {
 #[tokio::test]
 async fn list_of_a_user_shows_current_rooms_with_members() {
     let (a, name_a) = new_user("lister").await;
-    let (b, name_b) = new_user("other").await;
+    let (_, name_b) = new_user("other").await;
     let (r1, n1) = new_room(&[&name_a, &name_b]).await;
     let (r2, _) = new_room(&[&name_b]).await;
     let (r3, n3) = new_room(&[]).await;

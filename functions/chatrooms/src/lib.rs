@@ -14,8 +14,8 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Map, Value};
 use shared::http::{self, envelope, json_object, no_content};
-use shared::store::{JoinOutcome, LeaveOutcome, Room, RoomKind, Store};
-use shared::{ApiError, Style};
+use shared::store::{JoinOutcome, LeaveOutcome, RoomKind, Store};
+use shared::{render, ApiError, Style};
 use std::collections::HashMap;
 
 const LIST: &str = "/chat/chatroom";
@@ -68,24 +68,8 @@ async fn list_of_user(state: &State, user: u64) -> Result<Response<Body>, ApiErr
         return Err(user_not_found(user));
     }
     let rooms = state.store.rooms_of_user(user).await?;
-    let data = with_members(&state.store, &rooms).await?;
+    let data = render::rooms(&state.store, &rooms).await?;
     Ok(envelope(200, Some(json!(data))))
-}
-
-/// Rooms as `{id, room_name, room_member: [{username}]}`, members named in one BatchGetItem.
-pub async fn with_members(store: &Store, rooms: &[Room]) -> Result<Vec<Value>, ApiError> {
-    let ids: Vec<u64> = rooms.iter().map(|r| r.id).collect();
-    let members = store.members_of(&ids).await?;
-    let all: Vec<u64> = members.values().flatten().copied().collect();
-    let names = store.usernames(&all).await?;
-    Ok(rooms.iter().map(|r| room_json(r, &members[&r.id], &names)).collect())
-}
-
-/// A room with its members' usernames; members deleted meanwhile are left out.
-pub fn room_json(room: &Room, members: &[u64], names: &HashMap<u64, String>) -> Value {
-    let room_member: Vec<Value> =
-        members.iter().filter_map(|id| names.get(id)).map(|n| json!({"username": n})).collect();
-    json!({"id": room.id, "room_name": room.room_name, "room_member": room_member})
 }
 
 /// A valid create body: the room name and the usernames to add, without repeats.
@@ -151,7 +135,7 @@ async fn create(state: &State, req: &Request) -> Result<Response<Body>, ApiError
     let mut sorted = member_ids.clone();
     sorted.sort_unstable();
     let names: HashMap<u64, String> = new.members.iter().map(|n| (ids[n], n.clone())).collect();
-    Ok(envelope(201, Some(room_json(&room, &sorted, &names))))
+    Ok(envelope(201, Some(render::room(room.id, &room.room_name, &sorted, &names))))
 }
 
 /// `GET .../{id}/`: the name of a group room to anyone; with `user_id`, the members to a member.
@@ -170,7 +154,7 @@ async fn detail(state: &State, room: u64, user: Option<u64>) -> Result<Response<
     if !found.member {
         return Err(ApiError::Forbidden(format!("User {user} is not a member of chat room {room}.")));
     }
-    let data = with_members(&state.store, std::slice::from_ref(&room_data)).await?;
+    let data = render::rooms(&state.store, std::slice::from_ref(&room_data)).await?;
     Ok(envelope(200, data.into_iter().next()))
 }
 

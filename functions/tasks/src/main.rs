@@ -1,1 +1,14 @@
-fn main() {}
+use lambda_http::{run, service_fn, Error, Request};
+use tasks::{handle, State};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let aws = shared::config::aws().await;
+    let state = State { store: shared::config::store(&aws) };
+    run(service_fn(|req: Request| {
+        let state = &state;
+        async move { Ok::<_, Error>(handle(state, req).await) }
+    }))
+    .await
+}

@@ -1,1 +1,161 @@
-fn main() {}
+//! Local stand-in for Lambda's SQS event source mapping: long-polls the job queue and the
+//! dead-letter queue, invokes the worker with each batch through the Lambda Invoke API that
+//! `cargo lambda watch` serves, deletes what the worker handled and leaves its reported
+//! failures (or a whole batch, if the invoke failed) for SQS to deliver again.
+//!
+//! Environment: `QUEUE_URL`, `DLQ_URL`, `WORKER_URL` (the worker's invoke URL), and optionally
+//! `POLLERS` (concurrent pollers of the job queue, default 4), `BATCH_SIZE` (1-10, default 10)
+//! and `WORKER_TIMEOUT` (seconds an invoke may take, default 30 like the worker's Lambda timeout;
+//! `cargo lambda watch` never answers for an instance that died, so this is what ends it).
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use aws_sdk_sqs::Client;
+use std::collections::HashMap;
+use std::time::Duration;
+
+#[derive(Clone)]
+struct Source {
+    sqs: Client,
+    http: reqwest::Client,
+    url: String,
+    arn: String,
+    worker: String,
+    batch_size: i32,
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set"))
+}
+
+fn env_or(name: &str, default: i32) -> i32 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    lambda_runtime::tracing::init_default_subscriber();
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sqs = Client::new(&aws);
+    let timeout = Duration::from_secs(env_or("WORKER_TIMEOUT", 30).max(1) as u64);
+    let http = reqwest::Client::builder().timeout(timeout).build().expect("http client");
+    let worker = env("WORKER_URL");
+    let batch_size = env_or("BATCH_SIZE", 10).clamp(1, 10);
+    let mut tasks = Vec::new();
+    for (url, pollers) in [(env("QUEUE_URL"), env_or("POLLERS", 4)), (env("DLQ_URL"), 1)] {
+        let arn = queue_arn(&sqs, &url).await;
+        let source = Source { sqs: sqs.clone(), http: http.clone(), url, arn, worker: worker.clone(), batch_size };
+        for _ in 0..pollers.max(1) {
+            tasks.push(tokio::spawn(poll(source.clone())));
+        }
+    }
+    tracing::info!(worker, "polling");
+    for task in tasks {
+        let _ = task.await;
+    }
+}
+
+async fn queue_arn(sqs: &Client, url: &str) -> String {
+    loop {
+        match sqs.get_queue_attributes().queue_url(url).attribute_names("QueueArn".into()).send().await {
+            Ok(out) => {
+                if let Some(arn) = out.attributes().and_then(|a| a.get(&"QueueArn".into())) {
+                    return arn.clone();
+                }
+            }
+            Err(e) => tracing::warn!(error = ?e, url, "queue not reachable yet"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn poll(source: Source) {
+    loop {
+        if let Err(e) = poll_once(&source).await {
+            tracing::warn!(error = %e, queue = source.url, "poll failed, retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}
+
+async fn poll_once(source: &Source) -> Result<(), String> {
+    let received = source
+        .sqs
+        .receive_message()
+        .queue_url(&source.url)
+        .max_number_of_messages(source.batch_size)
+        .wait_time_seconds(20)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .send()
+        .await
+        .map_err(|e| format!("ReceiveMessage: {e:?}"))?;
+    let messages = received.messages.unwrap_or_default();
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let mut event = SqsEvent::default();
+    event.records = messages.iter().map(|m| record(source, m)).collect();
+    let failed: Vec<String> = match invoke(source, &event).await {
+        Ok(response) => response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect(),
+        Err(e) => {
+            // Nothing is deleted: the whole batch comes back after its visibility timeout.
+            tracing::warn!(error = %e, records = messages.len(), "worker invoke failed");
+            return Ok(());
+        }
+    };
+    let done: Vec<DeleteMessageBatchRequestEntry> = messages
+        .iter()
+        .filter(|m| !failed.iter().any(|f| Some(f.as_str()) == m.message_id()))
+        .enumerate()
+        .map(|(i, m)| {
+            DeleteMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .build()
+                .expect("id and receipt handle are set")
+        })
+        .collect();
+    tracing::info!(records = messages.len(), failed = failed.len(), "batch handled");
+    if !done.is_empty() {
+        source
+            .sqs
+            .delete_message_batch()
+            .queue_url(&source.url)
+            .set_entries(Some(done))
+            .send()
+            .await
+            .map_err(|e| format!("DeleteMessageBatch: {e:?}"))?;
+    }
+    Ok(())
+}
+
+/// The record Lambda would hand the worker for this message.
+fn record(source: &Source, m: &aws_sdk_sqs::types::Message) -> SqsMessage {
+    let mut record = SqsMessage::default();
+    record.message_id = m.message_id.clone();
+    record.receipt_handle = m.receipt_handle.clone();
+    record.body = m.body.clone();
+    record.md5_of_body = m.md5_of_body.clone();
+    record.attributes = m
+        .attributes()
+        .map(|a| a.iter().map(|(k, v)| (k.as_str().to_string(), v.clone())).collect())
+        .unwrap_or_else(HashMap::new);
+    record.event_source = Some("aws:sqs".into());
+    record.event_source_arn = Some(source.arn.clone());
+    record.aws_region = std::env::var("AWS_REGION").ok();
+    record
+}
+
+async fn invoke(source: &Source, event: &SqsEvent) -> Result<SqsBatchResponse, String> {
+    let response = source.http.post(&source.worker).json(event).send().await.map_err(|e| e.to_string())?;
+    let status = response.status();
+    let text = response.text().await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("{status}: {text}"));
+    }
+    // A function error comes back as 200 with an error object, not a batch response.
+    serde_json::from_str::<SqsBatchResponse>(&text)
+        .ok()
+        .filter(|_| !text.contains("\"errorType\""))
+        .ok_or_else(|| format!("unexpected worker response: {text}"))
+}

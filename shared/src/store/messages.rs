@@ -4,11 +4,11 @@
 //! so they sort in acceptance order. Each recipient gets an `UNSEEN` entry holding a copy of the
 //! message, so "what has N not seen" is a single Query of N's partition, O(unseen).
 
-use super::item::{item, n, put, s, update, Item, Attrs, NEW};
+use super::item::{check, item, n, put, s, update, Item, EXISTS, NEW};
 use super::{Store, Txn};
 use crate::error::ApiError;
 use crate::keys;
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 /// A message as accepted by the API and stored by the worker.
@@ -26,11 +26,6 @@ pub struct StoredMessage {
 pub struct MessagePage {
     pub messages: Vec<StoredMessage>,
     pub next_before: Option<u64>,
-}
-
-/// An unseen message of a reader.
-pub struct UnseenEntry {
-    pub message: StoredMessage,
 }
 
 fn message_attrs(m: &StoredMessage) -> impl IntoIterator<Item = (&'static str, AttributeValue)> {
@@ -55,46 +50,59 @@ fn to_message(item: &Item) -> StoredMessage {
     }
 }
 
-impl Store {
-    /// One GetItem: whether the message was stored already (a redelivered job).
-    pub async fn message_exists(&self, room: u64, id: u64) -> Result<bool, ApiError> {
-        Ok(self.get("GetItem message", keys::message(room, id)).await?.is_some())
-    }
+/// What a delivery did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Delivery {
+    Stored,
+    /// A redelivered job: the message was stored before, nothing was written now.
+    AlreadyStored,
+    /// The room was deleted before the message could be stored.
+    RoomGone,
+}
 
-    /// Stores a message once and marks its task SUCCESS, atomically: one TransactWriteItems
-    /// (message put conditional on not existing + task update). `false` when it already existed.
-    pub async fn store_message(&self, m: &StoredMessage, task_id: &str, result: &str) -> Result<bool, ApiError> {
-        let txn = vec![
+/// Items per TransactWriteItems call (DynamoDB's limit).
+const TXN_ITEMS: usize = 100;
+
+impl Store {
+    /// Stores a message exactly once, with an unseen entry for each reader, and marks its task
+    /// SUCCESS with `result`. The message, the task and the last readers' entries go in one
+    /// TransactWriteItems conditional on the message not existing yet and the room existing, so
+    /// a redelivered job writes nothing. Rooms of more than 97 readers first write their other
+    /// entries in transactions of 99, each conditional on the message not existing yet.
+    pub async fn deliver(&self, m: &StoredMessage, task_id: &str, result: &str, readers: &[u64]) -> Result<Delivery, ApiError> {
+        let unseen = |reader: u64| put(&self.table, item(keys::unseen(reader, m.room, m.id), message_attrs(m)), None);
+        let last = readers.len().saturating_sub(TXN_ITEMS - 3);
+        for chunk in readers[..last].chunks(TXN_ITEMS - 1) {
+            let mut txn = vec![check(&self.table, keys::message(m.room, m.id), NEW)];
+            txn.extend(chunk.iter().map(|&r| unseen(r)));
+            if let Txn::ConditionFailed(_) = self.transact("TransactWriteItems unseen", txn).await? {
+                return Ok(Delivery::AlreadyStored);
+            }
+        }
+        let expires = chrono::Utc::now().timestamp() + super::tasks::TASK_TTL_SECONDS;
+        let mut txn = vec![
             put(&self.table, item(keys::message(m.room, m.id), message_attrs(m)), Some(NEW)),
+            check(&self.table, keys::room(m.room), EXISTS),
             update(
                 &self.table,
                 keys::task(task_id),
-                "SET task_state = :success, task_result = :result",
+                "SET task_state = :success, task_result = :result, expires_at = if_not_exists(expires_at, :expires)",
                 None,
-                [(":success", s("SUCCESS")), (":result", s(result))],
+                [(":success", s("SUCCESS")), (":result", s(result)), (":expires", n(expires))],
             ),
         ];
-        Ok(matches!(self.transact("TransactWriteItems store message", txn).await?, Txn::Done))
-    }
-
-    /// Writes an unseen entry (a copy of the message) for each reader. BatchWriteItem, 25 a call.
-    /// Idempotent: the same message writes the same keys.
-    pub async fn put_unseen(&self, m: &StoredMessage, readers: &[u64]) -> Result<(), ApiError> {
-        let requests = readers
-            .iter()
-            .map(|&reader| {
-                let attrs: Attrs = item(keys::unseen(reader, m.room, m.id), message_attrs(m));
-                let put = PutRequest::builder().set_item(Some(attrs)).build().expect("item is set");
-                WriteRequest::builder().put_request(put).build()
-            })
-            .collect();
-        self.write_batches("BatchWriteItem unseen", requests).await
+        txn.extend(readers[last..].iter().map(|&r| unseen(r)));
+        Ok(match self.transact("TransactWriteItems deliver", txn).await? {
+            Txn::Done => Delivery::Stored,
+            Txn::ConditionFailed(failed) if failed.contains(&0) => Delivery::AlreadyStored,
+            Txn::ConditionFailed(_) => Delivery::RoomGone,
+        })
     }
 
     /// Unseen messages of a reader, grouped by room in room then message order. One Query.
-    pub async fn unseen(&self, reader: u64) -> Result<Vec<UnseenEntry>, ApiError> {
+    pub async fn unseen(&self, reader: u64) -> Result<Vec<StoredMessage>, ApiError> {
         let items = self.query_prefix("Query unseen", &keys::user_pk(reader), keys::UNSEEN_PREFIX).await?;
-        Ok(items.iter().map(|i| UnseenEntry { message: to_message(i) }).collect())
+        Ok(items.iter().map(to_message).collect())
     }
 
     /// Marks messages seen by deleting the reader's unseen entries. BatchWriteItem; idempotent.

@@ -222,8 +222,11 @@ impl Store {
             .await;
         match result {
             Ok(_) => {}
+            // Members remain, unless this was an SDK retry of a delete that went through.
             Err(SdkError::ServiceError(e)) if matches!(e.err(), DeleteItemError::ConditionalCheckFailedException(_)) => {
-                return Ok(());
+                if self.get_room(room.id).await?.is_some() {
+                    return Ok(());
+                }
             }
             Err(e) => return Err(ApiError::unavailable("DeleteItem room", e)),
         }
@@ -268,30 +271,32 @@ impl Store {
     }
 
     /// The direct room of two users, created on first use, with both users members again.
-    /// Creation is one TransactWriteItems guarded by the pair item; reuse is a GetItem of the
-    /// guard, one of the room, a BatchGetItem of the two member items and a join per missing one.
+    /// Reuse is a GetItem of the pair guard, a BatchGetItem of the room and both member items,
+    /// and a join per missing member; creation is one UpdateItem (id counter) and one
+    /// TransactWriteItems guarded by the pair item.
     pub async fn direct_room(&self, a: &User, b: &User) -> Result<Room, ApiError> {
         let guard_key = keys::direct_pair(a.id, b.id);
         let users: Vec<u64> = if a.id == b.id { vec![a.id] } else { vec![a.id, b.id] };
         for _ in 0..5 {
             if let Some(guard) = self.get("GetItem direct guard", guard_key.clone()).await? {
-                let Some(room) = self.get_room(guard.n("room_id")).await? else {
+                let id = guard.n("room_id");
+                let mut wanted = vec![keys::room(id)];
+                wanted.extend(users.iter().map(|&u| keys::member(id, u)));
+                let found = self.get_many("BatchGetItem direct room", wanted).await?;
+                let Some(room) = found.iter().find(|i| i.sk() == keys::room(id).1).map(to_room) else {
                     // The room is being deleted; its guard goes next. Try again.
                     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                     continue;
                 };
-                let present = self
-                    .get_many("BatchGetItem members", users.iter().map(|&u| keys::member(room.id, u)).collect())
-                    .await?;
                 let mut gone = false;
                 for &user in &users {
-                    if present.iter().any(|i| i.n("user_id") == user) {
+                    if found.iter().any(|i| i.sk() == keys::member(id, user).1) {
                         continue;
                     }
                     match self.join(&room, user).await? {
                         JoinOutcome::Joined | JoinOutcome::AlreadyMember => {}
                         JoinOutcome::RoomGone => gone = true,
-                        JoinOutcome::UserGone => return Err(ApiError::NotFound("User not found.".into())),
+                        JoinOutcome::UserGone => return Err(ApiError::NotFound(format!("User {user} does not exist."))),
                     }
                 }
                 if !gone {
@@ -312,7 +317,7 @@ impl Store {
             match self.transact("TransactWriteItems create direct room", txn).await? {
                 Txn::Done => return Ok(room),
                 Txn::ConditionFailed(f) if f.contains(&0) => continue, // created concurrently: reuse it
-                Txn::ConditionFailed(_) => return Err(ApiError::NotFound("User not found.".into())),
+                Txn::ConditionFailed(_) => return Err(ApiError::NotFound("A user of this conversation does not exist.".into())),
             }
         }
         Err(ApiError::unavailable("direct room", "room kept changing under concurrent requests"))

@@ -1,7 +1,7 @@
 //! Task records of asynchronous sends: PENDING when accepted, then SUCCESS or FAILURE.
 //! Records carry an `expires_at` epoch that the table's TTL uses to drop them after 24 hours.
 
-use super::item::{item, key_map, n, s, NEW};
+use super::item::{item, key_map, n, s};
 use super::Store;
 use crate::error::ApiError;
 use crate::keys;
@@ -18,7 +18,8 @@ pub struct TaskRecord {
 }
 
 impl Store {
-    /// One PutItem.
+    /// One PutItem, unconditional so that an SDK retry of it is harmless: the id is a fresh
+    /// UUID, so an item already there can only be this call's own earlier attempt.
     pub async fn create_task(&self, id: &str) -> Result<(), ApiError> {
         let expires = chrono::Utc::now().timestamp() + TASK_TTL_SECONDS;
         let attrs = item(keys::task(id), [("task_state", s("PENDING")), ("expires_at", n(expires))]);
@@ -26,7 +27,6 @@ impl Store {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(attrs))
-            .condition_expression(NEW)
             .send()
             .await
             .map_err(|e| ApiError::unavailable("PutItem task", e))?;

@@ -71,11 +71,16 @@ impl Store {
 
     /// Usernames of the given users, for those that exist. One BatchGetItem per 100 ids.
     pub async fn usernames(&self, ids: &[u64]) -> Result<std::collections::HashMap<u64, String>, ApiError> {
+        Ok(self.users(ids).await?.into_iter().map(|u| (u.id, u.username)).collect())
+    }
+
+    /// The given users that exist, in no particular order. One BatchGetItem per 100 ids.
+    pub async fn users(&self, ids: &[u64]) -> Result<Vec<User>, ApiError> {
         let mut unique = ids.to_vec();
         unique.sort_unstable();
         unique.dedup();
         let items = self.get_many("BatchGetItem users", unique.into_iter().map(keys::user).collect()).await?;
-        Ok(items.iter().map(|i| (i.n("id"), i.s("username"))).collect())
+        Ok(items.iter().map(to_user).collect())
     }
 
     /// User ids by username, for those that exist. One BatchGetItem of the guard items.

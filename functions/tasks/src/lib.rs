@@ -1,0 +1,40 @@
+//! `/chat/task_state/{id}`: the state of an asynchronous send. One GetItem.
+//!
+//! Answers bare `{"state", "result"}` like the reference's Celery endpoint; errors use the chat
+//! envelope. Unknown, expired and malformed task ids are all 404.
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, Response};
+use serde_json::{json, Value};
+use shared::http::{self, json_response};
+use shared::store::Store;
+use shared::{ApiError, Style};
+
+const TASK: &str = "/chat/task_state/{id}";
+/// Every route of this function; the template and the local router must list the same.
+pub const ROUTES: [&str; 1] = [TASK];
+
+pub struct State {
+    pub store: Store,
+}
+
+pub async fn handle(state: &State, req: Request) -> Response<Body> {
+    http::respond(&req, Style::Envelope, route(state, &req)).await
+}
+
+async fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
+    let (_, params) = http::route(&ROUTES, req)?;
+    if req.method() != Method::GET {
+        return Err(http::method_not_allowed(req));
+    }
+    let not_found = || ApiError::NotFound(format!("Task {} does not exist.", params[0]));
+    // Only canonical lower-case UUIDs are ids we handed out.
+    let id = uuid::Uuid::parse_str(&params[0]).ok().map(|u| u.to_string()).filter(|s| *s == params[0]);
+    let id = id.ok_or_else(not_found)?;
+    let task = state.store.get_task(&id).await?.ok_or_else(not_found)?;
+    let result = match task.result {
+        Some(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        None => Value::Null,
+    };
+    Ok(json_response(200, &json!({"state": task.state, "result": result})))
+}

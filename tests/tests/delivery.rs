@@ -1,0 +1,211 @@
+//! Delivery guarantees, proven by breaking things: duplicate deliveries, a worker killed in the
+//! middle of its batches and restarted, a poison job that ends in the dead-letter queue, and
+//! ordering under concurrent senders.
+//!
+//! These tests kill and restart the worker, so they run one at a time (the lock below) in a
+//! binary of their own: `cargo test` runs test binaries one after another.
+
+use e2e::*;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::process::Command;
+use tokio::sync::Mutex;
+
+static SERIAL: Mutex<()> = Mutex::const_new(());
+
+fn run_dir() -> String {
+    std::env::var("RUN").expect("RUN is set by scripts/test")
+}
+
+/// The job the API queued for a delivered message, rebuilt from its task's result: the wire
+/// format of the queue (`shared::queue::Job`).
+fn job_of(task: &str, result: &Value) -> Value {
+    json!({"kind": "send", "task_id": task, "room_name": result["room"]["room_name"], "message": {
+        "id": result["id"], "room": result["room"]["id"], "from_id": result["msg_from"]["id"],
+        "from_username": result["msg_from"]["username"], "text": result["text"], "sent_at": result["sent_at"]}})
+}
+
+async fn all_messages(room: u64, user: u64) -> Vec<Value> {
+    let r = get(&format!("/chat/messages/{room}/?user_id={user}&limit=200")).await;
+    assert_eq!(r.status(), 200, "{}", r.text);
+    let mut messages = r.json["data"]["messages"].as_array().unwrap().clone();
+    let mut before = r.json["data"]["next_before"].as_u64();
+    while let Some(id) = before {
+        let r = get(&format!("/chat/messages/{room}/?user_id={user}&limit=200&before={id}")).await;
+        let mut older = r.json["data"]["messages"].as_array().unwrap().clone();
+        older.extend(messages);
+        messages = older;
+        before = r.json["data"]["next_before"].as_u64();
+    }
+    messages
+}
+
+async fn sqs_send(queue_url: &str, body: &Value) {
+    aws("sqs", "AmazonSQS.SendMessage", json!({"QueueUrl": queue_url, "MessageBody": body.to_string()})).await;
+}
+
+#[tokio::test]
+async fn duplicate_deliveries_store_one_message_and_never_resurrect_seen_ones() {
+    let _serial = SERIAL.lock().await;
+    let (a, na) = new_user("dup_a").await;
+    let (b, nb) = new_user("dup_b").await;
+    let (room, _) = new_room(&[&na, &nb]).await;
+    let task = send_group(room, a, "only once").await;
+    let state = finished(&task).await;
+    assert_eq!(state["state"], "SUCCESS");
+    // b reads it, so b's unseen entry is gone.
+    assert_eq!(unseen_of(b).await[0]["messages"].as_array().unwrap().len(), 1);
+    until_nothing_unseen(b).await;
+
+    let job = job_of(&task, &state["result"]);
+    // The same job twice in one batch, then again in another batch: nothing fails, nothing new.
+    assert_eq!(invoke_worker(&[job.clone(), job.clone()]).await, json!({"batchItemFailures": []}));
+    assert_eq!(invoke_worker(&[job.clone()]).await, json!({"batchItemFailures": []}));
+    // And twice more through the real queue.
+    let queue = std::env::var("QUEUE_URL").unwrap();
+    sqs_send(&queue, &job).await;
+    sqs_send(&queue, &job).await;
+    let marker = delivered_group(room, a, "after the duplicates").await;
+
+    let texts: Vec<Value> = all_messages(room, a).await.iter().map(|m| m["text"].clone()).collect();
+    assert_eq!(texts, [json!("only once"), json!("after the duplicates")]);
+    assert_eq!(finished(&task).await, state, "the task keeps its first result");
+    let unseen = unseen_of(b).await;
+    assert_eq!(unseen[0]["messages"].as_array().unwrap().len(), 1, "only the new message is unseen: {unseen}");
+    assert_eq!(unseen[0]["messages"][0]["id"], marker["id"]);
+}
+
+#[tokio::test]
+async fn seen_jobs_are_idempotent() {
+    let _serial = SERIAL.lock().await;
+    let (a, na) = new_user("seen_a").await;
+    let (b, nb) = new_user("seen_b").await;
+    let (room, _) = new_room(&[&na, &nb]).await;
+    let m = delivered_group(room, a, "look").await;
+    let seen = json!({"kind": "seen", "reader": b, "messages": [[room, m["id"]]]});
+    for _ in 0..3 {
+        assert_eq!(invoke_worker(&[seen.clone(), seen.clone()]).await, json!({"batchItemFailures": []}));
+    }
+    assert_eq!(unseen_of(b).await, json!([]));
+}
+
+/// SIGKILLs the worker's `cargo lambda watch` and every instance it runs: the whole worker
+/// "Lambda" dies with batches in flight.
+fn kill_worker() {
+    let pids = std::fs::read_to_string(format!("{}/pids", run_dir())).unwrap();
+    for line in pids.lines().filter(|l| l.ends_with(" worker")) {
+        let pid: u32 = line.split(' ').next().unwrap().parse().expect("a pid");
+        let script = format!("pkill -KILL -P {pid}; kill -KILL -- -{pid}");
+        let _ = Command::new("bash").args(["-c", &script]).status();
+    }
+}
+
+fn start_worker() {
+    assert!(Command::new(format!("{}/start-worker", run_dir())).status().unwrap().success());
+}
+
+#[tokio::test]
+async fn worker_killed_mid_batch_and_restarted_loses_and_duplicates_nothing() {
+    let _serial = SERIAL.lock().await;
+    let (a, na) = new_user("crash_a").await;
+    let (b, nb) = new_user("crash_b").await;
+    let (room, _) = new_room(&[&na, &nb]).await;
+    const SENDS: usize = 200;
+    let sending = tokio::spawn(concurrently((0..SENDS).map(move |i| {
+        let from = if i % 2 == 0 { a } else { b };
+        async move { send_group(room, from, &format!("msg {i}")).await }
+    })));
+    // Kill the worker once it is busy delivering, while sends keep coming in.
+    while all_messages(room, a).await.is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    kill_worker();
+    let stored_at_kill = all_messages(room, a).await.len();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    start_worker();
+    let tasks = sending.await.unwrap();
+    assert!(stored_at_kill < SENDS, "the kill came after all {SENDS} deliveries; the test proved nothing");
+
+    let mut ids = Vec::new();
+    for task in &tasks {
+        let state = finished(task).await;
+        assert_eq!(state["state"], "SUCCESS", "{state}");
+        ids.push(state["result"]["id"].as_u64().unwrap());
+    }
+    let stored = all_messages(room, a).await;
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for m in &stored {
+        *counts.entry(m["text"].as_str().unwrap().to_string()).or_default() += 1;
+    }
+    assert_eq!(stored.len(), SENDS, "{stored_at_kill} were stored at the kill");
+    assert!(counts.values().all(|&n| n == 1), "duplicates: {counts:?}");
+    let mut stored_ids: Vec<u64> = stored.iter().map(|m| m["id"].as_u64().unwrap()).collect();
+    stored_ids.sort();
+    ids.sort();
+    assert_eq!(stored_ids, ids, "exactly the accepted messages are stored");
+}
+
+#[tokio::test]
+async fn a_poison_job_ends_failure_through_the_dead_letter_queue() {
+    let _serial = SERIAL.lock().await;
+    // A task as the API records it, and a job for it that the worker can never read.
+    let task = uuid::Uuid::new_v4().to_string();
+    let table = std::env::var("TABLE_NAME").unwrap();
+    let expires = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3600).to_string();
+    aws("dynamodb", "DynamoDB_20120810.PutItem", json!({"TableName": table, "Item": {
+        "pk": {"S": format!("TASK#{task}")}, "sk": {"S": "TASK"}, "task_state": {"S": "PENDING"},
+        "expires_at": {"N": expires}}})).await;
+    assert_eq!(get(&format!("/chat/task_state/{task}")).await.json, json!({"state": "PENDING", "result": null}));
+    let poison = json!({"kind": "send", "task_id": task, "room_name": "x", "message": {"id": "not a number"}});
+    sqs_send(&std::env::var("QUEUE_URL").unwrap(), &poison).await;
+    // Retried maxReceiveCount (3 here) times, moved to the DLQ, then failed with a reason.
+    let state = finished(&task).await;
+    assert_eq!(
+        state,
+        json!({"state": "FAILURE", "result": {"error": "The message could not be delivered after repeated attempts."}})
+    );
+}
+
+#[tokio::test]
+async fn concurrent_senders_read_back_in_acceptance_order() {
+    let _serial = SERIAL.lock().await;
+    let mut members = Vec::new();
+    for _ in 0..4 {
+        members.push(new_user("order").await);
+    }
+    let names: Vec<&str> = members.iter().map(|(_, n)| n.as_str()).collect();
+    let (room, _) = new_room(&names).await;
+    // Each sender sends in sequence (so its own acceptance order is known), all senders at once.
+    let senders = members.iter().map(|&(id, _)| {
+        tokio::spawn(async move {
+            let mut tasks = Vec::new();
+            for i in 0..15 {
+                tasks.push(send_group(room, id, &format!("{id}:{i}")).await);
+            }
+            tasks
+        })
+    });
+    let mut accepted = Vec::new();
+    for s in senders {
+        accepted.extend(s.await.unwrap());
+    }
+    let mut ids = Vec::new();
+    for task in &accepted {
+        ids.push(finished(task).await["result"]["id"].as_u64().unwrap());
+    }
+    let stored = all_messages(room, members[0].0).await;
+    assert_eq!(stored.len(), 60);
+    let stored_ids: Vec<u64> = stored.iter().map(|m| m["id"].as_u64().unwrap()).collect();
+    assert!(stored_ids.windows(2).all(|w| w[0] < w[1]), "read back by acceptance order");
+    let times: Vec<&str> = stored.iter().map(|m| m["sent_at"].as_str().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "sent_at follows acceptance order");
+    for &(id, _) in &members {
+        let own: Vec<String> = stored
+            .iter()
+            .filter(|m| m["msg_from"]["id"] == id)
+            .map(|m| m["text"].as_str().unwrap().to_string())
+            .collect();
+        let expected: Vec<String> = (0..15).map(|i| format!("{id}:{i}")).collect();
+        assert_eq!(own, expected, "sender {id}'s messages in the order they were accepted");
+    }
+}
