@@ -1,7 +1,8 @@
 //! Configuration from the environment, and the AWS clients built from it once per process.
 //!
-//! `TABLE_NAME`, `QUEUE_URL`, `CACHE_URL` (`redis://` or `rediss://`). Endpoints come from the
-//! SDK's own settings (`AWS_ENDPOINT_URL` locally), never from special cases here.
+//! `TABLE_NAME`, `QUEUE_URL`, `CACHE_URL` (`redis://` or `rediss://`), or instead of `CACHE_URL`
+//! `CACHE_NAME`, a cache whose endpoint is looked up once per cold start. Endpoints come from
+//! the SDK's own settings (`AWS_ENDPOINT_URL` locally), never from special cases here.
 
 use crate::cache::UserCache;
 use crate::queue::Queue;
@@ -33,6 +34,51 @@ pub fn queue(config: &SdkConfig) -> Queue {
     Queue::new(aws_sdk_sqs::Client::new(config), required("QUEUE_URL"))
 }
 
-pub fn cache() -> UserCache {
-    UserCache::new(std::env::var("CACHE_URL").ok().filter(|u| !u.is_empty()).as_deref())
+fn optional(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The user cache at `CACHE_URL`, or at the endpoint of the cache named `CACHE_NAME`. Without
+/// either, or when the name cannot be resolved, the functions run without a cache.
+pub async fn cache(config: &SdkConfig) -> UserCache {
+    let url = match (optional("CACHE_URL"), optional("CACHE_NAME")) {
+        (Some(url), _) => Some(url),
+        (None, Some(name)) => {
+            let url = cache_url(&aws_sdk_elasticache::Client::new(config), &name).await;
+            if url.is_none() {
+                tracing::warn!(name, "no endpoint found for CACHE_NAME, running without cache");
+            }
+            url
+        }
+        (None, None) => None,
+    };
+    UserCache::new(url.as_deref())
+}
+
+/// The URL of an ElastiCache cache by name: a serverless cache (always TLS), else a replication
+/// group (its configuration endpoint in cluster mode, else its primary endpoint).
+pub async fn cache_url(client: &aws_sdk_elasticache::Client, name: &str) -> Option<String> {
+    let url = |tls: bool, host: &str, port: i32| format!("{}://{host}:{port}", if tls { "rediss" } else { "redis" });
+    match client.describe_serverless_caches().serverless_cache_name(name).send().await {
+        Ok(out) => {
+            if let Some(e) = out.serverless_caches().first().and_then(|c| c.endpoint()) {
+                return Some(url(true, e.address()?, e.port()?));
+            }
+        }
+        Err(e) => tracing::debug!(error = ?e, name, "not a serverless cache"),
+    }
+    match client.describe_replication_groups().replication_group_id(name).send().await {
+        Ok(out) => {
+            let group = out.replication_groups().first()?;
+            let tls = group.transit_encryption_enabled().unwrap_or(false);
+            let endpoint = group
+                .configuration_endpoint()
+                .or_else(|| group.node_groups().first().and_then(|g| g.primary_endpoint()))?;
+            Some(url(tls, endpoint.address()?, endpoint.port()?))
+        }
+        Err(e) => {
+            tracing::debug!(error = ?e, name, "not a replication group");
+            None
+        }
+    }
 }
