@@ -133,6 +133,14 @@ echo "\$! worker" >>"$RUN/pids"
 SH
     chmod +x "$RUN/start-worker"
     "$RUN/start-worker"
+    if [ -n "${FAULT_API_PORT:-}" ]; then
+        # For fault tests: the API functions again, but reaching DynamoDB and SQS through ports
+        # that the tests open, blackhole or leave closed.
+        AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$FAULT_DYNAMODB_PORT" AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$FAULT_SQS_PORT" \
+            start faults cargo lambda watch --manifest-path "$ROOT/Cargo.toml" -A 127.0.0.1 -P "$FAULT_API_PORT" \
+            --concurrency 4 "${watch_flags[@]}"
+        export FAULT_API_URL="http://127.0.0.1:$FAULT_API_PORT"
+    fi
     wait_until 120 "the API" curl -fsS "$API_URL/users/"
     wait_until 60 "the worker" curl -fsS -d '{"Records": []}' "$WORKER_URL"
     # The SQS event source mapping: batches from SQS to the worker through its Invoke API.
