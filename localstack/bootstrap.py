@@ -5,8 +5,9 @@ Reads the endpoint from AWS_ENDPOINT_URL like every AWS SDK. Resource names are 
 logical ids in lower case, prefixed with NAME_PREFIX (default "chat-"). Local runs may shorten
 queue timings with VISIBILITY_TIMEOUT and MAX_RECEIVE_COUNT, so redelivery tests take seconds.
 
-Prints the functions' environment (the template's Globals variables that refer to these
-resources, plus DLQ_URL and DLQ_ARN for the local poller and worker) as KEY=VALUE lines.
+Prints the functions' environment (the variables of the template's Globals and functions that
+refer to these resources with !Ref, plus DLQ_URL and DLQ_ARN for the local poller and worker) as
+KEY=VALUE lines.
 
 usage: python localstack/bootstrap.py [path/to/template.yaml]
 """
@@ -98,6 +99,18 @@ def dependencies_first(queues):
     return ordered
 
 
+def function_environment(template):
+    """The functions' environment variables: the Globals' and then each function's, first
+    definition of a name wins (each name means the same resource wherever it is set)."""
+    sources = [template.get("Globals", {}).get("Function", {})]
+    sources += resources_of(template, "AWS::Serverless::Function").values()
+    env = {}
+    for props in sources:
+        for key, value in props.get("Environment", {}).get("Variables", {}).items():
+            env.setdefault(key, value)
+    return env
+
+
 PARAMETERS = {}
 
 
@@ -124,8 +137,7 @@ def main():
         arns[logical] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         refs[logical] = url
 
-    env = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    for key, value in env.items():
+    for key, value in function_environment(template).items():
         if isinstance(value, dict) and "Ref" in value and value["Ref"] in refs:
             print(f"{key}={refs[value['Ref']]}")
     for logical, props in queues.items():
