@@ -235,7 +235,7 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
 /// Exact-match filters of `GET /users/`.
 pub fn matches_filters(user: &User, filters: &[(String, String)]) -> bool {
     filters.iter().all(|(name, value)| match name.as_str() {
-        "id" => value.parse::<u64>().map(|id| id == user.id).unwrap_or(false),
+        "id" => value.trim().parse::<u64>().is_ok_and(|id| id == user.id),
         "username" => &user.username == value,
         "first_name" => &user.first_name == value,
         "last_name" => &user.last_name == value,

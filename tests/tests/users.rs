@@ -99,10 +99,12 @@ async fn each_filter_matches_exactly() {
 }
 
 #[tokio::test]
-async fn non_numeric_id_filter_is_a_field_error() {
-    let r = get("/users/?id=abc").await;
-    assert_eq!(r.status(), 400);
-    assert_eq!(r.json, json!({"id": ["Enter a number."]}));
+async fn malformed_id_filter_is_a_field_error() {
+    for bad in ["abc", "0", "-3", "1.5", ""] {
+        let r = get(&format!("/users/?id={bad}")).await;
+        assert_eq!(r.status(), 400, "{bad}");
+        assert_eq!(r.json, json!({"id": ["Enter a positive whole number."]}));
+    }
 }
 
 #[tokio::test]

@@ -75,13 +75,13 @@ async fn list(state: &State, req: &Request) -> Result<Response<Body>, ApiError> 
     Ok(response)
 }
 
-/// The known filters of the query string; `id` must be a whole number.
+/// The known filters of the query string; `id` must be a positive whole number, like every id.
 fn filters(req: &Request) -> Result<Vec<(String, String)>, ApiError> {
     let mut found = Vec::new();
     for name in users::FILTERS {
         if let Some(value) = http::query(req, name) {
-            if name == "id" && value.trim().parse::<u64>().is_err() {
-                return Err(ApiError::field("id", "Enter a number."));
+            if name == "id" && http::parse_id(&value).is_none() {
+                return Err(ApiError::field("id", "Enter a positive whole number."));
             }
             found.push((name.to_string(), value));
         }
