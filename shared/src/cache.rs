@@ -7,8 +7,10 @@ use redis::AsyncConnectionConfig;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
-const LIST_KEY: &str = "chat:users:list";
-const GENERATION_KEY: &str = "chat:users:generation";
+// One hash tag, so both keys live in one slot: ElastiCache Serverless is a cluster and refuses
+// multi-key commands (MGET, EVAL, MULTI) across slots.
+const LIST_KEY: &str = "chat:{users}:list";
+const GENERATION_KEY: &str = "chat:{users}:generation";
 pub const TTL_SECONDS: u64 = 15 * 60;
 /// A cache that does not answer within this is treated as down, so requests stay fast.
 const TIMEOUT: Duration = Duration::from_millis(250);

@@ -1,0 +1,84 @@
+//! One route table: the paths each function routes itself (`ROUTES` in its lib.rs), the local
+//! `cargo lambda watch` router in Cargo.toml and the HttpApi events in template.yaml must be the
+//! same set of (path, function), each path with and without its trailing slash.
+
+use std::collections::BTreeSet;
+
+type Routes = BTreeSet<(String, String)>;
+
+fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Each function's own routes, with and without the trailing slash.
+fn from_functions() -> Routes {
+    let tables: [(&str, &[&str]); 4] = [
+        ("users", &users::ROUTES),
+        ("chatrooms", &chatrooms::ROUTES),
+        ("messages", &messages::ROUTES),
+        ("tasks", &tasks::ROUTES),
+    ];
+    let mut routes = Routes::new();
+    for (function, paths) in tables {
+        for path in paths {
+            routes.insert((path.to_string(), function.to_string()));
+            routes.insert((format!("{path}/"), function.to_string()));
+        }
+    }
+    routes
+}
+
+fn from_router() -> Routes {
+    let text = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let manifest: toml::Table = text.parse().unwrap();
+    let router = &manifest["workspace"]["metadata"]["lambda"]["watch"]["router"];
+    router
+        .as_table()
+        .expect("a router table")
+        .iter()
+        .map(|(path, function)| (path.clone(), function.as_str().unwrap().to_string()))
+        .collect()
+}
+
+fn from_template() -> Routes {
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let template: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let mut routes = Routes::new();
+    for (_, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let function = resource["Metadata"]["BuildProperties"]["Binary"].as_str().expect("Binary of a function");
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else { continue };
+        for (_, event) in events {
+            if event["Type"] == "HttpApi" {
+                let path = event["Properties"]["Path"].as_str().expect("an HttpApi path");
+                assert_eq!(event["Properties"]["Method"], "ANY", "{path}: the function answers 405 itself");
+                routes.insert((path.to_string(), function.to_string()));
+            }
+        }
+    }
+    routes
+}
+
+#[test]
+fn functions_router_and_template_route_the_same_paths() {
+    let functions = from_functions();
+    assert_eq!(from_router(), functions, "Cargo.toml router vs the functions' ROUTES");
+    assert_eq!(from_template(), functions, "template.yaml HttpApi events vs the functions' ROUTES");
+}
+
+#[test]
+fn every_template_function_is_a_workspace_binary() {
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let template: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let mut binaries: Vec<String> = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::Serverless::Function")
+        .map(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_string())
+        .collect();
+    binaries.sort();
+    assert_eq!(binaries, ["chatrooms", "messages", "tasks", "users", "worker"]);
+}
