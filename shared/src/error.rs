@@ -12,8 +12,8 @@ pub enum ApiError {
     NotFound(String),
     Forbidden(String),
     Conflict(String),
-    /// 405: the route exists but not for this method.
-    MethodNotAllowed(String),
+    /// 405: the route exists but not for this method; `allow` lists the methods it has.
+    MethodNotAllowed { message: String, allow: String },
     /// 413: a body or text over its size limit.
     TooLarge(String),
     /// 503: a backing service (DynamoDB, SQS) failed or timed out.
@@ -49,7 +49,7 @@ impl ApiError {
             ApiError::NotFound(_) => 404,
             ApiError::Forbidden(_) => 403,
             ApiError::Conflict(_) => 409,
-            ApiError::MethodNotAllowed(_) => 405,
+            ApiError::MethodNotAllowed { .. } => 405,
             ApiError::TooLarge(_) => 413,
             ApiError::Unavailable(_) => 503,
         }
@@ -67,7 +67,7 @@ impl ApiError {
             | ApiError::NotFound(m)
             | ApiError::Forbidden(m)
             | ApiError::Conflict(m)
-            | ApiError::MethodNotAllowed(m)
+            | ApiError::MethodNotAllowed { message: m, .. }
             | ApiError::TooLarge(m) => m.clone(),
         }
     }

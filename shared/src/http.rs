@@ -1,6 +1,7 @@
 //! Reading requests and writing responses: body limits, ids, query parameters, the chat envelope.
 
 use crate::error::{ApiError, Style};
+use lambda_http::http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{json, Map, Value};
 use std::future::Future;
@@ -8,13 +9,21 @@ use std::future::Future;
 /// Largest accepted request body (API.md: over 64 KiB is a 413).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Matches the request path against a function's route patterns (`/users/{id}`), with or
-/// without a trailing slash. Patterns are tried in order, so list static routes before
-/// parameterised ones. Returns the pattern and the values of its `{params}` in order.
-pub fn route<'a>(patterns: &[&'a str], req: &Request) -> Result<(&'a str, Vec<String>), ApiError> {
+/// A route of a function: its path pattern (`/users/{id}`) and the methods it answers.
+#[derive(Debug)]
+pub struct Route {
+    pub path: &'static str,
+    pub methods: &'static [Method],
+}
+
+/// Matches the request against a function's routes, with or without a trailing slash. Routes
+/// are tried in order, so list static paths before parameterised ones. Returns the matched
+/// path pattern and the values of its `{params}`; 404 for an unknown path, 405 (with `Allow`)
+/// for a method the route does not have.
+pub fn route(routes: &[Route], req: &Request) -> Result<(&'static str, Vec<String>), ApiError> {
     let path: Vec<&str> = req.uri().path().split('/').filter(|s| !s.is_empty()).collect();
-    for &pattern in patterns {
-        let parts: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
+    for route in routes {
+        let parts: Vec<&str> = route.path.split('/').filter(|s| !s.is_empty()).collect();
         if parts.len() != path.len() {
             continue;
         }
@@ -27,9 +36,17 @@ pub fn route<'a>(patterns: &[&'a str], req: &Request) -> Result<(&'a str, Vec<St
                 part == seg
             }
         });
-        if matched {
-            return Ok((pattern, params));
+        if !matched {
+            continue;
         }
+        if !route.methods.contains(req.method()) {
+            let allow: Vec<&str> = route.methods.iter().map(Method::as_str).collect();
+            return Err(ApiError::MethodNotAllowed {
+                message: format!("Method \"{}\" not allowed.", req.method()),
+                allow: allow.join(", "),
+            });
+        }
+        return Ok((route.path, params));
     }
     Err(ApiError::NotFound("No such route.".into()))
 }
@@ -132,7 +149,11 @@ pub fn no_content() -> Response<Body> {
 }
 
 pub fn error_response(err: &ApiError, style: Style) -> Response<Body> {
-    json_response(err.status(), &err.body(style))
+    let mut response = json_response(err.status(), &err.body(style));
+    if let ApiError::MethodNotAllowed { allow, .. } = err {
+        response.headers_mut().insert("allow", allow.parse().expect("method names are valid header text"));
+    }
+    response
 }
 
 /// Runs a handler and turns its error into a response, logging method, path, status and time
@@ -156,13 +177,25 @@ where
     response
 }
 
-pub fn method_not_allowed(req: &Request) -> ApiError {
-    ApiError::MethodNotAllowed(format!("Method \"{}\" not allowed.", req.method()))
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn with_body(body: Body) -> Request {
+        lambda_http::http::Request::builder().method("POST").uri("/users/").body(body).unwrap()
+    }
+
+    #[test]
+    fn bodies_that_are_not_a_json_object_are_400_and_oversized_ones_413() {
+        // API Gateway hands over bytes that are not UTF-8 as a binary body.
+        for body in [Body::Binary(vec![0xff, 0xfe, b'{']), Body::Text("[1]".into()), Body::Text(" ".into()), Body::Empty] {
+            assert!(matches!(json_object(&with_body(body)), Err(ApiError::BadRequest(_))));
+        }
+        let huge = Body::Text(format!("{{\"a\": \"{}\"}}", "x".repeat(MAX_BODY_BYTES)));
+        assert!(matches!(json_object(&with_body(huge)), Err(ApiError::TooLarge(_))));
+        assert!(json_object(&with_body(Body::Binary(br#"{"a": 1}"#.to_vec()))).is_ok());
+    }
 
     #[test]
     fn ids_are_positive_whole_numbers() {

@@ -10,12 +10,14 @@ pub fn api_url() -> String {
     std::env::var("API_URL").expect("API_URL is not set: run the end-to-end tests with scripts/test")
 }
 
-/// A response: status, the `x-cache` header if any, raw body and its JSON (Null if none).
-#[derive(Debug)]
+/// A response: status, the `x-cache`, `content-type` and `allow` headers, raw body and its JSON
+/// (Null if none).
+#[derive(Debug, Default)]
 pub struct Reply {
     pub status: StatusCode,
     pub cache: Option<String>,
     pub content_type: Option<String>,
+    pub allow: Option<String>,
     pub text: String,
     pub json: Value,
 }
@@ -37,11 +39,10 @@ pub async fn request(method: Method, path: &str, body: Option<Body>) -> Reply {
     let res = req.send().await.expect("the API answers");
     let status = res.status();
     let header = |name: &str| res.headers().get(name).map(|v| v.to_str().unwrap().to_string());
-    let cache = header("x-cache");
-    let content_type = header("content-type");
+    let (cache, content_type, allow) = (header("x-cache"), header("content-type"), header("allow"));
     let text = res.text().await.unwrap();
     let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
-    Reply { status, cache, content_type, text, json }
+    Reply { status, cache, content_type, allow, text, json }
 }
 
 pub enum Body {

@@ -295,6 +295,10 @@ async fn deleted_user_leaves_their_rooms() {
 
 #[tokio::test]
 async fn unsupported_methods_are_405_with_the_envelope() {
-    assert_error(&request(reqwest::Method::PATCH, "/chat/chatroom/", None).await, 405);
-    assert_error(&post("/chat/chatroom/1/", json!({})).await, 405);
+    let r = request(reqwest::Method::PATCH, "/chat/chatroom/", None).await;
+    assert_error(&r, 405);
+    assert_eq!(r.allow.as_deref(), Some("GET, POST"));
+    let r = post("/chat/chatroom/1/", json!({})).await;
+    assert_error(&r, 405);
+    assert_eq!(r.allow.as_deref(), Some("GET, PUT, DELETE"));
 }

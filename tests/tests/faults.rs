@@ -75,7 +75,7 @@ async fn faulty(method: Method, path: &str, body: Option<Value>) -> (Reply, Dura
     let status = res.status();
     let text = res.text().await.unwrap();
     let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-    (Reply { status, cache: None, content_type: None, text, json }, started.elapsed())
+    (Reply { status, text, json, ..Reply::default() }, started.elapsed())
 }
 
 fn assert_unavailable(r: &Reply, took: Duration, what: &str) {

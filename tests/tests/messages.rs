@@ -379,13 +379,18 @@ async fn task_state_errors_are_404() {
         assert_error(&get(&format!("/chat/task_state/{id}")).await, 404);
         assert_error(&get(&format!("/chat/task_state/{id}/")).await, 404);
     }
-    assert_error(&post("/chat/task_state/00000000-0000-4000-8000-000000000000", json!({})).await, 405);
 }
 
 #[tokio::test]
 async fn unsupported_methods_are_405() {
-    assert_error(&get("/chat/user/1/").await, 405);
-    assert_error(&delete("/chat/group/1/").await, 405);
-    assert_error(&post("/chat/messages/unseen/", json!({})).await, 405);
-    assert_error(&put("/chat/messages/1/", None).await, 405);
+    for (r, allow) in [
+        (get("/chat/user/1/").await, "POST"),
+        (delete("/chat/group/1/").await, "POST"),
+        (post("/chat/messages/unseen/", json!({})).await, "GET"),
+        (put("/chat/messages/1/", None).await, "GET"),
+        (post("/chat/task_state/00000000-0000-4000-8000-000000000000", json!({})).await, "GET"),
+    ] {
+        assert_error(&r, 405);
+        assert_eq!(r.allow.as_deref(), Some(allow));
+    }
 }

@@ -12,7 +12,7 @@ fn root() -> std::path::PathBuf {
 
 /// Each function's own routes, with and without the trailing slash.
 fn from_functions() -> Routes {
-    let tables: [(&str, &[&str]); 4] = [
+    let tables: [(&str, &[shared::http::Route]); 4] = [
         ("users", &users::ROUTES),
         ("chatrooms", &chatrooms::ROUTES),
         ("messages", &messages::ROUTES),
@@ -20,9 +20,9 @@ fn from_functions() -> Routes {
     ];
     let mut routes = Routes::new();
     for (function, paths) in tables {
-        for path in paths {
-            routes.insert((path.to_string(), function.to_string()));
-            routes.insert((format!("{path}/"), function.to_string()));
+        for route in paths {
+            routes.insert((route.path.to_string(), function.to_string()));
+            routes.insert((format!("{}/", route.path), function.to_string()));
         }
     }
     routes

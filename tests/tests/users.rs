@@ -317,6 +317,10 @@ async fn unsupported_methods_are_405_with_json() {
     let r = request(reqwest::Method::DELETE, "/users/", None).await;
     assert_eq!(r.status(), 405);
     assert_eq!(r.json, json!({"detail": "Method \"DELETE\" not allowed."}));
+    assert_eq!(r.allow.as_deref(), Some("GET, POST"));
+    let r = post("/users/1/", json!({})).await;
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.allow.as_deref(), Some("GET, PATCH, PUT, DELETE"));
 }
 
 #[tokio::test]

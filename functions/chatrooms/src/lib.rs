@@ -13,15 +13,18 @@
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Map, Value};
-use shared::http::{self, envelope, json_object, no_content};
+use shared::http::{self, envelope, json_object, no_content, Route};
 use shared::store::{JoinOutcome, LeaveOutcome, RoomKind, Store};
 use shared::{render, ApiError, Style};
 use std::collections::HashMap;
 
 const LIST: &str = "/chat/chatroom";
 const DETAIL: &str = "/chat/chatroom/{id}";
-/// Every route of this function; the template and the local router must list the same.
-pub const ROUTES: [&str; 2] = [LIST, DETAIL];
+/// Every route of this function; the template and the local router must list the same paths.
+pub const ROUTES: [Route; 2] = [
+    Route { path: LIST, methods: &[Method::GET, Method::POST] },
+    Route { path: DETAIL, methods: &[Method::GET, Method::PUT, Method::DELETE] },
+];
 
 /// Longest group room name.
 pub const MAX_ROOM_NAME: usize = 128;
@@ -37,23 +40,22 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
 }
 
 async fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (pattern, params) = http::route(&ROUTES, req)?;
-    match (pattern, req.method()) {
-        (LIST, &Method::GET) => match http::optional_user_id(req)? {
+    let (path, params) = http::route(&ROUTES, req)?;
+    match (path, req.method().as_str()) {
+        (LIST, "GET") => match http::optional_user_id(req)? {
             None => list_groups(state).await,
             Some(user) => list_of_user(state, user).await,
         },
-        (LIST, &Method::POST) => create(state, req).await,
+        (LIST, "POST") => create(state, req).await,
         (DETAIL, method) => {
             let room = http::path_id(&params[0], "Chat room id")?;
-            match *method {
-                Method::GET => detail(state, room, http::optional_user_id(req)?).await,
-                Method::PUT => join(state, room, http::user_id(req)?).await,
-                Method::DELETE => leave(state, room, http::user_id(req)?).await,
-                _ => Err(http::method_not_allowed(req)),
+            match method {
+                "GET" => detail(state, room, http::optional_user_id(req)?).await,
+                "PUT" => join(state, room, http::user_id(req)?).await,
+                _ => leave(state, room, http::user_id(req)?).await,
             }
         }
-        _ => Err(http::method_not_allowed(req)),
+        _ => unreachable!("http::route returns only the methods of ROUTES"),
     }
 }
 

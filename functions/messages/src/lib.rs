@@ -14,7 +14,7 @@ mod send;
 
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
-use shared::http;
+use shared::http::{self, Route};
 use shared::queue::Queue;
 use shared::store::Store;
 use shared::{ApiError, Style};
@@ -24,8 +24,13 @@ const GROUP: &str = "/chat/group/{id}";
 const UNSEEN: &str = "/chat/messages/unseen";
 const HISTORY: &str = "/chat/messages/{id}";
 /// Every route of this function, static ones first; the template and the local router must
-/// list the same.
-pub const ROUTES: [&str; 4] = [DIRECT, GROUP, UNSEEN, HISTORY];
+/// list the same paths.
+pub const ROUTES: [Route; 4] = [
+    Route { path: DIRECT, methods: &[Method::POST] },
+    Route { path: GROUP, methods: &[Method::POST] },
+    Route { path: UNSEEN, methods: &[Method::GET] },
+    Route { path: HISTORY, methods: &[Method::GET] },
+];
 
 pub use read::{MAX_WAIT_SECONDS, POLL_INTERVAL};
 pub use send::MAX_TEXT_CHARS;
@@ -40,12 +45,11 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
 }
 
 async fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (pattern, params) = http::route(&ROUTES, req)?;
-    match (pattern, req.method()) {
-        (DIRECT, &Method::POST) => send::direct(state, req, http::path_id(&params[0], "Recipient id")?).await,
-        (GROUP, &Method::POST) => send::group(state, req, http::path_id(&params[0], "Chat room id")?).await,
-        (UNSEEN, &Method::GET) => read::unseen(state, req).await,
-        (HISTORY, &Method::GET) => read::history(state, req, http::path_id(&params[0], "Chat room id")?).await,
-        _ => Err(http::method_not_allowed(req)),
+    let (path, params) = http::route(&ROUTES, req)?;
+    match path {
+        DIRECT => send::direct(state, req, http::path_id(&params[0], "Recipient id")?).await,
+        GROUP => send::group(state, req, http::path_id(&params[0], "Chat room id")?).await,
+        UNSEEN => read::unseen(state, req).await,
+        _ => read::history(state, req, http::path_id(&params[0], "Chat room id")?).await,
     }
 }

@@ -6,13 +6,12 @@
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
-use shared::http::{self, json_response};
+use shared::http::{self, json_response, Route};
 use shared::store::Store;
 use shared::{ApiError, Style};
 
-const TASK: &str = "/chat/task_state/{id}";
-/// Every route of this function; the template and the local router must list the same.
-pub const ROUTES: [&str; 1] = [TASK];
+/// Every route of this function; the template and the local router must list the same paths.
+pub const ROUTES: [Route; 1] = [Route { path: "/chat/task_state/{id}", methods: &[Method::GET] }];
 
 pub struct State {
     pub store: Store,
@@ -24,9 +23,6 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
 
 async fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
     let (_, params) = http::route(&ROUTES, req)?;
-    if req.method() != Method::GET {
-        return Err(http::method_not_allowed(req));
-    }
     let not_found = || ApiError::NotFound(format!("Task {} does not exist.", params[0]));
     // Only canonical lower-case UUIDs are ids we handed out.
     let id = uuid::Uuid::parse_str(&params[0]).ok().map(|u| u.to_string()).filter(|s| *s == params[0]);

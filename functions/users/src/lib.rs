@@ -13,15 +13,18 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::cache::UserCache;
-use shared::http::{self, json_object, json_response, no_content};
+use shared::http::{self, json_object, json_response, no_content, Route};
 use shared::store::{Store, UserWriteError};
 use shared::users::{self, User};
 use shared::{ApiError, Style};
 
 const LIST: &str = "/users";
 const DETAIL: &str = "/users/{id}";
-/// Every route of this function; the template and the local router must list the same.
-pub const ROUTES: [&str; 2] = [LIST, DETAIL];
+/// Every route of this function; the template and the local router must list the same paths.
+pub const ROUTES: [Route; 2] = [
+    Route { path: LIST, methods: &[Method::GET, Method::POST] },
+    Route { path: DETAIL, methods: &[Method::GET, Method::PATCH, Method::PUT, Method::DELETE] },
+];
 
 /// What the function builds once per cold start.
 pub struct State {
@@ -34,21 +37,20 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
 }
 
 async fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (pattern, params) = http::route(&ROUTES, req)?;
-    match (pattern, req.method()) {
-        (LIST, &Method::GET) => list(state, req).await,
-        (LIST, &Method::POST) => create(state, req).await,
+    let (path, params) = http::route(&ROUTES, req)?;
+    match (path, req.method().as_str()) {
+        (LIST, "GET") => list(state, req).await,
+        (LIST, "POST") => create(state, req).await,
         (DETAIL, method) => {
             let id = user_id(&params[0])?;
-            match *method {
-                Method::GET => detail(state, id).await,
-                Method::PATCH => update(state, req, id, true).await,
-                Method::PUT => update(state, req, id, false).await,
-                Method::DELETE => delete(state, id).await,
-                _ => Err(http::method_not_allowed(req)),
+            match method {
+                "GET" => detail(state, id).await,
+                "PATCH" => update(state, req, id, true).await,
+                "PUT" => update(state, req, id, false).await,
+                _ => delete(state, id).await,
             }
         }
-        _ => Err(http::method_not_allowed(req)),
+        _ => unreachable!("http::route returns only the methods of ROUTES"),
     }
 }
 
@@ -172,6 +174,11 @@ mod tests {
     fn routes_match_with_and_without_trailing_slash() {
         for path in ["/users", "/users/"] {
             assert_eq!(http::route(&ROUTES, &get(path)).unwrap().0, LIST);
+        }
+        let post = lambda_http::http::Request::builder().method("DELETE").uri("/users/").body(Body::Empty).unwrap();
+        match http::route(&ROUTES, &post) {
+            Err(ApiError::MethodNotAllowed { allow, .. }) => assert_eq!(allow, "GET, POST"),
+            other => panic!("{other:?}"),
         }
         for path in ["/users/7", "/users/7/"] {
             assert_eq!(http::route(&ROUTES, &get(path)).unwrap(), (DETAIL, vec!["7".to_string()]));
