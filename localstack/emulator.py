@@ -8,11 +8,17 @@ of DynamoDB's behaviour that our code relies on:
   token per call and reuse it on retries, so a retry of a transaction that succeeded but timed
   out returns the first answer instead of failing its own conditions.
 
+For benchmarks it counts DynamoDB calls by caller and operation (`users:GetItem`, the caller
+being the app name in the SDK's user agent): GET /_chat/dynamodb-calls returns them as JSON,
+DELETE /_chat/dynamodb-calls resets them.
+
 usage: python localstack/emulator.py PORT
 """
 
+import inspect
 import json
 import logging
+from collections import OrderedDict
 import sys
 import threading
 import time
@@ -23,6 +29,7 @@ import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoResult
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -35,16 +42,31 @@ TOKEN_LIFETIME = 600
 
 
 def _partition_query(query):
-    """Table.query over the asked partition instead of the whole table (base table only)."""
+    """Table.query over the asked partition instead of the whole table (base table only), and
+    over the sort-key range asked; when nothing else narrows the result (no start key, no
+    filter), over the first `limit` items of it in the asked order, as DynamoDB reads no more
+    either. Results are moto's, except that a last page may now end without the
+    LastEvaluatedKey that moto adds when non-matching items follow (both are valid answers)."""
+    signature = inspect.signature(query)
 
-    def patched(self, hash_key, *args, **kwargs):
-        if kwargs.get("index_name") or hash_key is None:
-            return query(self, hash_key, *args, **kwargs)
+    def patched(*args, **kwargs):
+        call = signature.bind(*args, **kwargs)
+        call.apply_defaults()
+        a = call.arguments
+        self, hash_key = a["self"], a["hash_key"]
+        if a["index_name"] or hash_key is None:
+            return query(*args, **kwargs)
         partition = self.items.get(hash_key, {})
         items = list(partition.values()) if self.has_range_key else [partition]
+        if self.has_range_key and a["range_comparison"]:
+            items = [i for i in items if i.range_key.compare(a["range_comparison"], a["range_objs"])]
+        narrowed = a["exclusive_start_key"] or a["filter_expression"] is not None or a["filter_kwargs"]
+        if self.has_range_key and a["limit"] and not narrowed:
+            items.sort(key=lambda i: i.range_key, reverse=a["scan_index_forward"] is False)
+            items = items[: a["limit"] + 1]  # one more, for moto to see that more follow
         self.all_items = lambda: items  # shadows the method for this call only
         try:
-            return query(self, hash_key, *args, **kwargs)
+            return query(*args, **kwargs)
         finally:
             del self.all_items
 
@@ -88,7 +110,21 @@ def _item_rollback(transact):
     return patched
 
 
+def _plain_json(execute_result):
+    """DynamoDB results are JSON already (moto turned its types into dicts): dump them as such."""
+
+    def patched(self, context):
+        try:
+            body = json.dumps(self.result)
+        except TypeError:  # something that is not plain JSON, e.g. a timestamp: moto's way
+            return execute_result(self, context)
+        return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+
+    return patched
+
+
 Table.query = _partition_query(Table.query)
+DynamoResult.execute_result = _plain_json(DynamoResult.execute_result)
 dynamodb_models.copy = _CopyWithoutTables
 DynamoDBBackend.transact_write_items = _item_rollback(DynamoDBBackend.transact_write_items)
 
@@ -97,9 +133,15 @@ class FaithfulDynamoDB:
     def __init__(self, app):
         self.app = app
         self.lock = threading.Lock()
-        self.answers = {}  # ClientRequestToken -> (time, status, headers, body)
+        self.answers = OrderedDict()  # ClientRequestToken -> (time, status, headers, body), oldest first
+        self.calls = {}  # operation -> count
 
     def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == "/_chat/dynamodb-calls":
+            if environ["REQUEST_METHOD"] == "DELETE":
+                self.calls = {}
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps(self.calls).encode()]
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if not target.startswith("DynamoDB_"):
             return self.app(environ, start_response)
@@ -108,9 +150,14 @@ class FaithfulDynamoDB:
             body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
             environ["wsgi.input"] = _Replay(body)
             token = json.loads(body or b"{}").get("ClientRequestToken")
+        agent = environ.get("HTTP_X_AMZ_USER_AGENT", "") + " " + environ.get("HTTP_USER_AGENT", "")
+        app = next((part[4:] for part in agent.split() if part.startswith("app/")), "")
+        key = f"{app}:{target.split('.', 1)[-1]}"
         with self.lock:
+            self.calls[key] = self.calls.get(key, 0) + 1
             now = time.monotonic()
-            self.answers = {t: a for t, a in self.answers.items() if now - a[0] < TOKEN_LIFETIME}
+            while self.answers and now - next(iter(self.answers.values()))[0] > TOKEN_LIFETIME:
+                self.answers.popitem(last=False)
             if token in self.answers:
                 _, status, headers, body = self.answers[token]
                 start_response(status, headers)

@@ -95,6 +95,32 @@ stop_stack() {
     for pid in $children; do kill -KILL "$pid" 2>/dev/null || true; done
 }
 
+# For scripts/test and scripts/bench: free ports, a Redis of their own, and cleanup on exit
+# that keeps $RUN (the logs) only when something failed. The tests stop and restart this Redis
+# with $RUN/start-redis to prove the cache is optional; its pidfile finds the last instance.
+start_private_redis() {
+    mkdir -p "$RUN"
+    API_PORT=$(free_port) MOTO_PORT=$(free_port) REDIS_PORT=$(free_port) WORKER_PORT=$(free_port)
+    export RUN REDIS_PORT
+    cat >"$RUN/start-redis" <<SH
+#!/bin/sh
+exec redis-server --bind 127.0.0.1 --port $REDIS_PORT --save "" --appendonly no \\
+    --daemonize yes --pidfile "$RUN/redis.pid" --logfile "$RUN/redis.log"
+SH
+    chmod +x "$RUN/start-redis"
+    trap finish_private EXIT
+    trap 'exit 130' INT TERM
+    "$RUN/start-redis"
+    wait_until 10 "redis" port_open "$REDIS_PORT"
+}
+
+finish_private() {
+    local rc=$?
+    stop_stack
+    [ -f "$RUN/redis.pid" ] && kill "$(cat "$RUN/redis.pid")" 2>/dev/null
+    if [ $rc = 0 ]; then rm -rf "$RUN"; else say "failed; the stack's logs are in $RUN"; fi
+}
+
 # Environment every process of the stack shares: the SDK's standard endpoint setting and
 # dummy credentials that moto accepts.
 stack_env() {
@@ -105,10 +131,14 @@ stack_env() {
     export RUST_LOG=${RUST_LOG:-info}
 }
 
-# start_stack: moto, tables and queues, the functions behind `cargo lambda watch`, the poller.
+# start_stack [WATCH FLAGS]: moto, tables and queues, the functions behind `cargo lambda watch`,
+# the poller. CARGO_PROFILE=release builds and runs release binaries.
 # Needs RUN, MOTO_PORT, REDIS_PORT, API_PORT, WORKER_PORT; Redis must already listen on REDIS_PORT.
 start_stack() {
-    local watch_flags=("$@")
+    local watch_flags=("$@") profile=debug build_flags=()
+    if [ "${CARGO_PROFILE:-debug}" = release ]; then
+        profile=release build_flags=(--release) watch_flags+=(--release)
+    fi
     stack_env
     start moto "$VENV/bin/python" "$ROOT/localstack/emulator.py" "$MOTO_PORT"
     wait_until 30 "moto" port_open "$MOTO_PORT"
@@ -116,7 +146,7 @@ start_stack() {
     set -a; . "$RUN/resources.env"; set +a
 
     say "building the functions"
-    (cd "$ROOT" && cargo build --workspace --quiet) || die "cargo build failed"
+    (cd "$ROOT" && cargo build --workspace --quiet "${build_flags[@]}") || die "cargo build failed"
     # --concurrency: several instances per function, so long polls never block other requests.
     start watch cargo lambda watch --manifest-path "$ROOT/Cargo.toml" -A 127.0.0.1 -P "$API_PORT" \
         --concurrency 16 "${watch_flags[@]}"
@@ -144,7 +174,7 @@ SH
     wait_until 120 "the API" curl -fsS "$API_URL/users/"
     wait_until 60 "the worker" curl -fsS -d '{"Records": []}' "$WORKER_URL"
     # The SQS event source mapping: batches from SQS to the worker through its Invoke API.
-    start poller "$ROOT/target/debug/poller"
+    start poller "$ROOT/target/$profile/poller"
     # Start one instance of each function now rather than on its first request.
     local warm=()
     for path in /chat/chatroom/ /chat/messages/unseen/?user_id=1 /chat/task_state/warm-up; do

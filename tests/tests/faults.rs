@@ -34,10 +34,32 @@ impl Drop for Endpoint {
     }
 }
 
+/// The previous test's endpoint is released by its runtime shortly after that test ends.
+async fn bind(port: u16) -> TcpListener {
+    for _ in 0..100 {
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)).await {
+            return listener;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("port {port} stays busy");
+}
+
+/// Waits until nothing listens on the port (a previous test's endpoint is gone).
+async fn closed(port: u16) {
+    for _ in 0..100 {
+        if TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("port {port} stays open");
+}
+
 impl Endpoint {
     /// Accepts connections and never answers.
     async fn blackhole(port: u16) -> Endpoint {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let listener = bind(port).await;
         Endpoint(tokio::spawn(async move {
             let mut held = Vec::new();
             while let Ok((socket, _)) = listener.accept().await {
@@ -48,7 +70,7 @@ impl Endpoint {
 
     /// Forwards every connection to the emulator.
     async fn proxy(port: u16) -> Endpoint {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let listener = bind(port).await;
         let target = moto();
         Endpoint(tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
@@ -110,6 +132,8 @@ fn every_route(room: u64) -> Vec<(Method, String, Option<Value>)> {
 #[tokio::test]
 async fn dynamodb_down_is_a_quick_json_503_on_every_route_and_changes_nothing() {
     let _serial = SERIAL.lock().await;
+    closed(port("FAULT_DYNAMODB_PORT")).await;
+    closed(port("FAULT_SQS_PORT")).await;
     let (room, _) = new_room(&["user_1"]).await;
     let before = get(&format!("/chat/chatroom/{room}/?user_id=1")).await.json;
     for (method, path, body) in every_route(room) {
@@ -138,6 +162,7 @@ async fn dynamodb_that_never_answers_is_a_503_within_seconds() {
 async fn sqs_down_refuses_sends_but_reads_work() {
     let _serial = SERIAL.lock().await;
     let _dynamodb = Endpoint::proxy(port("FAULT_DYNAMODB_PORT")).await;
+    closed(port("FAULT_SQS_PORT")).await;
     let (a, na) = new_user("nosqs_a").await;
     let (b, nb) = new_user("nosqs_b").await;
     let (room, _) = new_room(&[&na, &nb]).await;
@@ -163,6 +188,7 @@ async fn sqs_down_refuses_sends_but_reads_work() {
 #[tokio::test]
 async fn the_functions_recover_when_the_services_come_back() {
     let _serial = SERIAL.lock().await;
+    closed(port("FAULT_DYNAMODB_PORT")).await;
     let (r, _) = faulty(Method::GET, "/users/2/", None).await;
     assert_eq!(r.status(), 503);
     let _dynamodb = Endpoint::proxy(port("FAULT_DYNAMODB_PORT")).await;

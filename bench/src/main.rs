@@ -1,0 +1,77 @@
+//! Benchmarks, run by `scripts/bench`: prints one table and writes the figures as JSON.
+//!
+//! - per function, under a Lambda Runtime API stub (`runtime.rs`): cold start, i.e. process
+//!   exec until the first invocation is answered, over BENCH_RUNS fresh processes (default 20);
+//!   peak RSS after BENCH_INVOCATIONS warm invocations (default 1000); the zipped artifact size;
+//! - through the local stack with 16 concurrent clients: latency and req/s of every route, the
+//!   DynamoDB calls each makes, delivery latency, worker throughput, and the emulator's floor.
+//!
+//! Environment: BIN_DIR (release binaries), LAMBDA_DIR (cargo lambda zips), BENCH_JSON (output
+//! path), and the stack's API_URL, AWS_ENDPOINT_URL, TABLE_NAME, QUEUE_URL.
+
+mod functions;
+mod runtime;
+mod stack;
+mod stats;
+
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn path(name: &str) -> PathBuf {
+    PathBuf::from(std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set (scripts/bench sets it)")))
+}
+
+#[tokio::main]
+async fn main() {
+    let phase = std::env::args().nth(1).unwrap_or_else(|| "all".into());
+    let mut report = json!({});
+    if phase == "all" || phase == "functions" {
+        let rows = functions::run(&path("BIN_DIR"), &path("LAMBDA_DIR"), setting("BENCH_RUNS", 20), setting("BENCH_INVOCATIONS", 1000)).await;
+        print_functions(&rows);
+        report["functions"] = rows;
+    }
+    if phase == "all" || phase == "stack" {
+        let stack = stack::run(setting("BENCH_PER_CLIENT", 25), setting("BENCH_DELIVERIES", 100), setting("BENCH_WORKER_JOBS", 2000)).await;
+        print_stack(&stack);
+        report["stack"] = stack;
+    }
+    let out = path("BENCH_JSON");
+    std::fs::write(&out, serde_json::to_string_pretty(&report).unwrap()).expect("write the JSON report");
+    println!("\nfigures written to {}", out.display());
+}
+
+fn ms(v: &Value) -> String {
+    format!("{:.1}", v.as_f64().unwrap_or(f64::NAN))
+}
+
+fn print_functions(rows: &Value) {
+    println!("\n| function | cold start p50 ms | p90 ms | peak RSS MB | zip MB |");
+    println!("|---|---|---|---|---|");
+    for r in rows.as_array().unwrap() {
+        let zip = r["artifact_zip_mb"].as_f64().map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
+        println!("| {} | {} | {} | {:.1} | {zip} |", r["function"].as_str().unwrap(), ms(&r["cold_start_ms"]["p50"]),
+            ms(&r["cold_start_ms"]["p90"]), r["peak_rss_mb"].as_f64().unwrap());
+    }
+}
+
+fn print_stack(stack: &Value) {
+    println!("\n| route ({} clients) | p50 ms | p90 ms | p99 ms | req/s | DynamoDB calls |", stack["clients"]);
+    println!("|---|---|---|---|---|---|");
+    for r in stack["routes"].as_array().unwrap() {
+        let l = &r["latency_ms"];
+        println!("| {} | {} | {} | {} | {:.0} | {} |", r["route"].as_str().unwrap(), ms(&l["p50"]), ms(&l["p90"]), ms(&l["p99"]),
+            r["requests_per_s"].as_f64().unwrap(), r["dynamodb_calls"]);
+    }
+    let d = &stack["delivery_ms"];
+    println!("\ndelivery, send to SUCCESS: p50 {} ms, p90 {} ms, p99 {} ms", ms(&d["p50"]), ms(&d["p90"]), ms(&d["p99"]));
+    let w = &stack["worker"];
+    println!("worker: {} messages/s end to end over {} jobs, {} DynamoDB calls per message", w["messages_per_s"], w["jobs"],
+        w["dynamodb_calls_per_message"]);
+    let f = &stack["emulator_floor_ms"];
+    println!("emulator floor (moto, one call from this process): GetItem p50 {} ms, Query of 100 items p50 {} ms",
+        ms(&f["GetItem"]["p50"]), ms(&f["Query_100_items"]["p50"]));
+}

@@ -1,0 +1,384 @@
+//! Through the local stack: latency and throughput of every route with 16 concurrent clients,
+//! the DynamoDB calls each route makes (counted by the emulator), send-to-SUCCESS delivery
+//! latency, worker throughput, and the emulator's own floor for comparison.
+
+use crate::stats::{round, Summary};
+use futures_util::future::join_all;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const CLIENTS: usize = 16;
+
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+    moto: String,
+}
+
+impl Api {
+    pub fn from_env() -> Api {
+        let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set (scripts/bench sets it)"));
+        Api { http: reqwest::Client::new(), base: var("API_URL"), moto: var("AWS_ENDPOINT_URL") }
+    }
+
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(body) = body {
+            req = req.header("content-type", "application/json").body(body.to_string());
+        }
+        let res = req.send().await.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn expect(&self, method: &str, path: &str, body: Option<Value>, status: u16) -> Value {
+        let (got, json) = self.call(method, path, body).await;
+        assert_eq!(got, status, "{method} {path}: {json}");
+        json
+    }
+
+    /// An AWS JSON-protocol call to the emulator.
+    async fn aws(&self, service: &str, target: &str, body: Value) -> Value {
+        let auth = format!("AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0");
+        let res = self
+            .http
+            .post(&self.moto)
+            .header("x-amz-target", target)
+            .header("content-type", "application/x-amz-json-1.0")
+            .header("authorization", auth)
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("emulator");
+        assert!(res.status().is_success(), "{target}");
+        res.json().await.unwrap()
+    }
+
+    async fn dynamodb_calls(&self, reset: bool) -> BTreeMap<String, u64> {
+        let url = format!("{}/_chat/dynamodb-calls", self.moto);
+        let res = if reset { self.http.delete(url).send().await } else { self.http.get(url).send().await };
+        res.expect("emulator stats").json().await.unwrap()
+    }
+
+    async fn finished(&self, task: &str) -> Value {
+        loop {
+            let state = self.expect("GET", &format!("/chat/task_state/{task}"), None, 200).await;
+            if state["state"] != "PENDING" {
+                return state;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
+}
+
+/// What the routes are measured on.
+struct Fixture {
+    users: Vec<u64>,
+    names: Vec<String>,
+    /// A room of all users holding 100 messages.
+    history_room: u64,
+    /// Per client, a room it may join and leave.
+    join_rooms: Vec<u64>,
+    /// Per client, users it may delete.
+    doomed: Vec<Vec<u64>>,
+    task: String,
+}
+
+async fn new_user(api: &Api) -> (u64, String) {
+    let name = unique("bench");
+    let user = api.expect("POST", "/users/", Some(json!({"username": name, "password": "Passw0rd!", "profile": {}})), 201).await;
+    (user["id"].as_u64().unwrap(), name)
+}
+
+async fn new_room(api: &Api, members: &[&str]) -> u64 {
+    let room_member: Vec<Value> = members.iter().map(|m| json!({"username": m})).collect();
+    let body = json!({"room_name": unique("bench"), "room_member": room_member});
+    api.expect("POST", "/chat/chatroom/", Some(body), 201).await["data"]["id"].as_u64().unwrap()
+}
+
+/// Fixtures for CLIENTS clients and one more, whose subjects serve the counting of calls.
+async fn fixture(api: &Api, per_client: usize) -> Fixture {
+    let mut users = Vec::new();
+    let mut names = Vec::new();
+    for _ in 0..=CLIENTS {
+        let (id, name) = new_user(api).await;
+        users.push(id);
+        names.push(name);
+    }
+    let all: Vec<&str> = names.iter().map(String::as_str).collect();
+    let history_room = new_room(api, &all).await;
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let body = json!({"from": users[i % CLIENTS], "text": format!("message {i}")});
+        tasks.push(api.expect("POST", &format!("/chat/group/{history_room}/"), Some(body), 202).await["data"].as_str().unwrap().to_string());
+    }
+    for task in &tasks {
+        assert_eq!(api.finished(task).await["state"], "SUCCESS");
+    }
+    let (_, keeper) = new_user(api).await;
+    let mut join_rooms = Vec::new();
+    for _ in 0..=CLIENTS {
+        join_rooms.push(new_room(api, &[&keeper]).await);
+    }
+    let mut doomed = Vec::new();
+    for _ in 0..=CLIENTS {
+        let mut mine = Vec::new();
+        for _ in 0..per_client.min(3) {
+            mine.push(new_user(api).await.0);
+        }
+        doomed.push(mine);
+    }
+    Fixture { users, names, history_room, join_rooms, doomed, task: tasks[0].clone() }
+}
+
+/// `per_client` requests from each of CLIENTS concurrent clients: latencies in ms and req/s.
+async fn load<F, Fut>(clients: usize, per_client: usize, request: F) -> (Summary, f64)
+where
+    F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let started = Instant::now();
+    let workers = (0..clients).map(|client| {
+        let request = request.clone();
+        tokio::spawn(async move {
+            let mut samples = Vec::with_capacity(per_client);
+            for i in 0..per_client {
+                let t = Instant::now();
+                request(client, i).await;
+                samples.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            samples
+        })
+    });
+    let samples: Vec<f64> = join_all(workers).await.into_iter().flat_map(|s| s.expect("client")).collect();
+    let rps = samples.len() as f64 / started.elapsed().as_secs_f64();
+    (Summary::of(samples), rps)
+}
+
+/// `cargo lambda watch` starts a function instance per concurrent request it cannot place:
+/// let it start them all before anything is measured.
+async fn warm_up(api: &Api, fx: &Arc<Fixture>) {
+    for _ in 0..2 {
+        let requests = (0..CLIENTS).map(|c| {
+            let (api, fx) = (api.clone(), fx.clone());
+            tokio::spawn(async move {
+                api.expect("GET", &format!("/users/{}/", fx.users[c]), None, 200).await;
+                api.expect("GET", "/chat/chatroom/", None, 200).await;
+                api.expect("GET", &format!("/chat/messages/unseen/?user_id={}", fx.users[c]), None, 200).await;
+                api.expect("GET", &format!("/chat/task_state/{}", fx.task), None, 200).await;
+            })
+        });
+        join_all(requests).await;
+    }
+}
+
+/// One route: its function, and how client `c` makes its `i`th request.
+struct Route {
+    name: &'static str,
+    function: &'static str,
+    per_client: usize,
+    request: Arc<dyn Fn(Api, Arc<Fixture>, usize, usize) -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>,
+}
+
+macro_rules! route {
+    ($name:expr, $function:expr, $per_client:expr, |$api:ident, $fx:ident, $c:ident, $i:ident| $body:expr) => {
+        Route {
+            name: $name,
+            function: $function,
+            per_client: $per_client,
+            request: Arc::new(move |$api: Api, $fx: Arc<Fixture>, $c: usize, $i: usize| Box::pin(async move { $body })),
+        }
+    };
+}
+
+fn routes(per_client: usize) -> Vec<Route> {
+    vec![
+        route!("GET /users/ (cached)", "users", per_client, |api, _fx, _c, _i| {
+            api.expect("GET", "/users/", None, 200).await;
+        }),
+        route!("GET /users/{id}/", "users", per_client, |api, fx, c, _i| {
+            api.expect("GET", &format!("/users/{}/", fx.users[c]), None, 200).await;
+        }),
+        route!("PATCH /users/{id}/", "users", per_client, |api, fx, c, i| {
+            api.expect("PATCH", &format!("/users/{}/", fx.users[c]), Some(json!({"first_name": format!("n{i}")})), 200).await;
+        }),
+        route!("POST /users/ (argon2id)", "users", 3, |api, _fx, _c, _i| {
+            new_user(&api).await;
+        }),
+        route!("DELETE /users/{id}/", "users", 3, |api, fx, c, i| {
+            api.expect("DELETE", &format!("/users/{}/", fx.doomed[c][i]), None, 204).await;
+        }),
+        route!("GET /chat/chatroom/", "chatrooms", per_client, |api, _fx, _c, _i| {
+            api.expect("GET", "/chat/chatroom/", None, 200).await;
+        }),
+        route!("GET /chat/chatroom/?user_id=N", "chatrooms", per_client, |api, fx, c, _i| {
+            api.expect("GET", &format!("/chat/chatroom/?user_id={}", fx.users[c]), None, 200).await;
+        }),
+        route!("POST /chat/chatroom/", "chatrooms", per_client, |api, fx, c, _i| {
+            new_room(&api, &[&fx.names[c]]).await;
+        }),
+        route!("GET /chat/chatroom/{id}/?user_id=N", "chatrooms", per_client, |api, fx, c, _i| {
+            api.expect("GET", &format!("/chat/chatroom/{}/?user_id={}", fx.history_room, fx.users[c]), None, 200).await;
+        }),
+        route!("PUT + DELETE /chat/chatroom/{id}/ (join, leave)", "chatrooms", per_client, |api, fx, c, _i| {
+            let path = format!("/chat/chatroom/{}/?user_id={}", fx.join_rooms[c], fx.users[c]);
+            api.expect("PUT", &path, None, 200).await;
+            api.expect("DELETE", &path, None, 204).await;
+        }),
+        route!("POST /chat/group/{id}/", "messages", per_client, |api, fx, c, i| {
+            let body = json!({"from": fx.users[c], "text": format!("load {c} {i}")});
+            api.expect("POST", &format!("/chat/group/{}/", fx.history_room), Some(body), 202).await;
+        }),
+        route!("POST /chat/user/{id}/", "messages", per_client, |api, fx, c, i| {
+            let body = json!({"from": fx.users[c], "text": format!("dm {c} {i}")});
+            api.expect("POST", &format!("/chat/user/{}/", fx.users[(c + 1) % fx.users.len()]), Some(body), 202).await;
+        }),
+        route!("GET /chat/messages/{id}/ (100 messages)", "messages", per_client, |api, fx, c, _i| {
+            let path = format!("/chat/messages/{}/?user_id={}&limit=100", fx.history_room, fx.users[c]);
+            let page = api.expect("GET", &path, None, 200).await;
+            assert_eq!(page["data"]["messages"].as_array().unwrap().len(), 100);
+        }),
+        route!("GET /chat/messages/unseen/", "messages", per_client, |api, fx, c, _i| {
+            api.expect("GET", &format!("/chat/messages/unseen/?user_id={}", fx.users[c]), None, 200).await;
+        }),
+        route!("GET /chat/task_state/{id}", "tasks", per_client, |api, fx, _c, _i| {
+            api.expect("GET", &format!("/chat/task_state/{}", fx.task), None, 200).await;
+        }),
+    ]
+}
+
+/// Calls of the route's function per request, counted by the emulator over a few sequential
+/// requests of the spare client.
+async fn calls_per_request(api: &Api, fx: &Arc<Fixture>, route: &Route) -> (f64, BTreeMap<String, f64>) {
+    let n = route.per_client.min(3);
+    api.dynamodb_calls(true).await;
+    for i in 0..n {
+        (route.request)(api.clone(), fx.clone(), CLIENTS, i).await;
+    }
+    let counts = api.dynamodb_calls(false).await;
+    let prefix = format!("{}:", route.function);
+    let mine: BTreeMap<String, f64> = counts
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|op| (op.to_string(), *v as f64 / n as f64)))
+        .collect();
+    (mine.values().sum(), mine)
+}
+
+/// Send-to-SUCCESS: one send at a time, its task polled every 2 ms.
+async fn delivery(api: &Api, sends: usize) -> Summary {
+    let (a, na) = new_user(api).await;
+    let (_, nb) = new_user(api).await;
+    let room = new_room(api, &[&na, &nb]).await;
+    let mut samples = Vec::new();
+    for i in 0..sends {
+        let body = json!({"from": a, "text": format!("delivery {i}")});
+        let task = api.expect("POST", &format!("/chat/group/{room}/"), Some(body), 202).await;
+        let accepted = Instant::now();
+        assert_eq!(api.finished(task["data"].as_str().unwrap()).await["state"], "SUCCESS");
+        samples.push(accepted.elapsed().as_secs_f64() * 1000.0);
+    }
+    Summary::of(samples)
+}
+
+/// Jobs put straight on the queue (10 per SendMessageBatch) for a room of two, timed until
+/// every message is stored: messages per second, and the worker's DynamoDB calls per message.
+async fn worker_throughput(api: &Api, jobs: usize) -> (f64, f64) {
+    let (a, na) = new_user(api).await;
+    let (_, nb) = new_user(api).await;
+    let room = new_room(api, &[&na, &nb]).await;
+    let queue = std::env::var("QUEUE_URL").expect("QUEUE_URL");
+    let table = std::env::var("TABLE_NAME").expect("TABLE_NAME");
+    api.dynamodb_calls(true).await;
+    let started = Instant::now();
+    let base = 1_000_000_000 + room * 100_000;
+    for chunk in (0..jobs).collect::<Vec<_>>().chunks(10) {
+        let entries: Vec<Value> = chunk
+            .iter()
+            .map(|&i| {
+                let job = json!({"kind": "send", "task_id": uuid::Uuid::new_v4().to_string(), "room_name": "bench", "message": {
+                    "id": base + i as u64, "room": room, "from_id": a, "from_username": na, "text": format!("job {i}"),
+                    "sent_at": "2026-11-26T00:00:00.000000Z"}});
+                json!({"Id": i.to_string(), "MessageBody": job.to_string()})
+            })
+            .collect();
+        api.aws("sqs", "AmazonSQS.SendMessageBatch", json!({"QueueUrl": queue, "Entries": entries})).await;
+    }
+    loop {
+        let count = api
+            .aws("dynamodb", "DynamoDB_20120810.Query", json!({"TableName": table, "Select": "COUNT",
+                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :msg)",
+                "ExpressionAttributeValues": {":pk": {"S": format!("ROOM#{room}")}, ":msg": {"S": "MSG#"}}}))
+            .await["Count"]
+            .as_u64()
+            .unwrap() as usize;
+        if count >= jobs {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(600), "{count} of {jobs} delivered after 10 min");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let rate = jobs as f64 / started.elapsed().as_secs_f64();
+    let counts = api.dynamodb_calls(false).await;
+    let worker: u64 = counts.iter().filter(|(k, _)| k.starts_with("worker:")).map(|(_, v)| v).sum();
+    (rate, worker as f64 / jobs as f64)
+}
+
+/// The emulator alone: a GetItem and a Query of 100 items, straight from this process.
+async fn emulator_floor(api: &Api, room: u64) -> (Summary, Summary) {
+    let table = std::env::var("TABLE_NAME").expect("TABLE_NAME");
+    let mut get = Vec::new();
+    let mut query = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        api.aws("dynamodb", "DynamoDB_20120810.GetItem", json!({"TableName": table,
+            "Key": {"pk": {"S": "USERS"}, "sk": {"S": "USER#000000000001"}}})).await;
+        get.push(t.elapsed().as_secs_f64() * 1000.0);
+        let t = Instant::now();
+        api.aws("dynamodb", "DynamoDB_20120810.Query", json!({"TableName": table, "Limit": 100, "ScanIndexForward": false,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :msg)",
+            "ExpressionAttributeValues": {":pk": {"S": format!("ROOM#{room}")}, ":msg": {"S": "MSG#"}}})).await;
+        query.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    (Summary::of(get), Summary::of(query))
+}
+
+pub async fn run(per_client: usize, delivery_sends: usize, worker_jobs: usize) -> Value {
+    let api = Api::from_env();
+    let fx = Arc::new(fixture(&api, per_client).await);
+    warm_up(&api, &fx).await;
+    let routes = routes(per_client);
+    let mut results = Vec::new();
+    for route in &routes {
+        let request = route.request.clone();
+        let (api2, fx2) = (api.clone(), fx.clone());
+        let run_one = move |c: usize, i: usize| (request)(api2.clone(), fx2.clone(), c, i);
+        let (latency, rps) = load(CLIENTS, route.per_client, run_one).await;
+        results.push((route, latency, rps));
+    }
+    let mut rows = Vec::new();
+    for (route, latency, rps) in results {
+        let (calls, by_operation) = calls_per_request(&api, &fx, route).await;
+        rows.push(json!({
+            "route": route.name, "function": route.function, "latency_ms": latency.json(), "requests_per_s": round(rps),
+            "dynamodb_calls": round(calls), "dynamodb_calls_by_operation": by_operation,
+        }));
+    }
+    let delivered = delivery(&api, delivery_sends).await;
+    let (rate, worker_calls) = worker_throughput(&api, worker_jobs).await;
+    let (get, query) = emulator_floor(&api, fx.history_room).await;
+    json!({
+        "clients": CLIENTS, "routes": rows,
+        "delivery_ms": delivered.json(),
+        "worker": {"jobs": worker_jobs, "messages_per_s": round(rate), "dynamodb_calls_per_message": round(worker_calls)},
+        "emulator_floor_ms": {"GetItem": get.json(), "Query_100_items": query.json()},
+    })
+}
