@@ -76,6 +76,24 @@ async fn duplicate_deliveries_store_one_message_and_never_resurrect_seen_ones() 
 }
 
 #[tokio::test]
+async fn a_job_that_breaks_its_batch_does_not_hold_back_the_others() {
+    let _serial = SERIAL.lock().await;
+    let (a, na) = new_user("batch_a").await;
+    let (room, name) = new_room(&[&na]).await;
+    // Two jobs claiming one task cannot share a transaction, so the batch as a whole fails.
+    let task = uuid::Uuid::new_v4().to_string();
+    let job = |id: u64, task: &str, text: &str| json!({"kind": "send", "task_id": task, "room_name": name, "message": {
+        "id": id, "room": room, "from_id": a, "from_username": na, "text": text, "sent_at": "2026-11-26T00:00:00.000000Z"}});
+    let base = 900_000_000_000 + room * 10;
+    let good_task = uuid::Uuid::new_v4().to_string();
+    let batch = [job(base, &task, "twin one"), job(base + 1, &task, "twin two"), job(base + 2, &good_task, "innocent")];
+    assert_eq!(invoke_worker(&batch).await, json!({"batchItemFailures": []}));
+    let texts: Vec<Value> = all_messages(room, a).await.iter().map(|m| m["text"].clone()).collect();
+    assert!(texts.contains(&json!("innocent")), "{texts:?}");
+    assert_eq!(get(&format!("/chat/task_state/{good_task}")).await.json["state"], "SUCCESS");
+}
+
+#[tokio::test]
 async fn seen_jobs_are_idempotent() {
     let _serial = SERIAL.lock().await;
     let (a, na) = new_user("seen_a").await;

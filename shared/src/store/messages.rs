@@ -50,9 +50,17 @@ fn to_message(item: &Item) -> StoredMessage {
     }
 }
 
-/// What a delivery did.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Delivery {
+/// A message to store, with its task's result and the members who get it as unseen.
+pub struct Delivery<'a> {
+    pub message: &'a StoredMessage,
+    pub task_id: &'a str,
+    pub result: String,
+    pub readers: Vec<u64>,
+}
+
+/// What became of a delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivered {
     Stored,
     /// A redelivered job: the message was stored before, nothing was written now.
     AlreadyStored,
@@ -62,41 +70,110 @@ pub enum Delivery {
 
 /// Items per TransactWriteItems call (DynamoDB's limit).
 const TXN_ITEMS: usize = 100;
+/// Readers whose unseen entries fit in the final transaction beside the message, the task and
+/// the room check; a room with more readers writes the others first.
+const READERS_IN_FINAL: usize = TXN_ITEMS - 3;
+
+/// Whose condition an item of a delivery transaction carries.
+enum Owner {
+    Message(usize),
+    Room(u64),
+    None,
+}
 
 impl Store {
-    /// Stores a message exactly once, with an unseen entry for each reader, and marks its task
-    /// SUCCESS with `result`. The message, the task and the last readers' entries go in one
-    /// TransactWriteItems conditional on the message not existing yet and the room existing, so
-    /// a redelivered job writes nothing. Rooms of more than 97 readers first write their other
-    /// entries in transactions of 99, each conditional on the message not existing yet.
-    pub async fn deliver(&self, m: &StoredMessage, task_id: &str, result: &str, readers: &[u64]) -> Result<Delivery, ApiError> {
-        let unseen = |reader: u64| put(&self.table, item(keys::unseen(reader, m.room, m.id), message_attrs(m)), None);
-        let last = readers.len().saturating_sub(TXN_ITEMS - 3);
-        for chunk in readers[..last].chunks(TXN_ITEMS - 1) {
-            let mut txn = vec![check(&self.table, keys::message(m.room, m.id), NEW)];
-            txn.extend(chunk.iter().map(|&r| unseen(r)));
-            if let Txn::ConditionFailed(_) = self.transact("TransactWriteItems unseen", txn).await? {
-                return Ok(Delivery::AlreadyStored);
+    /// Stores messages exactly once, each with an unseen entry per reader and its task set to
+    /// SUCCESS with its result, packing as many as fit into each TransactWriteItems: per message
+    /// its put (conditional on not existing yet), its task update and its unseen entries, plus one
+    /// check per room that it still exists. A redelivered message therefore writes nothing. A
+    /// cancelled transaction names the failed conditions: those deliveries are settled (already
+    /// stored, or room gone) and the others go again. A message with more than 97 readers first
+    /// writes its other entries in transactions of 99, each conditional on it not existing yet.
+    pub async fn deliver_all(&self, deliveries: &[Delivery<'_>]) -> Result<Vec<Delivered>, ApiError> {
+        let mut outcome: Vec<Option<Delivered>> = vec![None; deliveries.len()];
+        let mut keys_seen = std::collections::HashSet::new();
+        for (i, d) in deliveries.iter().enumerate() {
+            // The same message twice in one batch: the second copy is a duplicate delivery.
+            if !keys_seen.insert((d.message.room, d.message.id)) {
+                outcome[i] = Some(Delivered::AlreadyStored);
+            } else if d.readers.len() > READERS_IN_FINAL && !self.write_extra_unseen(d).await? {
+                outcome[i] = Some(Delivered::AlreadyStored);
             }
         }
         let expires = chrono::Utc::now().timestamp() + super::tasks::TASK_TTL_SECONDS;
-        let mut txn = vec![
-            put(&self.table, item(keys::message(m.room, m.id), message_attrs(m)), Some(NEW)),
-            check(&self.table, keys::room(m.room), EXISTS),
-            update(
-                &self.table,
-                keys::task(task_id),
-                "SET task_state = :success, task_result = :result, expires_at = if_not_exists(expires_at, :expires)",
-                None,
-                [(":success", s("SUCCESS")), (":result", s(result)), (":expires", n(expires))],
-            ),
-        ];
-        txn.extend(readers[last..].iter().map(|&r| unseen(r)));
-        Ok(match self.transact("TransactWriteItems deliver", txn).await? {
-            Txn::Done => Delivery::Stored,
-            Txn::ConditionFailed(failed) if failed.contains(&0) => Delivery::AlreadyStored,
-            Txn::ConditionFailed(_) => Delivery::RoomGone,
-        })
+        let mut pending: Vec<usize> = (0..deliveries.len()).filter(|&i| outcome[i].is_none()).collect();
+        while !pending.is_empty() {
+            let (mut txn, mut owners, mut included) = (Vec::new(), Vec::new(), Vec::new());
+            let mut rooms = std::collections::HashSet::new();
+            for &i in &pending {
+                let d = &deliveries[i];
+                let m = d.message;
+                let readers = &d.readers[d.readers.len().saturating_sub(READERS_IN_FINAL)..];
+                let needed = 2 + readers.len() + usize::from(!rooms.contains(&m.room));
+                if txn.len() + needed > TXN_ITEMS {
+                    continue; // next transaction
+                }
+                if rooms.insert(m.room) {
+                    txn.push(check(&self.table, keys::room(m.room), EXISTS));
+                    owners.push(Owner::Room(m.room));
+                }
+                txn.push(put(&self.table, item(keys::message(m.room, m.id), message_attrs(m)), Some(NEW)));
+                owners.push(Owner::Message(i));
+                txn.push(update(
+                    &self.table,
+                    keys::task(d.task_id),
+                    "SET task_state = :success, task_result = :result, expires_at = if_not_exists(expires_at, :expires)",
+                    None,
+                    [(":success", s("SUCCESS")), (":result", s(&d.result)), (":expires", n(expires))],
+                ));
+                owners.push(Owner::None);
+                for &reader in readers {
+                    txn.push(self.unseen_entry(m, reader));
+                    owners.push(Owner::None);
+                }
+                included.push(i);
+            }
+            match self.transact("TransactWriteItems deliver", txn).await? {
+                Txn::Done => included.iter().for_each(|&i| outcome[i] = Some(Delivered::Stored)),
+                Txn::ConditionFailed(failed) => {
+                    for index in failed {
+                        match owners[index] {
+                            Owner::Message(i) => outcome[i] = Some(Delivered::AlreadyStored),
+                            Owner::Room(room) => included
+                                .iter()
+                                .filter(|&&i| deliveries[i].message.room == room)
+                                .for_each(|&i| outcome[i] = Some(Delivered::RoomGone)),
+                            Owner::None => {}
+                        }
+                    }
+                }
+            }
+            let before = pending.len();
+            pending.retain(|&i| outcome[i].is_none());
+            if pending.len() == before {
+                return Err(ApiError::unavailable("TransactWriteItems deliver", "cancelled without a failed condition"));
+            }
+        }
+        Ok(outcome.into_iter().map(|o| o.expect("every delivery settled")).collect())
+    }
+
+    fn unseen_entry(&self, m: &StoredMessage, reader: u64) -> aws_sdk_dynamodb::types::TransactWriteItem {
+        put(&self.table, item(keys::unseen(reader, m.room, m.id), message_attrs(m)), None)
+    }
+
+    /// The unseen entries that do not fit in the final transaction, 99 at a time, each batch
+    /// conditional on the message not being stored yet. `false` when it already was.
+    async fn write_extra_unseen(&self, d: &Delivery<'_>) -> Result<bool, ApiError> {
+        let m = d.message;
+        let extra = &d.readers[..d.readers.len() - READERS_IN_FINAL];
+        for chunk in extra.chunks(TXN_ITEMS - 1) {
+            let mut txn = vec![check(&self.table, keys::message(m.room, m.id), NEW)];
+            txn.extend(chunk.iter().map(|&r| self.unseen_entry(m, r)));
+            if let Txn::ConditionFailed(_) = self.transact("TransactWriteItems unseen", txn).await? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Unseen messages of a reader, grouped by room in room then message order. One Query.
@@ -105,9 +182,12 @@ impl Store {
         Ok(items.iter().map(to_message).collect())
     }
 
-    /// Marks messages seen by deleting the reader's unseen entries. BatchWriteItem; idempotent.
-    pub async fn mark_seen(&self, reader: u64, messages: &[(u64, u64)]) -> Result<(), ApiError> {
-        let keys = messages.iter().map(|&(room, id)| keys::unseen(reader, room, id)).collect();
+    /// Marks messages seen, as (reader, room, message), by deleting the readers' unseen
+    /// entries. BatchWriteItem, 25 a call; idempotent.
+    pub async fn mark_seen(&self, seen: &[(u64, u64, u64)]) -> Result<(), ApiError> {
+        // One BatchWriteItem may not name a key twice.
+        let unique: std::collections::BTreeSet<_> = seen.iter().copied().collect();
+        let keys = unique.into_iter().map(|(reader, room, id)| keys::unseen(reader, room, id)).collect();
         self.delete_all("BatchWriteItem seen", keys).await
     }
 

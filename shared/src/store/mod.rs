@@ -8,7 +8,7 @@ mod tasks;
 mod users;
 
 pub use item::Item;
-pub use messages::{Delivery, MessagePage, StoredMessage};
+pub use messages::{Delivered, Delivery, MessagePage, StoredMessage};
 pub use rooms::{direct_room_name, JoinOutcome, LeaveOutcome, Lookup, Room, RoomKind};
 pub use tasks::TaskRecord;
 pub use users::UserWriteError;
