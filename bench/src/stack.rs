@@ -90,6 +90,8 @@ struct Fixture {
     join_rooms: Vec<u64>,
     /// Per client, users it may delete.
     doomed: Vec<Vec<u64>>,
+    /// Per client, a user with a few unseen messages (as a long-polling client has).
+    readers: Vec<u64>,
     task: String,
 }
 
@@ -124,7 +126,21 @@ async fn fixture(api: &Api, per_client: usize) -> Fixture {
     for task in &tasks {
         assert_eq!(api.finished(task).await["state"], "SUCCESS");
     }
-    let (_, keeper) = new_user(api).await;
+    let (keeper_id, keeper) = new_user(api).await;
+    let mut readers = Vec::new();
+    let mut reader_tasks = Vec::new();
+    for _ in 0..=CLIENTS {
+        let (reader, reader_name) = new_user(api).await;
+        let room = new_room(api, &[&keeper, &reader_name]).await;
+        for i in 0..5 {
+            let body = json!({"from": keeper_id, "text": format!("for you {i}")});
+            reader_tasks.push(api.expect("POST", &format!("/chat/group/{room}/"), Some(body), 202).await["data"].as_str().unwrap().to_string());
+        }
+        readers.push(reader);
+    }
+    for task in &reader_tasks {
+        assert_eq!(api.finished(task).await["state"], "SUCCESS");
+    }
     let mut join_rooms = Vec::new();
     for _ in 0..=CLIENTS {
         join_rooms.push(new_room(api, &[&keeper]).await);
@@ -137,7 +153,7 @@ async fn fixture(api: &Api, per_client: usize) -> Fixture {
         }
         doomed.push(mine);
     }
-    Fixture { users, names, history_room, join_rooms, doomed, task: tasks[0].clone() }
+    Fixture { users, names, history_room, join_rooms, doomed, readers, task: tasks[0].clone() }
 }
 
 /// `per_client` requests from each of CLIENTS concurrent clients: latencies in ms and req/s.
@@ -247,8 +263,8 @@ fn routes(per_client: usize) -> Vec<Route> {
             let page = api.expect("GET", &path, None, 200).await;
             assert_eq!(page["data"]["messages"].as_array().unwrap().len(), 100);
         }),
-        route!("GET /chat/messages/unseen/", "messages", per_client, |api, fx, c, _i| {
-            api.expect("GET", &format!("/chat/messages/unseen/?user_id={}", fx.users[c]), None, 200).await;
+        route!("GET /chat/messages/unseen/ (5 unseen, then none)", "messages", per_client, |api, fx, c, _i| {
+            api.expect("GET", &format!("/chat/messages/unseen/?user_id={}", fx.readers[c]), None, 200).await;
         }),
         route!("GET /chat/task_state/{id}", "tasks", per_client, |api, fx, _c, _i| {
             api.expect("GET", &format!("/chat/task_state/{}", fx.task), None, 200).await;
