@@ -86,6 +86,8 @@ struct Fixture {
     names: Vec<String>,
     /// A room of all users holding 100 messages.
     history_room: u64,
+    /// A room of all users that the send route writes to (so the history room stays at 100).
+    send_room: u64,
     /// Per client, a room it may join and leave.
     join_rooms: Vec<u64>,
     /// Per client, users it may delete.
@@ -118,6 +120,7 @@ async fn fixture(api: &Api, per_client: usize) -> Fixture {
     }
     let all: Vec<&str> = names.iter().map(String::as_str).collect();
     let history_room = new_room(api, &all).await;
+    let send_room = new_room(api, &all).await;
     let mut tasks = Vec::new();
     for i in 0..100 {
         let body = json!({"from": users[i % CLIENTS], "text": format!("message {i}")});
@@ -153,7 +156,7 @@ async fn fixture(api: &Api, per_client: usize) -> Fixture {
         }
         doomed.push(mine);
     }
-    Fixture { users, names, history_room, join_rooms, doomed, readers, task: tasks[0].clone() }
+    Fixture { users, names, history_room, send_room, join_rooms, doomed, readers, task: tasks[0].clone() }
 }
 
 /// `per_client` requests from each of CLIENTS concurrent clients: latencies in ms and req/s.
@@ -252,7 +255,7 @@ fn routes(per_client: usize) -> Vec<Route> {
         }),
         route!("POST /chat/group/{id}/", "messages", per_client, |api, fx, c, i| {
             let body = json!({"from": fx.users[c], "text": format!("load {c} {i}")});
-            api.expect("POST", &format!("/chat/group/{}/", fx.history_room), Some(body), 202).await;
+            api.expect("POST", &format!("/chat/group/{}/", fx.send_room), Some(body), 202).await;
         }),
         route!("POST /chat/user/{id}/", "messages", per_client, |api, fx, c, i| {
             let body = json!({"from": fx.users[c], "text": format!("dm {c} {i}")});
@@ -272,13 +275,16 @@ fn routes(per_client: usize) -> Vec<Route> {
     ]
 }
 
-/// Calls of the route's function per request, counted by the emulator over a few sequential
-/// requests of the spare client.
-async fn calls_per_request(api: &Api, fx: &Arc<Fixture>, route: &Route) -> (f64, BTreeMap<String, f64>) {
-    let n = route.per_client.min(3);
+/// The route's requests from one client alone (the spare one), sequentially: their latency,
+/// and the DynamoDB calls of the route's function per request, as counted by the emulator.
+async fn one_client(api: &Api, fx: &Arc<Fixture>, route: &Route) -> (Summary, f64, BTreeMap<String, f64>) {
+    let n = route.per_client.min(10);
     api.dynamodb_calls(true).await;
+    let mut samples = Vec::new();
     for i in 0..n {
+        let t = Instant::now();
         (route.request)(api.clone(), fx.clone(), CLIENTS, i).await;
+        samples.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let counts = api.dynamodb_calls(false).await;
     let prefix = format!("{}:", route.function);
@@ -286,7 +292,7 @@ async fn calls_per_request(api: &Api, fx: &Arc<Fixture>, route: &Route) -> (f64,
         .iter()
         .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|op| (op.to_string(), *v as f64 / n as f64)))
         .collect();
-    (mine.values().sum(), mine)
+    (Summary::of(samples), mine.values().sum(), mine)
 }
 
 /// Send-to-SUCCESS: one send at a time, its task polled every 2 ms.
@@ -328,19 +334,24 @@ async fn worker_throughput(api: &Api, jobs: usize) -> (f64, f64) {
             .collect();
         api.aws("sqs", "AmazonSQS.SendMessageBatch", json!({"QueueUrl": queue, "Entries": entries})).await;
     }
-    loop {
-        let count = api
-            .aws("dynamodb", "DynamoDB_20120810.Query", json!({"TableName": table, "Select": "COUNT",
-                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :msg)",
-                "ExpressionAttributeValues": {":pk": {"S": format!("ROOM#{room}")}, ":msg": {"S": "MSG#"}}}))
-            .await["Count"]
-            .as_u64()
-            .unwrap() as usize;
-        if count >= jobs {
-            break;
+    // Done when every message is stored: look for the missing ones, 100 keys a BatchGetItem.
+    let mut missing: Vec<u64> = (0..jobs as u64).map(|i| base + i).collect();
+    while !missing.is_empty() {
+        let batch: Vec<u64> = missing.iter().copied().take(100).collect();
+        let keys: Vec<Value> = batch
+            .iter()
+            .map(|id| json!({"pk": {"S": format!("MSGS#{room}")}, "sk": {"S": format!("MSG#{id:012}")}}))
+            .collect();
+        let found = api
+            .aws("dynamodb", "DynamoDB_20120810.BatchGetItem", json!({"RequestItems": {&table: {"Keys": keys, "ProjectionExpression": "sk"}}}))
+            .await;
+        let stored: Vec<String> = found["Responses"][&table].as_array().unwrap().iter().map(|i| i["sk"]["S"].as_str().unwrap().to_string()).collect();
+        missing.retain(|id| !stored.contains(&format!("MSG#{id:012}")));
+        if !stored.is_empty() {
+            continue; // progress: look again at once
         }
-        assert!(started.elapsed() < Duration::from_secs(600), "{count} of {jobs} delivered after 10 min");
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(started.elapsed() < Duration::from_secs(600), "{} of {jobs} missing after 10 min", missing.len());
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let rate = jobs as f64 / started.elapsed().as_secs_f64();
     let counts = api.dynamodb_calls(false).await;
@@ -348,23 +359,29 @@ async fn worker_throughput(api: &Api, jobs: usize) -> (f64, f64) {
     (rate, worker as f64 / jobs as f64)
 }
 
-/// The emulator alone: a GetItem and a Query of 100 items, straight from this process.
-async fn emulator_floor(api: &Api, room: u64) -> (Summary, Summary) {
+/// The emulator alone: a GetItem and a Query of the newest 100 messages of a room, straight
+/// from this process, from one client and from CLIENTS at once: the floor under the routes.
+async fn emulator_floor(api: &Api, room: u64) -> Value {
     let table = std::env::var("TABLE_NAME").expect("TABLE_NAME");
-    let mut get = Vec::new();
-    let mut query = Vec::new();
-    for _ in 0..200 {
-        let t = Instant::now();
-        api.aws("dynamodb", "DynamoDB_20120810.GetItem", json!({"TableName": table,
-            "Key": {"pk": {"S": "USERS"}, "sk": {"S": "USER#000000000001"}}})).await;
-        get.push(t.elapsed().as_secs_f64() * 1000.0);
-        let t = Instant::now();
-        api.aws("dynamodb", "DynamoDB_20120810.Query", json!({"TableName": table, "Limit": 100, "ScanIndexForward": false,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :msg)",
-            "ExpressionAttributeValues": {":pk": {"S": format!("ROOM#{room}")}, ":msg": {"S": "MSG#"}}})).await;
-        query.push(t.elapsed().as_secs_f64() * 1000.0);
+    let get = json!({"TableName": table, "Key": {"pk": {"S": "USERS"}, "sk": {"S": "USER#000000000001"}}});
+    let query = json!({"TableName": table, "Limit": 100, "ScanIndexForward": false,
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :msg)",
+        "ExpressionAttributeValues": {":pk": {"S": format!("MSGS#{room}")}, ":msg": {"S": "MSG#"}}});
+    let mut floor = json!({});
+    for (name, target, body) in [("GetItem", "DynamoDB_20120810.GetItem", get), ("Query_100_items", "DynamoDB_20120810.Query", query)] {
+        for clients in [1, CLIENTS] {
+            let (api, body) = (api.clone(), body.clone());
+            let (latency, _) = load(clients, 50, move |_, _| {
+                let (api, body) = (api.clone(), body.clone());
+                async move {
+                    api.aws("dynamodb", target, body).await;
+                }
+            })
+            .await;
+            floor[name][format!("clients_{clients}")] = latency.json();
+        }
     }
-    (Summary::of(get), Summary::of(query))
+    floor
 }
 
 pub async fn run(per_client: usize, delivery_sends: usize, worker_jobs: usize) -> Value {
@@ -382,19 +399,19 @@ pub async fn run(per_client: usize, delivery_sends: usize, worker_jobs: usize) -
     }
     let mut rows = Vec::new();
     for (route, latency, rps) in results {
-        let (calls, by_operation) = calls_per_request(&api, &fx, route).await;
+        let (alone, calls, by_operation) = one_client(&api, &fx, route).await;
         rows.push(json!({
             "route": route.name, "function": route.function, "latency_ms": latency.json(), "requests_per_s": round(rps),
-            "dynamodb_calls": round(calls), "dynamodb_calls_by_operation": by_operation,
+            "latency_ms_one_client": alone.json(), "dynamodb_calls": round(calls), "dynamodb_calls_by_operation": by_operation,
         }));
     }
     let delivered = delivery(&api, delivery_sends).await;
     let (rate, worker_calls) = worker_throughput(&api, worker_jobs).await;
-    let (get, query) = emulator_floor(&api, fx.history_room).await;
+    let floor = emulator_floor(&api, fx.history_room).await;
     json!({
         "clients": CLIENTS, "routes": rows,
         "delivery_ms": delivered.json(),
         "worker": {"jobs": worker_jobs, "messages_per_s": round(rate), "dynamodb_calls_per_message": round(worker_calls)},
-        "emulator_floor_ms": {"GetItem": get.json(), "Query_100_items": query.json()},
+        "emulator_floor_ms": floor,
     })
 }

@@ -15,7 +15,7 @@
 //! | direct room of a pair | `DIRECT#<a>#<b>` | `DIRECT` |
 //! | member of a room | `ROOM#<id>` | `MEMBER#<user>` |
 //! | room of a user | `USER#<id>` | `ROOM#<room>` |
-//! | message | `ROOM#<id>` | `MSG#<message>` |
+//! | message | `MSGS#<room>` | `MSG#<message>` |
 //! | unseen message | `USER#<id>` | `UNSEEN#<room>#<message>` |
 //! | task | `TASK#<uuid>` | `TASK` |
 
@@ -87,8 +87,14 @@ pub fn membership(user: u64, room: u64) -> Key {
 
 pub const MESSAGE_PREFIX: &str = "MSG#";
 
+/// A room's messages have a partition of their own: reading the members (every send does) never
+/// walks the history, and the history's writes do not share a partition with the room's.
+pub fn messages_pk(room: u64) -> String {
+    format!("MSGS#{room}")
+}
+
 pub fn message(room: u64, id: u64) -> Key {
-    (room_pk(room), message_sk(id))
+    (messages_pk(room), message_sk(id))
 }
 
 pub fn message_sk(id: u64) -> String {

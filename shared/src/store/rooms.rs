@@ -234,8 +234,7 @@ impl Store {
             RoomKind::Group => vec![keys::room_name(&room.room_name), keys::group_listing(room.id)],
             RoomKind::Direct => vec![],
         };
-        let pk = keys::room_pk(room.id);
-        for prefix in [keys::MESSAGE_PREFIX, keys::MEMBER_PREFIX] {
+        for (pk, prefix) in [(keys::messages_pk(room.id), keys::MESSAGE_PREFIX), (keys::room_pk(room.id), keys::MEMBER_PREFIX)] {
             doomed.extend(self.query_prefix("Query room items", &pk, prefix).await?.into_iter().map(|i| (pk.clone(), i.sk())));
         }
         self.delete_all("BatchWriteItem room items", doomed).await?;
