@@ -65,6 +65,25 @@ impl Api {
         res.expect("emulator stats").json().await.unwrap()
     }
 
+    /// Waits until the worker has nothing left to do (both queues empty), so one phase's
+    /// background work does not weigh on the next phase's figures.
+    async fn quiet(&self) {
+        let queues = [std::env::var("QUEUE_URL").expect("QUEUE_URL"), std::env::var("DLQ_URL").expect("DLQ_URL")];
+        let started = Instant::now();
+        for queue in queues {
+            loop {
+                let body = json!({"QueueUrl": queue, "AttributeNames": ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]});
+                let attrs = self.aws("sqs", "AmazonSQS.GetQueueAttributes", body).await["Attributes"].clone();
+                let count = |name: &str| attrs[name].as_str().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+                if count("ApproximateNumberOfMessages") + count("ApproximateNumberOfMessagesNotVisible") == 0 {
+                    break;
+                }
+                assert!(started.elapsed() < Duration::from_secs(300), "the worker did not catch up within 5 min");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+
     async fn finished(&self, task: &str) -> Value {
         loop {
             let state = self.expect("GET", &format!("/chat/task_state/{task}"), None, 200).await;
@@ -391,6 +410,7 @@ pub async fn run(per_client: usize, delivery_sends: usize, worker_jobs: usize) -
     let routes = routes(per_client);
     let mut results = Vec::new();
     for route in &routes {
+        api.quiet().await;
         let request = route.request.clone();
         let (api2, fx2) = (api.clone(), fx.clone());
         let run_one = move |c: usize, i: usize| (request)(api2.clone(), fx2.clone(), c, i);
@@ -399,14 +419,18 @@ pub async fn run(per_client: usize, delivery_sends: usize, worker_jobs: usize) -
     }
     let mut rows = Vec::new();
     for (route, latency, rps) in results {
+        api.quiet().await;
         let (alone, calls, by_operation) = one_client(&api, &fx, route).await;
         rows.push(json!({
             "route": route.name, "function": route.function, "latency_ms": latency.json(), "requests_per_s": round(rps),
             "latency_ms_one_client": alone.json(), "dynamodb_calls": round(calls), "dynamodb_calls_by_operation": by_operation,
         }));
     }
+    api.quiet().await;
     let delivered = delivery(&api, delivery_sends).await;
+    api.quiet().await;
     let (rate, worker_calls) = worker_throughput(&api, worker_jobs).await;
+    api.quiet().await;
     let floor = emulator_floor(&api, fx.history_room).await;
     json!({
         "clients": CLIENTS, "routes": rows,
