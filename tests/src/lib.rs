@@ -189,6 +189,23 @@ pub async fn unseen_of(user: u64) -> Value {
     r.json["data"].clone()
 }
 
+/// The whole history of a room as N sees it, oldest first, following `next_before` pages.
+pub async fn all_messages(room: u64, user: u64) -> Vec<Value> {
+    let mut messages: Vec<Value> = Vec::new();
+    let mut page = format!("/chat/messages/{room}/?user_id={user}&limit=200");
+    loop {
+        let r = get(&page).await;
+        assert_eq!(r.status(), 200, "{}", r.text);
+        let mut older = r.json["data"]["messages"].as_array().unwrap().clone();
+        older.extend(messages);
+        messages = older;
+        match r.json["data"]["next_before"].as_u64() {
+            Some(id) => page = format!("/chat/messages/{room}/?user_id={user}&limit=200&before={id}"),
+            None => return messages,
+        }
+    }
+}
+
 /// Waits (10 s at most) until the asynchronous "seen" marking leaves nothing unseen for N.
 pub async fn until_nothing_unseen(user: u64) {
     for _ in 0..100 {

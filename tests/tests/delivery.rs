@@ -25,21 +25,6 @@ fn job_of(task: &str, result: &Value) -> Value {
         "from_username": result["msg_from"]["username"], "text": result["text"], "sent_at": result["sent_at"]}})
 }
 
-async fn all_messages(room: u64, user: u64) -> Vec<Value> {
-    let r = get(&format!("/chat/messages/{room}/?user_id={user}&limit=200")).await;
-    assert_eq!(r.status(), 200, "{}", r.text);
-    let mut messages = r.json["data"]["messages"].as_array().unwrap().clone();
-    let mut before = r.json["data"]["next_before"].as_u64();
-    while let Some(id) = before {
-        let r = get(&format!("/chat/messages/{room}/?user_id={user}&limit=200&before={id}")).await;
-        let mut older = r.json["data"]["messages"].as_array().unwrap().clone();
-        older.extend(messages);
-        messages = older;
-        before = r.json["data"]["next_before"].as_u64();
-    }
-    messages
-}
-
 async fn sqs_send(queue_url: &str, body: &Value) {
     aws("sqs", "AmazonSQS.SendMessage", json!({"QueueUrl": queue_url, "MessageBody": body.to_string()})).await;
 }

@@ -3,6 +3,7 @@
 
 use e2e::*;
 use serde_json::{json, Value};
+use shared::keys;
 use std::time::{Duration, Instant};
 
 fn texts(messages: &Value) -> Vec<String> {
@@ -242,6 +243,53 @@ async fn history_pages_backwards_with_limit_and_before() {
     for bad in ["&limit=0", "&limit=201", "&limit=x", "&before=0", "&before=x"] {
         assert_error(&history(room, a, bad).await, 400);
     }
+}
+
+/// The ids of the messages a user has not seen, read straight from DynamoDB: the unseen route
+/// would mark them seen.
+async fn unseen_ids(user: u64) -> Vec<u64> {
+    let table = std::env::var("TABLE_NAME").expect("TABLE_NAME is set by scripts/test");
+    let out = aws("dynamodb", "DynamoDB_20120810.Query", json!({"TableName": table, "ConsistentRead": true,
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :unseen)",
+        "ExpressionAttributeValues": {":pk": {"S": keys::user_pk(user)}, ":unseen": {"S": keys::UNSEEN_PREFIX}}})).await;
+    out["Items"].as_array().unwrap().iter().map(|i| keys::trailing_id(i["sk"]["S"].as_str().unwrap()).unwrap()).collect()
+}
+
+/// Waits (10 s at most) until the user's unseen messages are `expected`.
+async fn until_unseen_are(user: u64, expected: &[u64]) {
+    let mut left = unseen_ids(user).await;
+    for _ in 0..100 {
+        if left == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = unseen_ids(user).await;
+    }
+    assert_eq!(left, expected);
+}
+
+#[tokio::test]
+async fn a_history_page_marks_seen_exactly_the_messages_on_it() {
+    let (a, na) = new_user("seenpage_a").await;
+    let (b, nb) = new_user("seenpage_b").await;
+    let (room, _) = new_room(&[&na, &nb]).await;
+    let mut ids = Vec::new();
+    for i in 1..=4 {
+        ids.push(delivered_group(room, a, &format!("m{i}")).await["id"].as_u64().unwrap());
+    }
+    // Another room's message stays unseen through this room's reads.
+    let (other, _) = new_room(&[&na, &nb]).await;
+    let elsewhere = delivered_group(other, a, "elsewhere").await["id"].as_u64().unwrap();
+    assert_eq!(unseen_ids(b).await, [ids.clone(), vec![elsewhere]].concat());
+
+    let page = history(room, b, "&limit=2").await;
+    assert_eq!(texts(&page.json["data"]["messages"]), ["m3", "m4"]);
+    until_unseen_are(b, &[ids[0], ids[1], elsewhere]).await;
+    // Reading the page again changes nothing; reading the older one marks it seen too.
+    assert_eq!(history(room, b, "&limit=2").await.status(), 200);
+    let before = page.json["data"]["next_before"].as_u64().unwrap();
+    assert_eq!(texts(&history(room, b, &format!("&limit=2&before={before}")).await.json["data"]["messages"]), ["m1", "m2"]);
+    until_unseen_are(b, &[elsewhere]).await;
 }
 
 #[tokio::test]

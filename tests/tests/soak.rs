@@ -6,7 +6,6 @@
 //! 16), SOAK_SENDS (default 600), SOAK_ROOMS (default 4).
 
 use e2e::*;
-use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -21,26 +20,6 @@ struct Accepted {
     room: Option<u64>,
     text: String,
     task: String,
-}
-
-async fn all_messages(room: u64, reader: u64) -> Vec<Value> {
-    let mut messages: Vec<Value> = Vec::new();
-    let mut before: Option<u64> = None;
-    loop {
-        let page = match before {
-            None => format!("/chat/messages/{room}/?user_id={reader}&limit=200"),
-            Some(id) => format!("/chat/messages/{room}/?user_id={reader}&limit=200&before={id}"),
-        };
-        let r = get(&page).await;
-        assert_eq!(r.status(), 200, "{}", r.text);
-        let mut older = r.json["data"]["messages"].as_array().unwrap().clone();
-        older.extend(messages);
-        messages = older;
-        match r.json["data"]["next_before"].as_u64() {
-            Some(id) => before = Some(id),
-            None => return messages,
-        }
-    }
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `POST /chat/user/{id}/` | 1 BatchGetItem (both users), 1 GetItem (pair guard), 1 BatchGetItem (room + memberships), 1 UpdateItem (message id), 1 PutItem (task); the first message of a pair creates the room instead (1 UpdateItem + 1 TransactWriteItems); + 1 SQS SendMessage |
 //! | `POST /chat/group/{id}/` | 1 BatchGetItem (room, sender, membership), 1 UpdateItem, 1 PutItem; + 1 SendMessage |
-//! | `GET /chat/messages/{room}/?user_id=N` | 1 BatchGetItem (room, user, membership), 1 Query (page), 1 Query (members), 1 BatchGetItem (usernames); + 1 SendMessage (seen) |
+//! | `GET /chat/messages/{room}/?user_id=N` | 1 BatchGetItem (room, user, membership), 1 Query (page), then at once 1 Query (members) + 1 BatchGetItem (usernames) and 1 Query (the reader's unseen entries of the page); + 1 SendMessage (seen) only when any were unseen |
 //! | `GET /chat/messages/unseen/?user_id=N` | 1 GetItem (user), 1 Query (unseen); when any: 1 Query (N's rooms), m Queries (members), 1 BatchGetItem; + 1 SendMessage (seen). Long polling repeats the unseen Query every 250 ms |
 
 mod read;

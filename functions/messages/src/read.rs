@@ -1,5 +1,5 @@
 //! Reads: a room's history page and a user's unseen messages (with long polling). Both mark
-//! what they return as seen through a job for the worker.
+//! what they return and the reader had not seen as seen, through a job for the worker.
 
 use crate::State;
 use lambda_http::{Body, Request, Response};
@@ -35,13 +35,17 @@ pub async fn history(state: &State, req: &Request, room: u64) -> Result<Response
     }
     let page = state.store.history(room, limit, before).await?;
     let senders = page.messages.iter().map(|m| m.from_id);
-    let (members, names) = render::members_and_names(&state.store, &[room], senders).await?;
+    // The unseen entries are read after the page: a message on it was stored together with
+    // its entries, so none is missed.
+    let rooms = [room];
+    let ((members, names), unseen) =
+        tokio::try_join!(render::members_and_names(&state.store, &rooms, senders), unseen_on(state, reader, &page.messages))?;
     let mut data = render::room(room, &room_data.room_name, &members[&room], &names);
     data["messages"] = page.messages.iter().map(|m| render::message(m, &names)).collect();
     if let Some(next) = page.next_before {
         data["next_before"] = json!(next);
     }
-    mark_seen(state, reader, &page.messages).await;
+    mark_seen(state, reader, unseen).await;
     Ok(envelope(200, Some(data)))
 }
 
@@ -88,15 +92,25 @@ async fn unseen_rooms(state: &State, reader: u64, found: Vec<StoredMessage>) -> 
             json
         })
         .collect();
-    mark_seen(state, reader, &found).await;
+    mark_seen(state, reader, found.iter().map(|m| (m.room, m.id)).collect()).await;
     Ok(data)
 }
 
-/// Queues "seen" marking of what was returned. A failure to queue is logged, not returned:
-/// the messages simply stay unseen.
-async fn mark_seen(state: &State, reader: u64, messages: &[StoredMessage]) {
-    let seen: Vec<(u64, u64)> = messages.iter().filter(|m| m.from_id != reader).map(|m| (m.room, m.id)).collect();
+/// Queues "seen" marking of what was returned, as (room, message). A failure to queue is
+/// logged, not returned: the messages simply stay unseen.
+async fn mark_seen(state: &State, reader: u64, seen: Vec<(u64, u64)>) {
     if !seen.is_empty() {
         state.queue.mark_seen_later(reader, seen).await;
     }
+}
+
+/// The messages of a history page that the reader has not seen yet, as (room, message). Asked
+/// of DynamoDB rather than assumed, so re-reading a room costs no queue job and no deletes.
+async fn unseen_on(state: &State, reader: u64, page: &[StoredMessage]) -> Result<Vec<(u64, u64)>, ApiError> {
+    let (Some(first), Some(last)) = (page.first(), page.last()) else { return Ok(Vec::new()) };
+    if page.iter().all(|m| m.from_id == reader) {
+        return Ok(Vec::new());
+    }
+    let ids = state.store.unseen_between(reader, first.room, first.id, last.id).await?;
+    Ok(ids.into_iter().map(|id| (first.room, id)).collect())
 }
