@@ -65,21 +65,22 @@ impl Api {
         res.expect("emulator stats").json().await.unwrap()
     }
 
+    /// Messages in a queue, visible or being handled.
+    async fn queue_depth(&self, queue: &str) -> u64 {
+        let body = json!({"QueueUrl": queue, "AttributeNames": ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]});
+        let attrs = self.aws("sqs", "AmazonSQS.GetQueueAttributes", body).await["Attributes"].clone();
+        let count = |name: &str| attrs[name].as_str().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        count("ApproximateNumberOfMessages") + count("ApproximateNumberOfMessagesNotVisible")
+    }
+
     /// Waits until the worker has nothing left to do (both queues empty), so one phase's
     /// background work does not weigh on the next phase's figures.
     async fn quiet(&self) {
-        let queues = [std::env::var("QUEUE_URL").expect("QUEUE_URL"), std::env::var("DLQ_URL").expect("DLQ_URL")];
         let started = Instant::now();
-        for queue in queues {
-            loop {
-                let body = json!({"QueueUrl": queue, "AttributeNames": ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]});
-                let attrs = self.aws("sqs", "AmazonSQS.GetQueueAttributes", body).await["Attributes"].clone();
-                let count = |name: &str| attrs[name].as_str().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-                if count("ApproximateNumberOfMessages") + count("ApproximateNumberOfMessagesNotVisible") == 0 {
-                    break;
-                }
-                assert!(started.elapsed() < Duration::from_secs(300), "the worker did not catch up within 5 min");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+        for queue in [std::env::var("QUEUE_URL").expect("QUEUE_URL"), std::env::var("DLQ_URL").expect("DLQ_URL")] {
+            while self.queue_depth(&queue).await > 0 {
+                assert!(started.elapsed() < Duration::from_secs(600), "the worker did not catch up within 10 min");
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
     }
@@ -332,7 +333,7 @@ async fn delivery(api: &Api, sends: usize) -> Summary {
 
 /// Jobs put straight on the queue (10 per SendMessageBatch) for a room of two, timed until
 /// every message is stored: messages per second, and the worker's DynamoDB calls per message.
-async fn worker_throughput(api: &Api, jobs: usize) -> (f64, f64) {
+async fn worker_throughput(api: &Api, jobs: usize) -> (f64, f64, u64) {
     let (a, na) = new_user(api).await;
     let (_, nb) = new_user(api).await;
     let room = new_room(api, &[&na, &nb]).await;
@@ -353,10 +354,11 @@ async fn worker_throughput(api: &Api, jobs: usize) -> (f64, f64) {
             .collect();
         api.aws("sqs", "AmazonSQS.SendMessageBatch", json!({"QueueUrl": queue, "Entries": entries})).await;
     }
-    // Done when every message is stored: look for the missing ones, 100 keys a BatchGetItem.
-    let mut missing: Vec<u64> = (0..jobs as u64).map(|i| base + i).collect();
-    while !missing.is_empty() {
-        let batch: Vec<u64> = missing.iter().copied().take(100).collect();
+    // Done when the queues are empty: the poller deletes a job once the worker handled it.
+    api.quiet().await;
+    let rate = jobs as f64 / started.elapsed().as_secs_f64();
+    // Then every message must be there: look for them, 100 keys a BatchGetItem.
+    for batch in (0..jobs as u64).map(|i| base + i).collect::<Vec<_>>().chunks(100) {
         let keys: Vec<Value> = batch
             .iter()
             .map(|id| json!({"pk": {"S": format!("MSGS#{room}")}, "sk": {"S": format!("MSG#{id:012}")}}))
@@ -364,18 +366,12 @@ async fn worker_throughput(api: &Api, jobs: usize) -> (f64, f64) {
         let found = api
             .aws("dynamodb", "DynamoDB_20120810.BatchGetItem", json!({"RequestItems": {&table: {"Keys": keys, "ProjectionExpression": "sk"}}}))
             .await;
-        let stored: Vec<String> = found["Responses"][&table].as_array().unwrap().iter().map(|i| i["sk"]["S"].as_str().unwrap().to_string()).collect();
-        missing.retain(|id| !stored.contains(&format!("MSG#{id:012}")));
-        if !stored.is_empty() {
-            continue; // progress: look again at once
-        }
-        assert!(started.elapsed() < Duration::from_secs(600), "{} of {jobs} missing after 10 min", missing.len());
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(found["UnprocessedKeys"].as_object().is_none_or(|u| u.is_empty()), "the emulator left keys unprocessed");
+        assert_eq!(found["Responses"][&table].as_array().unwrap().len(), batch.len(), "the worker lost messages");
     }
-    let rate = jobs as f64 / started.elapsed().as_secs_f64();
     let counts = api.dynamodb_calls(false).await;
     let worker: u64 = counts.iter().filter(|(k, _)| k.starts_with("worker:")).map(|(_, v)| v).sum();
-    (rate, worker as f64 / jobs as f64)
+    (rate, worker as f64 / jobs as f64, room)
 }
 
 /// The emulator alone: a GetItem and a Query of the newest 100 messages of a room, straight
@@ -429,13 +425,64 @@ pub async fn run(per_client: usize, delivery_sends: usize, worker_jobs: usize) -
     api.quiet().await;
     let delivered = delivery(&api, delivery_sends).await;
     api.quiet().await;
-    let (rate, worker_calls) = worker_throughput(&api, worker_jobs).await;
-    api.quiet().await;
+    let worker = worker(&api, worker_jobs).await;
     let floor = emulator_floor(&api, fx.history_room).await;
     json!({
         "clients": CLIENTS, "routes": rows,
         "delivery_ms": delivered.json(),
-        "worker": {"jobs": worker_jobs, "messages_per_s": round(rate), "dynamodb_calls_per_message": round(worker_calls)},
+        "worker": worker,
         "emulator_floor_ms": floor,
     })
+}
+
+/// Worker throughput alone (`scripts/bench worker`), for tuning the poller and the worker.
+pub async fn worker(api: &Api, jobs: usize) -> Value {
+    api.quiet().await;
+    let (rate, calls, room) = worker_throughput(api, jobs).await;
+    api.quiet().await;
+    let ceiling = worker_ceiling(api, room, jobs / 10).await;
+    json!({"jobs": jobs, "messages_per_s": round(rate), "dynamodb_calls_per_message": round(calls),
+        "emulator_ceiling_messages_per_s": round(ceiling)})
+}
+
+/// The emulator alone doing what the worker pipeline asks of it per 10 messages (a
+/// SendMessageBatch, a ReceiveMessage, the members Query, a BatchGetItem, a 30-item conditional
+/// TransactWriteItems, a DeleteMessageBatch), from 8 clients like the 8 pollers: the most
+/// messages per second any worker could reach on this emulator.
+async fn worker_ceiling(api: &Api, room: u64, batches: usize) -> f64 {
+    const POLLERS: usize = 8;
+    let (api, table) = (api.clone(), std::env::var("TABLE_NAME").expect("TABLE_NAME"));
+    let queue = api.aws("sqs", "AmazonSQS.CreateQueue", json!({"QueueName": "bench-ceiling"})).await["QueueUrl"]
+        .as_str()
+        .expect("QueueUrl")
+        .to_string();
+    let started = Instant::now();
+    load(POLLERS, batches / POLLERS, move |c, i| {
+        let (api, table, queue) = (api.clone(), table.clone(), queue.clone());
+        async move {
+            let ids: Vec<String> = (0..10).map(|n| format!("{c}-{i}-{n}")).collect();
+            let entries: Vec<Value> = ids.iter().map(|id| json!({"Id": id, "MessageBody": id})).collect();
+            api.aws("sqs", "AmazonSQS.SendMessageBatch", json!({"QueueUrl": queue, "Entries": entries})).await;
+            let got = api.aws("sqs", "AmazonSQS.ReceiveMessage", json!({"QueueUrl": queue, "MaxNumberOfMessages": 10})).await;
+            api.aws("dynamodb", "DynamoDB_20120810.Query", json!({"TableName": table,
+                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :member)",
+                "ExpressionAttributeValues": {":pk": {"S": format!("ROOM#{room}")}, ":member": {"S": "MEMBER#"}}})).await;
+            let keys: Vec<Value> = ids.iter().map(|id| json!({"pk": {"S": "BENCH#ceiling"}, "sk": {"S": id}})).collect();
+            api.aws("dynamodb", "DynamoDB_20120810.BatchGetItem", json!({"RequestItems": {&table: {"Keys": keys}}})).await;
+            let puts: Vec<Value> = ids
+                .iter()
+                .flat_map(|id| ["message", "unseen", "task"].map(|kind| json!({"Put": {"TableName": table,
+                    "Item": {"pk": {"S": format!("BENCH#{kind}")}, "sk": {"S": id}, "text": {"S": "ceiling"}},
+                    "ConditionExpression": "attribute_not_exists(pk)"}})))
+                .collect();
+            api.aws("dynamodb", "DynamoDB_20120810.TransactWriteItems", json!({"TransactItems": puts})).await;
+            let received = got["Messages"].as_array().cloned().unwrap_or_default();
+            if !received.is_empty() {
+                let entries: Vec<Value> = received.iter().enumerate().map(|(n, m)| json!({"Id": n.to_string(), "ReceiptHandle": m["ReceiptHandle"]})).collect();
+                api.aws("sqs", "AmazonSQS.DeleteMessageBatch", json!({"QueueUrl": queue, "Entries": entries})).await;
+            }
+        }
+    })
+    .await;
+    (batches / POLLERS * POLLERS * 10) as f64 / started.elapsed().as_secs_f64()
 }

@@ -4,7 +4,8 @@
 //! failures (or a whole batch, if the invoke failed) for SQS to deliver again.
 //!
 //! Environment: `QUEUE_URL`, `DLQ_URL`, `WORKER_URL` (the worker's invoke URL), and optionally
-//! `POLLERS` (concurrent pollers of the job queue, default 4), `BATCH_SIZE` (1-10, default 10)
+//! `POLLERS` (concurrent pollers of the job queue, default 8: the fastest of 2 to 16 in
+//! `scripts/bench worker` on 2 cores), `BATCH_SIZE` (1-10, default 10, as in template.yaml)
 //! and `WORKER_TIMEOUT` (seconds an invoke may take, default 30 like the worker's Lambda timeout;
 //! `cargo lambda watch` never answers for an instance that died, so this is what ends it).
 
@@ -42,7 +43,7 @@ async fn main() {
     let worker = env("WORKER_URL");
     let batch_size = env_or("BATCH_SIZE", 10).clamp(1, 10);
     let mut tasks = Vec::new();
-    for (url, pollers) in [(env("QUEUE_URL"), env_or("POLLERS", 4)), (env("DLQ_URL"), 1)] {
+    for (url, pollers) in [(env("QUEUE_URL"), env_or("POLLERS", 8)), (env("DLQ_URL"), 1)] {
         let arn = queue_arn(&sqs, &url).await;
         let source = Source { sqs: sqs.clone(), http: http.clone(), url, arn, worker: worker.clone(), batch_size };
         for _ in 0..pollers.max(1) {
@@ -117,7 +118,7 @@ async fn poll_once(source: &Source) -> Result<(), String> {
         .collect();
     tracing::info!(records = messages.len(), failed = failed.len(), "batch handled");
     if !done.is_empty() {
-        source
+        let out = source
             .sqs
             .delete_message_batch()
             .queue_url(&source.url)
@@ -125,6 +126,10 @@ async fn poll_once(source: &Source) -> Result<(), String> {
             .send()
             .await
             .map_err(|e| format!("DeleteMessageBatch: {e:?}"))?;
+        // What is not deleted comes back after its visibility timeout; the worker is idempotent.
+        for f in out.failed() {
+            tracing::warn!(code = f.code(), message = f.message(), "a handled job was not deleted");
+        }
     }
     Ok(())
 }
