@@ -182,23 +182,16 @@ impl Store {
     /// Which of the messages `first..=last` of a room the reader has not seen yet. One Query of
     /// the reader's unseen entries of that range, keys only.
     pub async fn unseen_between(&self, reader: u64, room: u64, first: u64, last: u64) -> Result<Vec<u64>, ApiError> {
-        let pages = self
+        let query = self
             .db
             .query()
-            .table_name(&self.table)
             .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
             .expression_attribute_values(":pk", s(keys::user_pk(reader)))
             .expression_attribute_values(":lo", s(keys::unseen(reader, room, first).1))
             .expression_attribute_values(":hi", s(keys::unseen(reader, room, last).1))
-            .projection_expression("sk")
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| ApiError::unavailable("Query unseen of page", e))?;
-        Ok(pages.iter().filter_map(|i| i.get("sk")?.as_s().ok().and_then(|sk| keys::trailing_id(sk))).collect())
+            .projection_expression("sk");
+        let items = self.query_all("Query unseen of page", query).await?;
+        Ok(items.iter().filter_map(|i| keys::trailing_id(&i.sk())).collect())
     }
 
     /// Marks messages seen, as (reader, room, message), by deleting the readers' unseen

@@ -16,6 +16,7 @@ pub use users::UserWriteError;
 use crate::error::ApiError;
 use crate::keys::{self, Key};
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
@@ -102,13 +103,19 @@ impl Store {
 
     /// All items of a partition whose sort key starts with `prefix`, in sort-key order.
     async fn query_prefix(&self, op: &str, pk: &str, prefix: &str) -> Result<Vec<Item>, ApiError> {
-        let pages = self
+        let query = self
             .db
             .query()
-            .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
-            .expression_attribute_values(":prefix", AttributeValue::S(prefix.into()))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix.into()));
+        self.query_all(op, query).await
+    }
+
+    /// Every item a Query matches, all pages, strongly consistent.
+    async fn query_all(&self, op: &str, query: QueryFluentBuilder) -> Result<Vec<Item>, ApiError> {
+        let items = query
+            .table_name(&self.table)
             .consistent_read(true)
             .into_paginator()
             .items()
@@ -116,7 +123,7 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()
             .await
             .map_err(|e| ApiError::unavailable(op, e))?;
-        Ok(pages.into_iter().map(Item).collect())
+        Ok(items.into_iter().map(Item).collect())
     }
 
     /// Deletes items by key, 25 per BatchWriteItem, retrying what DynamoDB leaves unprocessed.
