@@ -1,7 +1,8 @@
 """Creates the stack's DynamoDB table and SQS queues from template.yaml on an AWS-compatible
 endpoint (moto locally, LocalStack in Docker), so local resources never drift from the real ones.
 
-Reads the endpoint from AWS_ENDPOINT_URL like every AWS SDK. Resource names are the template's
+Reads the endpoints from AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_DYNAMODB
+where set) like every AWS SDK. Resource names are the template's
 logical ids in lower case, prefixed with NAME_PREFIX (default "chat-"). Local runs may shorten
 queue timings with VISIBILITY_TIMEOUT and MAX_RECEIVE_COUNT, so redelivery tests take seconds.
 

@@ -1,5 +1,6 @@
-"""moto server for the Docker-free stack: DynamoDB and SQS on one port, with what moto lacks
-of DynamoDB's behaviour that our code relies on:
+"""moto server for the Docker-free stack, with what moto lacks of DynamoDB's and SQS's behaviour
+that our code relies on. It serves every service on its port; the stack runs one for DynamoDB
+and one for SQS, so the two use a core each.
 
 - Conditional writes are atomic. moto handles requests on parallel threads without a lock, so
   two conditional writes could both pass their condition; DynamoDB requests are serialized here.

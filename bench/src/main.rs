@@ -7,7 +7,8 @@
 //!   DynamoDB calls each makes, delivery latency, worker throughput, and the emulator's floor.
 //!
 //! Environment: BIN_DIR (release binaries), LAMBDA_DIR (cargo lambda zips), BENCH_JSON (output
-//! path), and the stack's API_URL, AWS_ENDPOINT_URL, TABLE_NAME, QUEUE_URL.
+//! path), and the stack's API_URL, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_SQS, TABLE_NAME, QUEUE_URL,
+//! DLQ_URL.
 
 mod functions;
 mod runtime;

@@ -42,12 +42,14 @@ impl Api {
         json
     }
 
-    /// An AWS JSON-protocol call to the emulator.
+    /// An AWS JSON-protocol call to the emulator of a service (`AWS_ENDPOINT_URL_<SERVICE>`,
+    /// else `AWS_ENDPOINT_URL`, as the SDKs find it).
     async fn aws(&self, service: &str, target: &str, body: Value) -> Value {
         let auth = format!("AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0");
+        let endpoint = std::env::var(format!("AWS_ENDPOINT_URL_{}", service.to_uppercase())).unwrap_or_else(|_| self.moto.clone());
         let res = self
             .http
-            .post(&self.moto)
+            .post(endpoint)
             .header("x-amz-target", target)
             .header("content-type", "application/x-amz-json-1.0")
             .header("authorization", auth)

@@ -217,13 +217,20 @@ pub async fn until_nothing_unseen(user: u64) {
     panic!("user {user} still has unseen messages after 10 s");
 }
 
+/// The emulator's URL for a service, as the SDKs find it: `AWS_ENDPOINT_URL_<SERVICE>`, else
+/// `AWS_ENDPOINT_URL` (scripts/test sets both: SQS runs in a moto process of its own).
+pub fn endpoint(service: &str) -> String {
+    std::env::var(format!("AWS_ENDPOINT_URL_{}", service.to_uppercase()))
+        .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+        .expect("AWS_ENDPOINT_URL is set by scripts/test")
+}
+
 /// Calls an AWS JSON API of the local emulator (moto), as a fault-injection tool for tests
 /// that must reach behind the HTTP API (the SQS queues, a task record).
 pub async fn aws(service: &str, target: &str, body: Value) -> Value {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL is set by scripts/test");
     let credential = format!("AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0");
     let res = reqwest::Client::new()
-        .post(endpoint)
+        .post(endpoint(service))
         .header("x-amz-target", target)
         .header("content-type", "application/x-amz-json-1.0")
         .header("authorization", credential)

@@ -21,10 +21,6 @@ fn port(name: &str) -> u16 {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by scripts/test")).parse().unwrap()
 }
 
-fn moto() -> String {
-    std::env::var("AWS_ENDPOINT_URL").unwrap().trim_start_matches("http://").to_string()
-}
-
 /// What listens on a fault port while it lives.
 struct Endpoint(JoinHandle<()>);
 
@@ -68,10 +64,10 @@ impl Endpoint {
         }))
     }
 
-    /// Forwards every connection to the emulator.
-    async fn proxy(port: u16) -> Endpoint {
+    /// Forwards every connection to the emulator of a service.
+    async fn proxy(port: u16, service: &str) -> Endpoint {
         let listener = bind(port).await;
-        let target = moto();
+        let target = endpoint(service).trim_start_matches("http://").to_string();
         Endpoint(tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 let target = target.clone();
@@ -161,7 +157,7 @@ async fn dynamodb_that_never_answers_is_a_503_within_seconds() {
 #[tokio::test]
 async fn sqs_down_refuses_sends_but_reads_work() {
     let _serial = SERIAL.lock().await;
-    let _dynamodb = Endpoint::proxy(port("FAULT_DYNAMODB_PORT")).await;
+    let _dynamodb = Endpoint::proxy(port("FAULT_DYNAMODB_PORT"), "dynamodb").await;
     closed(port("FAULT_SQS_PORT")).await;
     let (a, na) = new_user("nosqs_a").await;
     let (b, nb) = new_user("nosqs_b").await;
@@ -191,8 +187,8 @@ async fn the_functions_recover_when_the_services_come_back() {
     closed(port("FAULT_DYNAMODB_PORT")).await;
     let (r, _) = faulty(Method::GET, "/users/2/", None).await;
     assert_eq!(r.status(), 503);
-    let _dynamodb = Endpoint::proxy(port("FAULT_DYNAMODB_PORT")).await;
-    let _sqs = Endpoint::proxy(port("FAULT_SQS_PORT")).await;
+    let _dynamodb = Endpoint::proxy(port("FAULT_DYNAMODB_PORT"), "dynamodb").await;
+    let _sqs = Endpoint::proxy(port("FAULT_SQS_PORT"), "sqs").await;
     let (r, _) = faulty(Method::GET, "/users/2/", None).await;
     assert_eq!(r.status(), 200, "{}", r.text);
     let (a, na) = new_user("back").await;
