@@ -4,8 +4,8 @@
 //! failures (or a whole batch, if the invoke failed) for SQS to deliver again.
 //!
 //! Environment: `QUEUE_URL`, `DLQ_URL`, `WORKER_URL` (the worker's invoke URL), and optionally
-//! `POLLERS` (concurrent pollers of the job queue, default 8: the fastest of 2 to 16 in
-//! `scripts/bench worker` on 2 cores), `BATCH_SIZE` (1-10, default 10, as in template.yaml)
+//! `POLLERS` (concurrent pollers of the job queue, default 8: as fast as 16 and faster than 2
+//! or 4 in `scripts/bench worker` on 2 cores), `BATCH_SIZE` (1-10, default 10, as in template.yaml)
 //! and `WORKER_TIMEOUT` (seconds an invoke may take, default 30 like the worker's Lambda timeout;
 //! `cargo lambda watch` never answers for an instance that died, so this is what ends it).
 
