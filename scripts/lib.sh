@@ -134,8 +134,8 @@ stack_env() {
 # start_stack [WATCH FLAGS]: moto, tables and queues, the functions behind `cargo lambda watch`,
 # the poller. CARGO_PROFILE=release builds and runs release binaries.
 # DynamoDB and SQS run in two moto processes (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_SQS), so the
-# emulator (one Python process each) uses two cores: `scripts/bench worker` went from about 400
-# to 520 messages/s.
+# emulator (one Python process each) uses two cores; the README's Performance section has the
+# worker's throughput before and after.
 # Needs RUN, MOTO_PORT, SQS_PORT, REDIS_PORT, API_PORT, WORKER_PORT; Redis must already listen on REDIS_PORT.
 start_stack() {
     local watch_flags=("$@") profile=debug build_flags=()
