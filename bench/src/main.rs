@@ -7,10 +7,15 @@
 //!   DynamoDB calls each makes, delivery latency, worker throughput, and the emulator's floor.
 //!
 //! Environment: BIN_DIR (release binaries), LAMBDA_DIR (cargo lambda zips), BENCH_JSON (output
-//! path), and the stack's API_URL, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_SQS, TABLE_NAME, QUEUE_URL,
-//! DLQ_URL.
+//! path), and the stack's API_URL, AWS_ENDPOINT_URL (moto: SQS), AWS_ENDPOINT_URL_DYNAMODB
+//! (DynamoDB Local), DYNAMODB_PROXY_URL (the counting proxy, `proxy.rs`), RUN (its pids),
+//! TABLE_NAME, QUEUE_URL, DLQ_URL.
+//!
+//! `bench proxy LISTEN TARGET` runs the counting proxy itself (scripts/bench starts it).
 
+mod cpu;
 mod functions;
+mod proxy;
 mod runtime;
 mod stack;
 mod stats;
@@ -29,6 +34,10 @@ fn path(name: &str) -> PathBuf {
 #[tokio::main]
 async fn main() {
     let phase = std::env::args().nth(1).unwrap_or_else(|| "all".into());
+    if phase == "proxy" {
+        let arg = |n: usize| std::env::args().nth(n).expect("usage: bench proxy LISTEN TARGET");
+        return proxy::run(&arg(2), &arg(3)).await;
+    }
     let mut report = json!({});
     if phase == "all" || phase == "functions" {
         let rows = functions::run(&path("BIN_DIR"), &path("LAMBDA_DIR"), setting("BENCH_RUNS", 20), setting("BENCH_INVOCATIONS", 1000)).await;
@@ -65,19 +74,21 @@ fn print_functions(rows: &Value) {
 }
 
 fn print_stack(stack: &Value) {
-    println!("\n| route | 1 client p50 ms | {0} clients p50 ms | p90 ms | p99 ms | req/s | DynamoDB calls |", stack["clients"]);
-    println!("|---|---|---|---|---|---|---|");
+    println!("\n| route | 1 client p50 ms | {0} clients p50 ms | p90 ms | p99 ms | req/s | DynamoDB calls | DynamoDB Local CPU ms/call | moto CPU ms/request |", stack["clients"]);
+    println!("|---|---|---|---|---|---|---|---|---|");
     for r in stack["routes"].as_array().unwrap() {
         let l = &r["latency_ms"];
-        println!("| {} | {} | {} | {} | {} | {:.0} | {} |", r["route"].as_str().unwrap(), ms(&r["latency_ms_one_client"]["p50"]),
-            ms(&l["p50"]), ms(&l["p90"]), ms(&l["p99"]), r["requests_per_s"].as_f64().unwrap(), r["dynamodb_calls"]);
+        let per_call = r["dynamodb_cpu_ms_per_call"].as_f64().map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
+        println!("| {} | {} | {} | {} | {} | {:.0} | {} | {per_call} | {:.2} |", r["route"].as_str().unwrap(), ms(&r["latency_ms_one_client"]["p50"]),
+            ms(&l["p50"]), ms(&l["p90"]), ms(&l["p99"]), r["requests_per_s"].as_f64().unwrap(), r["dynamodb_calls"],
+            r["emulator_cpu_ms_per_request"]["moto"].as_f64().unwrap_or(0.0));
     }
     let d = &stack["delivery_ms"];
     println!("\ndelivery, send to SUCCESS: p50 {} ms, p90 {} ms, p99 {} ms", ms(&d["p50"]), ms(&d["p90"]), ms(&d["p99"]));
     print_worker(&stack["worker"]);
     let f = &stack["emulator_floor_ms"];
     for (name, label) in [("GetItem", "GetItem"), ("Query_100_items", "Query of 100 messages")] {
-        println!("emulator floor, a bare moto {label} from this process: p50 {} ms from 1 client, {} ms from {} clients",
+        println!("emulator floor, a bare DynamoDB Local {label} from this process: p50 {} ms from 1 client, {} ms from {} clients",
             ms(&f[name]["clients_1"]["p50"]), ms(&f[name][format!("clients_{}", stack["clients"])]["p50"]), stack["clients"]);
     }
 }

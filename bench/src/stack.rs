@@ -17,12 +17,13 @@ pub struct Api {
     http: reqwest::Client,
     base: String,
     moto: String,
+    proxy: String,
 }
 
 impl Api {
     pub fn from_env() -> Api {
         let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set (scripts/bench sets it)"));
-        Api { http: reqwest::Client::new(), base: var("API_URL"), moto: var("AWS_ENDPOINT_URL") }
+        Api { http: reqwest::Client::new(), base: var("API_URL"), moto: var("AWS_ENDPOINT_URL"), proxy: var("DYNAMODB_PROXY_URL") }
     }
 
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -62,7 +63,7 @@ impl Api {
     }
 
     async fn dynamodb_calls(&self, reset: bool) -> BTreeMap<String, u64> {
-        let url = format!("{}/_chat/dynamodb-calls", self.moto);
+        let url = format!("{}/_chat/dynamodb-calls", self.proxy);
         let res = if reset { self.http.delete(url).send().await } else { self.http.get(url).send().await };
         res.expect("emulator stats").json().await.unwrap()
     }
@@ -380,7 +381,7 @@ async fn worker_throughput(api: &Api, jobs: usize) -> (f64, f64, u64) {
 /// from this process, from one client and from CLIENTS at once: the floor under the routes.
 async fn emulator_floor(api: &Api, room: u64) -> Value {
     let table = std::env::var("TABLE_NAME").expect("TABLE_NAME");
-    let get = json!({"TableName": table, "Key": {"pk": {"S": "USERS"}, "sk": {"S": "USER#000000000001"}}});
+    let get = json!({"TableName": table, "Key": {"pk": {"S": "USERS"}, "sk": {"S": "USER#000000000001"}}, "ConsistentRead": true});
     let query = json!({"TableName": table, "Limit": 100, "ScanIndexForward": false,
         "KeyConditionExpression": "pk = :pk AND begins_with(sk, :msg)",
         "ExpressionAttributeValues": {":pk": {"S": format!("MSGS#{room}")}, ":msg": {"S": "MSG#"}}});
@@ -412,16 +413,22 @@ pub async fn run(per_client: usize, delivery_sends: usize, worker_jobs: usize) -
         let request = route.request.clone();
         let (api2, fx2) = (api.clone(), fx.clone());
         let run_one = move |c: usize, i: usize| (request)(api2.clone(), fx2.clone(), c, i);
+        let before = crate::cpu::Emulators::now();
         let (latency, rps) = load(CLIENTS, route.per_client, run_one).await;
-        results.push((route, latency, rps));
+        let cpu = crate::cpu::Emulators::now().since(before);
+        results.push((route, latency, rps, cpu));
     }
     let mut rows = Vec::new();
-    for (route, latency, rps) in results {
+    for (route, latency, rps, cpu) in results {
         api.quiet().await;
         let (alone, calls, by_operation) = one_client(&api, &fx, route).await;
+        let requests = (CLIENTS * route.per_client) as f64;
+        let dynamodb_cpu = cpu.dynamodb / requests;
         rows.push(json!({
             "route": route.name, "function": route.function, "latency_ms": latency.json(), "requests_per_s": round(rps),
             "latency_ms_one_client": alone.json(), "dynamodb_calls": round(calls), "dynamodb_calls_by_operation": by_operation,
+            "emulator_cpu_ms_per_request": {"dynamodb": round(dynamodb_cpu), "moto": round(cpu.moto / requests)},
+            "dynamodb_cpu_ms_per_call": if calls > 0.0 { json!(round(dynamodb_cpu / calls)) } else { Value::Null },
         }));
     }
     api.quiet().await;

@@ -7,24 +7,25 @@ use redis::AsyncConnectionConfig;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
-// One hash tag, so both keys live in one slot: ElastiCache Serverless is a cluster and refuses
-// multi-key commands (MGET, EVAL, MULTI) across slots.
-const LIST_KEY: &str = "chat:{users}:list";
-const GENERATION_KEY: &str = "chat:{users}:generation";
 pub const TTL_SECONDS: u64 = 15 * 60;
 /// A cache that does not answer within this is treated as down, so requests stay fast.
 const TIMEOUT: Duration = Duration::from_millis(250);
 
 pub struct UserCache {
     client: Option<redis::Client>,
+    /// `<prefix>:{users}:list` and `...:generation`. One hash tag, so both keys live in one slot:
+    /// ElastiCache Serverless is a cluster and refuses multi-key commands (MGET, EVAL, MULTI)
+    /// across slots. The prefix (`CACHE_PREFIX`) keeps stacks that share a Redis apart.
+    list_key: String,
+    generation_key: String,
     /// Opened on first use and reopened after any error.
     conn: Mutex<Option<MultiplexedConnection>>,
 }
 
 impl UserCache {
     /// `url` is `redis://host:port` or `rediss://...` for TLS (ElastiCache Serverless).
-    /// No URL, or an invalid one, means no cache.
-    pub fn new(url: Option<&str>) -> Self {
+    /// No URL, or an invalid one, means no cache. `prefix` starts every key.
+    pub fn new(url: Option<&str>, prefix: &str) -> Self {
         let client = url.and_then(|u| match redis::Client::open(u) {
             Ok(c) => Some(c),
             Err(e) => {
@@ -32,7 +33,12 @@ impl UserCache {
                 None
             }
         });
-        UserCache { client, conn: Mutex::new(None) }
+        UserCache {
+            client,
+            list_key: format!("{prefix}:{{users}}:list"),
+            generation_key: format!("{prefix}:{{users}}:generation"),
+            conn: Mutex::new(None),
+        }
     }
 
     /// The open connection, or a new one. `fresh` forces a new one.
@@ -77,7 +83,7 @@ impl UserCache {
     /// read at, to hand back to [`UserCache::store_users`].
     pub async fn users(&self) -> (Option<Vec<User>>, String) {
         let read: Option<(Option<String>, Option<String>)> =
-            self.run("MGET", Command::Single(redis::cmd("MGET").arg(LIST_KEY).arg(GENERATION_KEY).clone())).await;
+            self.run("MGET", Command::Single(redis::cmd("MGET").arg(&self.list_key).arg(&self.generation_key).clone())).await;
         let (list, generation) = read.unwrap_or_default();
         let users = list.and_then(|json| serde_json::from_str(&json).ok());
         (users, generation.unwrap_or_else(|| "0".into()))
@@ -90,8 +96,8 @@ impl UserCache {
         let cmd = redis::cmd("EVAL")
             .arg(STORE_IF_CURRENT)
             .arg(2)
-            .arg(LIST_KEY)
-            .arg(GENERATION_KEY)
+            .arg(&self.list_key)
+            .arg(&self.generation_key)
             .arg(json)
             .arg(generation)
             .arg(TTL_SECONDS)
@@ -103,7 +109,7 @@ impl UserCache {
     /// before the response.
     pub async fn invalidate(&self) {
         let mut pipe = redis::pipe();
-        pipe.atomic().cmd("INCR").arg(GENERATION_KEY).ignore().cmd("DEL").arg(LIST_KEY).ignore();
+        pipe.atomic().cmd("INCR").arg(&self.generation_key).ignore().cmd("DEL").arg(&self.list_key).ignore();
         let _: Option<()> = self.run("invalidate", Command::Pipeline(pipe)).await;
     }
 }

@@ -1,7 +1,8 @@
 //! Configuration from the environment, and the AWS clients built from it once per process.
 //!
 //! `TABLE_NAME`, `QUEUE_URL`, `CACHE_URL` (`redis://` or `rediss://`), or instead of `CACHE_URL`
-//! `CACHE_NAME`, a cache whose endpoint is looked up once per cold start. Endpoints come from
+//! `CACHE_NAME`, a cache whose endpoint is looked up once per cold start; `CACHE_PREFIX` (default
+//! `chat`) starts every cache key. Endpoints come from
 //! the SDK's own settings (`AWS_ENDPOINT_URL` locally), never from special cases here.
 
 use crate::cache::UserCache;
@@ -57,7 +58,7 @@ pub async fn cache(config: &SdkConfig) -> UserCache {
         }
         (None, None) => None,
     };
-    UserCache::new(url.as_deref())
+    UserCache::new(url.as_deref(), &optional("CACHE_PREFIX").unwrap_or_else(|| "chat".into()))
 }
 
 /// The URL of an ElastiCache cache by name: a serverless cache (always TLS), else a replication

@@ -105,6 +105,38 @@ fn start_redis() {
     }
 }
 
+async fn redis() -> redis::aio::MultiplexedConnection {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{}", redis_port())).unwrap();
+    client.get_multiplexed_async_connection().await.expect("the test stack's Redis")
+}
+
+/// A Redis outlives the stacks that use it (scripts/dev reuses the machine's). What an earlier
+/// start cached under its own prefix must never be served by this one, which has its own
+/// (`CACHE_PREFIX`, new on every start); the same list under this start's prefix is served,
+/// which shows the planting works.
+#[tokio::test]
+async fn each_stack_start_has_its_own_cache_keys() {
+    let _serial = SERIAL.lock().await;
+    let ours = std::env::var("CACHE_PREFIX").expect("CACHE_PREFIX is set by scripts/test");
+    let ghost = unique("ghost_of_an_earlier_start");
+    let cached = json!([{"id": 999_999_999u64, "username": ghost, "first_name": "", "last_name": "", "email": "",
+        "profile": {"status": "Offline", "status_msg": null}, "date_joined": "2026-01-01T00:00:00.000000Z", "is_active": true}]);
+    let earlier = unique("chat-earlier");
+    let mut redis = redis().await;
+    let plant = |prefix: &str| redis::cmd("SET").arg(format!("{prefix}:{{users}}:list")).arg(cached.to_string()).clone();
+    let _: () = plant(&earlier).query_async(&mut redis).await.unwrap();
+    let r = list().await;
+    assert!(!names(&r).contains(&ghost), "served an earlier start's cache: {}", r.text);
+
+    let _: () = plant(&ours).query_async(&mut redis).await.unwrap();
+    let r = list().await;
+    assert_eq!((r.cache.as_deref(), names(&r)), (Some("HIT"), vec![ghost.clone()]));
+    // Any user write drops it again.
+    new_user("afterghost").await;
+    assert!(!names(&list().await).contains(&ghost));
+    let _: () = redis::cmd("DEL").arg(format!("{earlier}:{{users}}:list")).query_async(&mut redis).await.unwrap();
+}
+
 #[tokio::test]
 async fn redis_down_changes_nothing_but_the_header() {
     let _serial = SERIAL.lock().await;
