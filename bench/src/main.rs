@@ -17,6 +17,7 @@ mod cpu;
 mod functions;
 mod proxy;
 mod runtime;
+mod scale;
 mod stack;
 mod stats;
 
@@ -50,9 +51,17 @@ async fn main() {
         report["stack"] = stack;
     }
     if phase == "worker" {
-        let worker = stack::worker(&stack::Api::from_env(), setting("BENCH_WORKER_JOBS", 2000)).await;
+        let worker = stack::worker(&stack::Api::from_env().await, setting("BENCH_WORKER_JOBS", 2000)).await;
         report["stack"] = json!({"worker": worker});
         print_worker(&report["stack"]["worker"]);
+    }
+    if phase == "scale" {
+        let scale = scale::run().await;
+        print_scale(&scale);
+        let out = path("BENCH_JSON").with_file_name("scale.json");
+        std::fs::write(&out, serde_json::to_string_pretty(&scale).unwrap()).expect("write scale.json");
+        println!("\nfigures written to {}", out.display());
+        return;
     }
     let out = path("BENCH_JSON");
     std::fs::write(&out, serde_json::to_string_pretty(&report).unwrap()).expect("write the JSON report");
@@ -98,4 +107,30 @@ fn print_worker(w: &Value) {
         w["dynamodb_calls_per_message"]);
     println!("emulator ceiling, the worker pipeline's calls per 10 messages made bare from 8 clients: {} messages/s",
         w["emulator_ceiling_messages_per_s"]);
+}
+
+fn print_scale(s: &Value) {
+    let w = &s["writes_per_delivery"];
+    let u = &s["write_units_per_delivery"];
+    println!("\n| room members | items written per message (send + delivery) | write units per message |");
+    println!("|---|---|---|");
+    for size in ["2", "50", "500"] {
+        println!("| {size} | {} | {} |", w[size], u[size]);
+    }
+    let r = &s["reads_per_idle_poll_minute"];
+    println!("\nDynamoDB reads of an idle long-polling client per minute: in 1 room {}, in 1,000 rooms {}", r["1"], r["1000"]);
+    println!("\n| hottest partition keys of the spread run | share of write units | share of read units |");
+    println!("|---|---|---|");
+    for k in s["hottest_partition_keys"].as_array().unwrap() {
+        println!("| {} | {} | {} |", k["key"].as_str().unwrap(), k["share_of_writes"], k["share_of_reads"]);
+    }
+    println!("\n| projection | busiest key: writes/s | write units/s | reads/s | read units/s |");
+    println!("|---|---|---|---|---|");
+    for (name, label) in [("projected", "10,000 msgs/s over 10,000 rooms"), ("one_room", "1,000 msgs/s into one room")] {
+        let p = &s[name];
+        let b = &p["busiest"];
+        println!("| {label} | {} ({}) | {} ({}) | {} ({}) | {} ({}) |", p["max_key_writes_per_s"], b["writes"].as_str().unwrap_or(""),
+            p["max_key_write_units_per_s"], b["write_units"].as_str().unwrap_or(""), p["max_key_reads_per_s"], b["reads"].as_str().unwrap_or(""),
+            p["max_key_read_units_per_s"], b["read_units"].as_str().unwrap_or(""));
+    }
 }

@@ -1,10 +1,16 @@
 //! Through the local stack: latency and throughput of every route with 16 concurrent clients,
-//! the DynamoDB calls each route makes (counted by the emulator), send-to-SUCCESS delivery
-//! latency, worker throughput, and the emulator's own floor for comparison.
+//! the DynamoDB calls each route makes (counted by the proxy), send-to-SUCCESS delivery
+//! latency, worker throughput, and the emulator's own floor for comparison. Calls behind the
+//! API go through the AWS SDK with the production keys, jobs and store.
 
 use crate::stats::{round, Summary};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, SendMessageBatchRequestEntry};
 use futures_util::future::join_all;
 use serde_json::{json, Value};
+use shared::keys;
+use shared::queue::Job;
+use shared::store::{Store, StoredMessage};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -16,14 +22,27 @@ pub const CLIENTS: usize = 16;
 pub struct Api {
     http: reqwest::Client,
     base: String,
-    moto: String,
     proxy: String,
+    pub store: Store,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+pub fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set (scripts/bench sets it)"))
 }
 
 impl Api {
-    pub fn from_env() -> Api {
-        let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set (scripts/bench sets it)"));
-        Api { http: reqwest::Client::new(), base: var("API_URL"), moto: var("AWS_ENDPOINT_URL"), proxy: var("DYNAMODB_PROXY_URL") }
+    pub async fn from_env() -> Api {
+        let aws = shared::config::aws().await;
+        Api {
+            http: reqwest::Client::new(),
+            base: var("API_URL"),
+            proxy: var("DYNAMODB_PROXY_URL"),
+            store: shared::config::store(&aws),
+            dynamodb: aws_sdk_dynamodb::Client::new(&aws),
+            sqs: aws_sdk_sqs::Client::new(&aws),
+        }
     }
 
     pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -37,48 +56,43 @@ impl Api {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    async fn expect(&self, method: &str, path: &str, body: Option<Value>, status: u16) -> Value {
+    pub async fn expect(&self, method: &str, path: &str, body: Option<Value>, status: u16) -> Value {
         let (got, json) = self.call(method, path, body).await;
         assert_eq!(got, status, "{method} {path}: {json}");
         json
     }
 
-    /// An AWS JSON-protocol call to the emulator of a service (`AWS_ENDPOINT_URL_<SERVICE>`,
-    /// else `AWS_ENDPOINT_URL`, as the SDKs find it).
-    async fn aws(&self, service: &str, target: &str, body: Value) -> Value {
-        let auth = format!("AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0");
-        let endpoint = std::env::var(format!("AWS_ENDPOINT_URL_{}", service.to_uppercase())).unwrap_or_else(|_| self.moto.clone());
-        let res = self
-            .http
-            .post(endpoint)
-            .header("x-amz-target", target)
-            .header("content-type", "application/x-amz-json-1.0")
-            .header("authorization", auth)
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("emulator");
-        assert!(res.status().is_success(), "{target}");
-        res.json().await.unwrap()
+    pub async fn dynamodb_calls(&self, reset: bool) -> BTreeMap<String, u64> {
+        self.proxy_stats("dynamodb-calls", reset).await
     }
 
-    async fn dynamodb_calls(&self, reset: bool) -> BTreeMap<String, u64> {
-        let url = format!("{}/_chat/dynamodb-calls", self.proxy);
+    /// What the counting proxy saw (`proxy.rs`), optionally resetting it.
+    pub async fn proxy_stats<T: serde::de::DeserializeOwned>(&self, what: &str, reset: bool) -> T {
+        let url = format!("{}/_chat/{what}", self.proxy);
         let res = if reset { self.http.delete(url).send().await } else { self.http.get(url).send().await };
-        res.expect("emulator stats").json().await.unwrap()
+        res.expect("proxy stats").json().await.unwrap()
     }
 
     /// Messages in a queue, visible or being handled.
     async fn queue_depth(&self, queue: &str) -> u64 {
-        let body = json!({"QueueUrl": queue, "AttributeNames": ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]});
-        let attrs = self.aws("sqs", "AmazonSQS.GetQueueAttributes", body).await["Attributes"].clone();
-        let count = |name: &str| attrs[name].as_str().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        count("ApproximateNumberOfMessages") + count("ApproximateNumberOfMessagesNotVisible")
+        use aws_sdk_sqs::types::QueueAttributeName as Name;
+        let out = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(queue)
+            .attribute_names(Name::ApproximateNumberOfMessages)
+            .attribute_names(Name::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .expect("queue attributes");
+        let attrs = out.attributes().cloned().unwrap_or_default();
+        let count = |name: Name| attrs.get(&name).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        count(Name::ApproximateNumberOfMessages) + count(Name::ApproximateNumberOfMessagesNotVisible)
     }
 
     /// Waits until the worker has nothing left to do (both queues empty), so one phase's
     /// background work does not weigh on the next phase's figures.
-    async fn quiet(&self) {
+    pub async fn quiet(&self) {
         let started = Instant::now();
         for queue in [std::env::var("QUEUE_URL").expect("QUEUE_URL"), std::env::var("DLQ_URL").expect("DLQ_URL")] {
             while self.queue_depth(&queue).await > 0 {
@@ -88,7 +102,7 @@ impl Api {
         }
     }
 
-    async fn finished(&self, task: &str) -> Value {
+    pub async fn finished(&self, task: &str) -> Value {
         loop {
             let state = self.expect("GET", &format!("/chat/task_state/{task}"), None, 200).await;
             if state["state"] != "PENDING" {
@@ -120,13 +134,33 @@ struct Fixture {
     task: String,
 }
 
-async fn new_user(api: &Api) -> (u64, String) {
+/// Runs futures at most `limit` at a time; their outputs in order.
+pub async fn concurrently<F, T>(limit: usize, futures: impl IntoIterator<Item = F>) -> Vec<T>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let gate = Arc::new(tokio::sync::Semaphore::new(limit));
+    let handles: Vec<_> = futures
+        .into_iter()
+        .map(|f| {
+            let gate = gate.clone();
+            tokio::spawn(async move {
+                let _permit = gate.acquire().await.expect("semaphore open");
+                f.await
+            })
+        })
+        .collect();
+    join_all(handles).await.into_iter().map(|r| r.expect("task")).collect()
+}
+
+pub async fn new_user(api: &Api) -> (u64, String) {
     let name = unique("bench");
     let user = api.expect("POST", "/users/", Some(json!({"username": name, "password": "Passw0rd!", "profile": {}})), 201).await;
     (user["id"].as_u64().unwrap(), name)
 }
 
-async fn new_room(api: &Api, members: &[&str]) -> u64 {
+pub async fn new_room(api: &Api, members: &[&str]) -> u64 {
     let room_member: Vec<Value> = members.iter().map(|m| json!({"username": m})).collect();
     let body = json!({"room_name": unique("bench"), "room_member": room_member});
     api.expect("POST", "/chat/chatroom/", Some(body), 201).await["data"]["id"].as_u64().unwrap()
@@ -340,38 +374,34 @@ async fn worker_throughput(api: &Api, jobs: usize) -> (f64, f64, u64) {
     let (a, na) = new_user(api).await;
     let (_, nb) = new_user(api).await;
     let room = new_room(api, &[&na, &nb]).await;
-    let queue = std::env::var("QUEUE_URL").expect("QUEUE_URL");
-    let table = std::env::var("TABLE_NAME").expect("TABLE_NAME");
+    let queue = var("QUEUE_URL");
     api.dynamodb_calls(true).await;
     let started = Instant::now();
-    let base = 1_000_000_000 + room * 100_000;
     for chunk in (0..jobs).collect::<Vec<_>>().chunks(10) {
-        let entries: Vec<Value> = chunk
+        let entries: Vec<SendMessageBatchRequestEntry> = chunk
             .iter()
             .map(|&i| {
-                let job = json!({"kind": "send", "task_id": uuid::Uuid::new_v4().to_string(), "room_name": "bench", "message": {
-                    "id": base + i as u64, "room": room, "from_id": a, "from_username": na, "text": format!("job {i}"),
-                    "sent_at": "2026-11-26T00:00:00.000000Z"}});
-                json!({"Id": i.to_string(), "MessageBody": job.to_string()})
+                let message = StoredMessage { id: i as u64 + 1, room, from_id: a, from_username: na.clone(), text: format!("job {i}"), sent_at: shared::now() };
+                let job = Job::Send { task_id: uuid::Uuid::new_v4().to_string(), room_name: "bench".into(), message };
+                SendMessageBatchRequestEntry::builder().id(i.to_string()).message_body(job.body()).build().unwrap()
             })
             .collect();
-        api.aws("sqs", "AmazonSQS.SendMessageBatch", json!({"QueueUrl": queue, "Entries": entries})).await;
+        api.sqs.send_message_batch().queue_url(&queue).set_entries(Some(entries)).send().await.expect("SendMessageBatch");
     }
     // Done when the queues are empty: the poller deletes a job once the worker handled it.
     api.quiet().await;
     let rate = jobs as f64 / started.elapsed().as_secs_f64();
-    // Then every message must be there: look for them, 100 keys a BatchGetItem.
-    for batch in (0..jobs as u64).map(|i| base + i).collect::<Vec<_>>().chunks(100) {
-        let keys: Vec<Value> = batch
-            .iter()
-            .map(|id| json!({"pk": {"S": format!("MSGS#{room}")}, "sk": {"S": format!("MSG#{id:012}")}}))
-            .collect();
-        let found = api
-            .aws("dynamodb", "DynamoDB_20120810.BatchGetItem", json!({"RequestItems": {&table: {"Keys": keys, "ProjectionExpression": "sk"}}}))
-            .await;
-        assert!(found["UnprocessedKeys"].as_object().is_none_or(|u| u.is_empty()), "the emulator left keys unprocessed");
-        assert_eq!(found["Responses"][&table].as_array().unwrap().len(), batch.len(), "the worker lost messages");
+    // Then every message must be there, read back page by page.
+    let (mut stored, mut before) = (0, None);
+    loop {
+        let page = api.store.history(room, 200, before).await.expect("history");
+        stored += page.messages.len();
+        match page.next_before {
+            Some(next) => before = Some(next),
+            None => break,
+        }
     }
+    assert_eq!(stored, jobs, "the worker lost messages");
     let counts = api.dynamodb_calls(false).await;
     let worker: u64 = counts.iter().filter(|(k, _)| k.starts_with("worker:")).map(|(_, v)| v).sum();
     (rate, worker as f64 / jobs as f64, room)
@@ -380,19 +410,24 @@ async fn worker_throughput(api: &Api, jobs: usize) -> (f64, f64, u64) {
 /// The emulator alone: a GetItem and a Query of the newest 100 messages of a room, straight
 /// from this process, from one client and from CLIENTS at once: the floor under the routes.
 async fn emulator_floor(api: &Api, room: u64) -> Value {
-    let table = std::env::var("TABLE_NAME").expect("TABLE_NAME");
-    let get = json!({"TableName": table, "Key": {"pk": {"S": "USERS"}, "sk": {"S": "USER#000000000001"}}, "ConsistentRead": true});
-    let query = json!({"TableName": table, "Limit": 100, "ScanIndexForward": false,
-        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :msg)",
-        "ExpressionAttributeValues": {":pk": {"S": format!("MSGS#{room}")}, ":msg": {"S": "MSG#"}}});
+    let table = var("TABLE_NAME");
     let mut floor = json!({});
-    for (name, target, body) in [("GetItem", "DynamoDB_20120810.GetItem", get), ("Query_100_items", "DynamoDB_20120810.Query", query)] {
+    for name in ["GetItem", "Query_100_items"] {
         for clients in [1, CLIENTS] {
-            let (api, body) = (api.clone(), body.clone());
+            let (api, table) = (api.clone(), table.clone());
             let (latency, _) = load(clients, 50, move |_, _| {
-                let (api, body) = (api.clone(), body.clone());
+                let (db, table) = (api.dynamodb.clone(), table.clone());
                 async move {
-                    api.aws("dynamodb", target, body).await;
+                    if name == "GetItem" {
+                        let (pk, sk) = keys::user(1);
+                        db.get_item().table_name(table).key("pk", AttributeValue::S(pk)).key("sk", AttributeValue::S(sk))
+                            .consistent_read(true).send().await.expect("GetItem");
+                    } else {
+                        db.query().table_name(table).limit(100).scan_index_forward(false)
+                            .key_condition_expression("pk = :pk")
+                            .expression_attribute_values(":pk", AttributeValue::S(keys::messages_pk(room)))
+                            .send().await.expect("Query");
+                    }
                 }
             })
             .await;
@@ -403,7 +438,7 @@ async fn emulator_floor(api: &Api, room: u64) -> Value {
 }
 
 pub async fn run(per_client: usize, delivery_sends: usize, worker_jobs: usize) -> Value {
-    let api = Api::from_env();
+    let api = Api::from_env().await;
     let fx = Arc::new(fixture(&api, per_client).await);
     warm_up(&api, &fx).await;
     let routes = routes(per_client);
@@ -454,41 +489,58 @@ pub async fn worker(api: &Api, jobs: usize) -> Value {
         "emulator_ceiling_messages_per_s": round(ceiling)})
 }
 
-/// The emulator alone doing what the worker pipeline asks of it per 10 messages (a
-/// SendMessageBatch, a ReceiveMessage, the members Query, a BatchGetItem, a 30-item conditional
-/// TransactWriteItems, a DeleteMessageBatch), from 8 clients like the 8 pollers: the most
-/// messages per second any worker could reach on this emulator.
+/// The emulators alone doing what the worker pipeline asks of them per 10 messages of one room
+/// (a SendMessageBatch, a ReceiveMessage, the members Query, a TransactWriteItems of the 10
+/// messages and the room's state, a BatchWriteItem of the 10 tasks, a DeleteMessageBatch),
+/// from 8 clients like the 8 pollers: the most messages per second any worker could reach here.
 async fn worker_ceiling(api: &Api, room: u64, batches: usize) -> f64 {
     const POLLERS: usize = 8;
-    let (api, table) = (api.clone(), std::env::var("TABLE_NAME").expect("TABLE_NAME"));
-    let queue = api.aws("sqs", "AmazonSQS.CreateQueue", json!({"QueueName": "bench-ceiling"})).await["QueueUrl"]
-        .as_str()
-        .expect("QueueUrl")
-        .to_string();
+    let table = var("TABLE_NAME");
+    let queue = api.sqs.create_queue().queue_name("bench-ceiling").send().await.expect("CreateQueue");
+    let queue = queue.queue_url().expect("QueueUrl").to_string();
     let started = Instant::now();
+    let api = api.clone();
     load(POLLERS, batches / POLLERS, move |c, i| {
         let (api, table, queue) = (api.clone(), table.clone(), queue.clone());
         async move {
+            let s = |v: String| AttributeValue::S(v);
             let ids: Vec<String> = (0..10).map(|n| format!("{c}-{i}-{n}")).collect();
-            let entries: Vec<Value> = ids.iter().map(|id| json!({"Id": id, "MessageBody": id})).collect();
-            api.aws("sqs", "AmazonSQS.SendMessageBatch", json!({"QueueUrl": queue, "Entries": entries})).await;
-            let got = api.aws("sqs", "AmazonSQS.ReceiveMessage", json!({"QueueUrl": queue, "MaxNumberOfMessages": 10})).await;
-            api.aws("dynamodb", "DynamoDB_20120810.Query", json!({"TableName": table,
-                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :member)",
-                "ExpressionAttributeValues": {":pk": {"S": format!("ROOM#{room}")}, ":member": {"S": "MEMBER#"}}})).await;
-            let keys: Vec<Value> = ids.iter().map(|id| json!({"pk": {"S": "BENCH#ceiling"}, "sk": {"S": id}})).collect();
-            api.aws("dynamodb", "DynamoDB_20120810.BatchGetItem", json!({"RequestItems": {&table: {"Keys": keys}}})).await;
-            let puts: Vec<Value> = ids
+            let entries: Vec<SendMessageBatchRequestEntry> =
+                ids.iter().map(|id| SendMessageBatchRequestEntry::builder().id(id).message_body(id).build().unwrap()).collect();
+            api.sqs.send_message_batch().queue_url(&queue).set_entries(Some(entries)).send().await.expect("SendMessageBatch");
+            let got = api.sqs.receive_message().queue_url(&queue).max_number_of_messages(10).send().await.expect("ReceiveMessage");
+            api.dynamodb.query().table_name(&table).key_condition_expression("pk = :pk AND begins_with(sk, :member)")
+                .expression_attribute_values(":pk", s(keys::room_pk(room)))
+                .expression_attribute_values(":member", s(keys::MEMBER_PREFIX.into()))
+                .consistent_read(true).send().await.expect("Query");
+            use aws_sdk_dynamodb::types::{Put, PutRequest, TransactWriteItem, Update, WriteRequest};
+            let item = |pk: String, sk: String| std::collections::HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk)), ("text".to_string(), s("ceiling".into()))]);
+            let mut txn: Vec<TransactWriteItem> = ids
                 .iter()
-                .flat_map(|id| ["message", "unseen", "task"].map(|kind| json!({"Put": {"TableName": table,
-                    "Item": {"pk": {"S": format!("BENCH#{kind}")}, "sk": {"S": id}, "text": {"S": "ceiling"}},
-                    "ConditionExpression": "attribute_not_exists(pk)"}})))
+                .map(|id| {
+                    let put = Put::builder().table_name(&table).set_item(Some(item("BENCH#message".into(), id.clone())))
+                        .condition_expression("attribute_not_exists(pk)").build().unwrap();
+                    TransactWriteItem::builder().put(put).build()
+                })
                 .collect();
-            api.aws("dynamodb", "DynamoDB_20120810.TransactWriteItems", json!({"TransactItems": puts})).await;
-            let received = got["Messages"].as_array().cloned().unwrap_or_default();
+            let update = Update::builder().table_name(&table).key("pk", s(format!("BENCH#state-{c}"))).key("sk", s("STATE".into()))
+                .update_expression("ADD #top :n").expression_attribute_names("#top", "top")
+                .expression_attribute_values(":n", AttributeValue::N("10".into())).build().unwrap();
+            txn.push(TransactWriteItem::builder().update(update).build());
+            api.dynamodb.transact_write_items().set_transact_items(Some(txn)).send().await.expect("TransactWriteItems");
+            let tasks: Vec<WriteRequest> = ids
+                .iter()
+                .map(|id| WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item("BENCH#task".into(), id.clone()))).build().unwrap()).build())
+                .collect();
+            api.dynamodb.batch_write_item().request_items(&table, tasks).send().await.expect("BatchWriteItem");
+            let received = got.messages.unwrap_or_default();
             if !received.is_empty() {
-                let entries: Vec<Value> = received.iter().enumerate().map(|(n, m)| json!({"Id": n.to_string(), "ReceiptHandle": m["ReceiptHandle"]})).collect();
-                api.aws("sqs", "AmazonSQS.DeleteMessageBatch", json!({"QueueUrl": queue, "Entries": entries})).await;
+                let entries: Vec<DeleteMessageBatchRequestEntry> = received
+                    .iter()
+                    .enumerate()
+                    .map(|(n, m)| DeleteMessageBatchRequestEntry::builder().id(n.to_string()).receipt_handle(m.receipt_handle().unwrap()).build().unwrap())
+                    .collect();
+                api.sqs.delete_message_batch().queue_url(&queue).set_entries(Some(entries)).send().await.expect("DeleteMessageBatch");
             }
         }
     })

@@ -1,30 +1,33 @@
-//! The user-list cache in Redis (ElastiCache in AWS). An accelerator, never a point of failure:
-//! every error is logged as a warning and the caller goes on to DynamoDB.
+//! Redis (ElastiCache in AWS): pages of the user list, and wake-up marks that tell long polls a
+//! room got new messages. An accelerator, never a point of failure or a source of truth: every
+//! error is logged as a warning and the caller goes on to DynamoDB.
+//!
+//! Keys start with a prefix (`CACHE_PREFIX`) so stacks sharing a Redis never see each other's
+//! data. User pages share one hash tag, so a page and the generation it was stored under are
+//! one slot (ElastiCache Serverless is a cluster and refuses multi-key commands across slots);
+//! wake marks are one key per room, read in a pipeline, so rooms spread over the cluster.
 
-use crate::users::User;
 use redis::aio::MultiplexedConnection;
 use redis::AsyncConnectionConfig;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
 pub const TTL_SECONDS: u64 = 15 * 60;
+/// Wake marks and the user generation outlive any page and any long poll.
+const MARK_TTL_SECONDS: u64 = 24 * 60 * 60;
 /// A cache that does not answer within this is treated as down, so requests stay fast.
 const TIMEOUT: Duration = Duration::from_millis(250);
 
-pub struct UserCache {
+pub struct Cache {
     client: Option<redis::Client>,
-    /// `<prefix>:{users}:list` and `...:generation`. One hash tag, so both keys live in one slot:
-    /// ElastiCache Serverless is a cluster and refuses multi-key commands (MGET, EVAL, MULTI)
-    /// across slots. The prefix (`CACHE_PREFIX`) keeps stacks that share a Redis apart.
-    list_key: String,
-    generation_key: String,
+    prefix: String,
     /// Opened on first use and reopened after any error.
     conn: Mutex<Option<MultiplexedConnection>>,
 }
 
-impl UserCache {
+impl Cache {
     /// `url` is `redis://host:port` or `rediss://...` for TLS (ElastiCache Serverless).
-    /// No URL, or an invalid one, means no cache. `prefix` starts every key.
+    /// No URL, or an invalid one, means no cache.
     pub fn new(url: Option<&str>, prefix: &str) -> Self {
         let client = url.and_then(|u| match redis::Client::open(u) {
             Ok(c) => Some(c),
@@ -33,12 +36,23 @@ impl UserCache {
                 None
             }
         });
-        UserCache {
-            client,
-            list_key: format!("{prefix}:{{users}}:list"),
-            generation_key: format!("{prefix}:{{users}}:generation"),
-            conn: Mutex::new(None),
-        }
+        Cache { client, prefix: prefix.to_string(), conn: Mutex::new(None) }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.client.is_some()
+    }
+
+    fn generation_key(&self) -> String {
+        format!("{}:{{users}}:generation", self.prefix)
+    }
+
+    fn page_key(&self, query: &str) -> String {
+        format!("{}:{{users}}:page:{query}", self.prefix)
+    }
+
+    fn wake_key(&self, room: u64) -> String {
+        format!("{}:wake:{{{room}}}", self.prefix)
     }
 
     /// The open connection, or a new one. `fresh` forces a new one.
@@ -46,9 +60,7 @@ impl UserCache {
         let client = self.client.as_ref()?;
         let mut slot = self.conn.lock().await;
         if slot.is_none() || fresh {
-            let config = AsyncConnectionConfig::new()
-                .set_connection_timeout(Some(TIMEOUT))
-                .set_response_timeout(Some(TIMEOUT));
+            let config = AsyncConnectionConfig::new().set_connection_timeout(Some(TIMEOUT)).set_response_timeout(Some(TIMEOUT));
             *slot = match client.get_multiplexed_async_connection_with_config(&config).await {
                 Ok(c) => Some(c),
                 Err(e) => {
@@ -79,38 +91,70 @@ impl UserCache {
         }
     }
 
-    /// The cached list (`None` on a miss or when the cache is down) and the generation it was
-    /// read at, to hand back to [`UserCache::store_users`].
-    pub async fn users(&self) -> (Option<Vec<User>>, String) {
-        let read: Option<(Option<String>, Option<String>)> =
-            self.run("MGET", Command::Single(redis::cmd("MGET").arg(&self.list_key).arg(&self.generation_key).clone())).await;
-        let (list, generation) = read.unwrap_or_default();
-        let users = list.and_then(|json| serde_json::from_str(&json).ok());
-        (users, generation.unwrap_or_else(|| "0".into()))
+    /// A cached page of the user list by its query (`None` on a miss or when the cache is
+    /// down), and the generation it was read at, to hand back to [`Cache::store_user_page`].
+    pub async fn user_page(&self, query: &str) -> (Option<String>, String) {
+        let cmd = redis::cmd("MGET").arg(self.generation_key()).arg(self.page_key(query)).clone();
+        let read: Option<(Option<String>, Option<String>)> = self.run("MGET", Command::Single(cmd)).await;
+        let (generation, page) = read.unwrap_or_default();
+        let generation = generation.unwrap_or_else(|| "0".into());
+        // A page is stored with the generation it was read under; one from before the last
+        // write is stale.
+        let page = page.and_then(|p| p.strip_prefix(&format!("{generation}|")).map(str::to_string));
+        (page, generation)
     }
 
-    /// Caches the list read from DynamoDB, unless a write invalidated the cache since
-    /// `generation` was read: then the list may already be stale and is dropped.
-    pub async fn store_users(&self, users: &[User], generation: &str) {
-        let json = serde_json::to_string(users).expect("users serialize");
+    /// Caches a page read from DynamoDB, unless a write moved the generation on since
+    /// `generation` was read: then the page may already be stale and is dropped.
+    pub async fn store_user_page(&self, query: &str, body: &str, generation: &str) {
         let cmd = redis::cmd("EVAL")
             .arg(STORE_IF_CURRENT)
             .arg(2)
-            .arg(&self.list_key)
-            .arg(&self.generation_key)
-            .arg(json)
+            .arg(self.generation_key())
+            .arg(self.page_key(query))
+            .arg(body)
             .arg(generation)
             .arg(TTL_SECONDS)
             .clone();
         let _: Option<redis::Value> = self.run("EVAL store", Command::Single(cmd)).await;
     }
 
-    /// Drops the cached list and moves the generation on. Called after every user write,
-    /// before the response.
-    pub async fn invalidate(&self) {
+    /// Moves the generation on, which makes every cached page stale. Called after every user
+    /// write, before the response.
+    pub async fn invalidate_users(&self) {
+        let key = self.generation_key();
         let mut pipe = redis::pipe();
-        pipe.atomic().cmd("INCR").arg(&self.generation_key).ignore().cmd("DEL").arg(&self.list_key).ignore();
+        pipe.atomic().cmd("INCR").arg(&key).ignore().cmd("EXPIRE").arg(&key).arg(MARK_TTL_SECONDS).ignore();
         let _: Option<()> = self.run("invalidate", Command::Pipeline(pipe)).await;
+    }
+
+    /// Marks rooms as having new messages, waking long polls that watch them.
+    pub async fn wake(&self, rooms: &[u64]) {
+        if rooms.is_empty() || !self.enabled() {
+            return;
+        }
+        let mut pipe = redis::pipe();
+        for &room in rooms {
+            let key = self.wake_key(room);
+            pipe.cmd("INCR").arg(&key).ignore().cmd("EXPIRE").arg(&key).arg(MARK_TTL_SECONDS).ignore();
+        }
+        let _: Option<()> = self.run("wake", Command::Pipeline(pipe)).await;
+    }
+
+    /// The rooms' wake marks, to compare with later readings; `None` when there is no cache to
+    /// ask (then nobody can be woken, and waiting means looking again now and then).
+    pub async fn wake_marks(&self, rooms: &[u64]) -> Option<Vec<Option<u64>>> {
+        if !self.enabled() {
+            return None;
+        }
+        if rooms.is_empty() {
+            return Some(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for &room in rooms {
+            pipe.cmd("GET").arg(self.wake_key(room));
+        }
+        self.run("wake marks", Command::Pipeline(pipe)).await
     }
 }
 
@@ -128,10 +172,11 @@ impl Command {
     }
 }
 
-/// SET the list only if the generation is still the one read before the DynamoDB query.
+/// SET the page, tagged with its generation, only if the generation is still the one read
+/// before the DynamoDB query.
 const STORE_IF_CURRENT: &str = r#"
-if (redis.call('GET', KEYS[2]) or '0') == ARGV[2] then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+if (redis.call('GET', KEYS[1]) or '0') == ARGV[2] then
+  redis.call('SET', KEYS[2], ARGV[2] .. '|' .. ARGV[1], 'EX', ARGV[3])
 end
 return 0
 "#;

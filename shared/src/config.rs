@@ -1,11 +1,11 @@
 //! Configuration from the environment, and the AWS clients built from it once per process.
 //!
-//! `TABLE_NAME`, `QUEUE_URL`, `CACHE_URL` (`redis://` or `rediss://`), or instead of `CACHE_URL`
+//! `TABLE_NAME`, `QUEUE_URL`, `MAX_ROOM_MEMBERS` (default 1,000), `CACHE_URL` (`redis://` or `rediss://`), or instead of `CACHE_URL`
 //! `CACHE_NAME`, a cache whose endpoint is looked up once per cold start; `CACHE_PREFIX` (default
 //! `chat`) starts every cache key. Endpoints come from
 //! the SDK's own settings (`AWS_ENDPOINT_URL` locally), never from special cases here.
 
-use crate::cache::UserCache;
+use crate::cache::Cache;
 use crate::queue::Queue;
 use crate::store::Store;
 use aws_config::timeout::TimeoutConfig;
@@ -32,8 +32,12 @@ fn required(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("environment variable {name} must be set"))
 }
 
+/// Most members a room may have, unless `MAX_ROOM_MEMBERS` says otherwise (API.md).
+pub const MAX_ROOM_MEMBERS: u64 = 1000;
+
 pub fn store(config: &SdkConfig) -> Store {
-    Store::new(aws_sdk_dynamodb::Client::new(config), required("TABLE_NAME"))
+    let max = optional("MAX_ROOM_MEMBERS").and_then(|v| v.parse().ok()).filter(|&m| m > 0).unwrap_or(MAX_ROOM_MEMBERS);
+    Store::new(aws_sdk_dynamodb::Client::new(config), required("TABLE_NAME"), max)
 }
 
 pub fn queue(config: &SdkConfig) -> Queue {
@@ -44,9 +48,9 @@ fn optional(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// The user cache at `CACHE_URL`, or at the endpoint of the cache named `CACHE_NAME`. Without
+/// The cache at `CACHE_URL`, or at the endpoint of the cache named `CACHE_NAME`. Without
 /// either, or when the name cannot be resolved, the functions run without a cache.
-pub async fn cache(config: &SdkConfig) -> UserCache {
+pub async fn cache(config: &SdkConfig) -> Cache {
     let url = match (optional("CACHE_URL"), optional("CACHE_NAME")) {
         (Some(url), _) => Some(url),
         (None, Some(name)) => {
@@ -58,7 +62,7 @@ pub async fn cache(config: &SdkConfig) -> UserCache {
         }
         (None, None) => None,
     };
-    UserCache::new(url.as_deref(), &optional("CACHE_PREFIX").unwrap_or_else(|| "chat".into()))
+    Cache::new(url.as_deref(), &optional("CACHE_PREFIX").unwrap_or_else(|| "chat".into()))
 }
 
 /// The URL of an ElastiCache cache by name: a serverless cache (always TLS), else a replication

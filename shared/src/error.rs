@@ -9,6 +9,8 @@ pub enum ApiError {
     Fields(Map<String, Value>),
     /// 400 with a message.
     BadRequest(String),
+    /// 401: no valid access token (token mode); answered with `WWW-Authenticate: Bearer`.
+    Unauthorized(String),
     NotFound(String),
     Forbidden(String),
     Conflict(String),
@@ -16,6 +18,8 @@ pub enum ApiError {
     MethodNotAllowed { message: String, allow: String },
     /// 413: a body or text over its size limit.
     TooLarge(String),
+    /// 429: too many attempts; `retry_after` seconds until the next may succeed.
+    TooManyRequests { message: String, retry_after: u64 },
     /// 503: a backing service (DynamoDB, SQS) failed or timed out.
     Unavailable(String),
 }
@@ -37,6 +41,22 @@ impl ApiError {
         ApiError::Fields(map)
     }
 
+    /// The one wording of an unknown user, for every route.
+    pub fn user_not_found(id: u64) -> Self {
+        ApiError::NotFound(format!("User {id} does not exist."))
+    }
+
+    /// The one wording of an unknown chat room, for every route.
+    pub fn room_not_found(id: u64) -> Self {
+        ApiError::NotFound(format!("Chat room {id} does not exist."))
+    }
+
+    /// A stored item that does not decode: logged with its cause, a 503 to the client.
+    pub fn corrupt(what: &str, err: impl std::fmt::Debug) -> Self {
+        tracing::error!(item = what, error = ?err, "stored item does not decode");
+        ApiError::Unavailable(format!("decode {what}"))
+    }
+
     /// Logs a backing-service failure and hides its detail from the client.
     pub fn unavailable(operation: &str, err: impl std::fmt::Debug) -> Self {
         tracing::error!(operation, error = ?err, "backing service failed");
@@ -46,11 +66,13 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::Fields(_) | ApiError::BadRequest(_) => 400,
+            ApiError::Unauthorized(_) => 401,
             ApiError::NotFound(_) => 404,
             ApiError::Forbidden(_) => 403,
             ApiError::Conflict(_) => 409,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::TooLarge(_) => 413,
+            ApiError::TooManyRequests { .. } => 429,
             ApiError::Unavailable(_) => 503,
         }
     }
@@ -68,6 +90,8 @@ impl ApiError {
             | ApiError::Forbidden(m)
             | ApiError::Conflict(m)
             | ApiError::MethodNotAllowed { message: m, .. }
+            | ApiError::TooManyRequests { message: m, .. }
+            | ApiError::Unauthorized(m)
             | ApiError::TooLarge(m) => m.clone(),
         }
     }

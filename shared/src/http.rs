@@ -1,4 +1,5 @@
-//! Reading requests and writing responses: body limits, ids, query parameters, the chat envelope.
+//! Reading requests and writing responses: routing to endpoints, body limits, ids, query
+//! parameters, paging, the chat envelope.
 
 use crate::error::{ApiError, Style};
 use lambda_http::http::Method;
@@ -9,55 +10,94 @@ use std::future::Future;
 /// Largest accepted request body (API.md: over 64 KiB is a 413).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// A route of a function: its path pattern (`/users/{id}`) and the methods it answers.
-#[derive(Debug)]
-pub struct Route {
-    pub path: &'static str,
-    pub methods: &'static [Method],
+/// The methods the API answers. A function says, per path, which of them it serves, in a match
+/// without a catch-all arm: a new verb or path cannot fall into some other handler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verb {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
 }
 
-/// Matches the request against a function's routes, with or without a trailing slash. Routes
-/// are tried in order, so list static paths before parameterised ones. Returns the matched
-/// path pattern and the values of its `{params}`; 404 for an unknown path, 405 (with `Allow`)
-/// for a method the route does not have.
-pub fn route(routes: &[Route], req: &Request) -> Result<(&'static str, Vec<String>), ApiError> {
-    let path: Vec<&str> = req.uri().path().split('/').filter(|s| !s.is_empty()).collect();
-    for route in routes {
-        let parts: Vec<&str> = route.path.split('/').filter(|s| !s.is_empty()).collect();
-        if parts.len() != path.len() {
-            continue;
-        }
-        let mut params = Vec::new();
-        let matched = parts.iter().zip(&path).all(|(part, seg)| {
-            if part.starts_with('{') {
-                params.push(seg.to_string());
-                true
-            } else {
-                part == seg
-            }
-        });
-        if !matched {
-            continue;
-        }
-        if !route.methods.contains(req.method()) {
-            let allow: Vec<&str> = route.methods.iter().map(Method::as_str).collect();
-            return Err(ApiError::MethodNotAllowed {
-                message: format!("Method \"{}\" not allowed.", req.method()),
-                allow: allow.join(", "),
-            });
-        }
-        return Ok((route.path, params));
+impl Verb {
+    pub const ALL: [Verb; 5] = [Verb::Get, Verb::Post, Verb::Patch, Verb::Put, Verb::Delete];
+
+    fn of(method: &Method) -> Option<Verb> {
+        Verb::ALL.into_iter().find(|v| v.as_str() == method.as_str())
     }
-    Err(ApiError::NotFound("No such route.".into()))
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Get => "GET",
+            Verb::Post => "POST",
+            Verb::Put => "PUT",
+            Verb::Patch => "PATCH",
+            Verb::Delete => "DELETE",
+        }
+    }
+}
+
+/// A function's route table: each path pattern (`/users/{id}`) with the value naming it, and
+/// `endpoint(path, verb)`, the endpoint that answers a verb on a path (`None`: 405).
+pub struct Routes<P: 'static, E> {
+    pub paths: &'static [(&'static str, P)],
+    pub endpoint: fn(P, Verb) -> Option<E>,
+}
+
+impl<P: Copy, E> Routes<P, E> {
+    /// The endpoint of a request, with the values of the path's `{params}`. Paths match with
+    /// or without a trailing slash, in table order (static paths before parameterised ones).
+    /// 404 for an unknown path, 405 (with `Allow`) for a verb the path does not answer.
+    pub fn resolve(&self, req: &Request) -> Result<(E, Vec<String>), ApiError> {
+        let segments: Vec<&str> = req.uri().path().split('/').filter(|s| !s.is_empty()).collect();
+        for &(pattern, path) in self.paths {
+            let Some(params) = match_path(pattern, &segments) else { continue };
+            let endpoint = Verb::of(req.method()).and_then(|verb| (self.endpoint)(path, verb));
+            return match endpoint {
+                Some(endpoint) => Ok((endpoint, params)),
+                None => Err(ApiError::MethodNotAllowed {
+                    message: format!("Method \"{}\" not allowed.", req.method()),
+                    allow: self.verbs(path).iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", "),
+                }),
+            };
+        }
+        Err(ApiError::NotFound("No such route.".into()))
+    }
+
+    /// The verbs a path answers, for `Allow` and for the route test.
+    pub fn verbs(&self, path: P) -> Vec<Verb> {
+        Verb::ALL.into_iter().filter(|&v| (self.endpoint)(path, v).is_some()).collect()
+    }
+
+    /// Every path pattern with its verbs.
+    pub fn table(&self) -> Vec<(&'static str, Vec<Verb>)> {
+        self.paths.iter().map(|&(pattern, path)| (pattern, self.verbs(path))).collect()
+    }
+}
+
+fn match_path(pattern: &str, segments: &[&str]) -> Option<Vec<String>> {
+    let parts: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
+    if parts.len() != segments.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (part, segment) in parts.iter().zip(segments) {
+        if part.starts_with('{') {
+            params.push(segment.to_string());
+        } else if part != segment {
+            return None;
+        }
+    }
+    Some(params)
 }
 
 /// The body as a JSON object: 413 over the limit, 400 when malformed or not an object.
 pub fn json_object(req: &Request) -> Result<Map<String, Value>, ApiError> {
     let bytes: &[u8] = req.body().as_ref();
     if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::TooLarge(format!(
-            "Request body is larger than {MAX_BODY_BYTES} bytes."
-        )));
+        return Err(ApiError::TooLarge(format!("Request body is larger than {MAX_BODY_BYTES} bytes.")));
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::BadRequest("Request body must be a JSON object.".into()));
@@ -71,8 +111,7 @@ pub fn json_object(req: &Request) -> Result<Map<String, Value>, ApiError> {
 
 /// A query-string parameter, first value if repeated.
 pub fn query(req: &Request, name: &str) -> Option<String> {
-    req.query_string_parameters_ref()
-        .and_then(|q| q.first(name).map(str::to_string))
+    req.query_string_parameters_ref().and_then(|q| q.first(name).map(str::to_string))
 }
 
 /// A positive whole number: `7` and `"7"` are fine; `0`, `-3`, `1.5`, `abc` are not.
@@ -94,28 +133,81 @@ pub fn path_id(raw: &str, what: &str) -> Result<u64, ApiError> {
 
 /// `?user_id=N`, required.
 pub fn user_id(req: &Request) -> Result<u64, ApiError> {
-    match query(req, "user_id") {
-        None => Err(ApiError::BadRequest("Query parameter user_id is required.".into())),
-        Some(raw) => optional_user_id_value(&raw),
-    }
+    optional_user_id(req)?.ok_or_else(|| ApiError::BadRequest("Query parameter user_id is required.".into()))
 }
 
 /// `?user_id=N` when given.
 pub fn optional_user_id(req: &Request) -> Result<Option<u64>, ApiError> {
-    query(req, "user_id").map(|raw| optional_user_id_value(&raw)).transpose()
-}
-
-fn optional_user_id_value(raw: &str) -> Result<u64, ApiError> {
-    parse_id(raw).ok_or_else(|| ApiError::BadRequest("user_id must be a positive integer.".into()))
+    query(req, "user_id")
+        .map(|raw| parse_id(&raw).ok_or_else(|| ApiError::BadRequest("user_id must be a positive integer.".into())))
+        .transpose()
 }
 
 /// An optional integer query parameter within `min..=max`.
 pub fn bounded_query(req: &Request, name: &str, min: u64, max: u64) -> Result<Option<u64>, ApiError> {
     let Some(raw) = query(req, name) else { return Ok(None) };
     let value = raw.trim().parse::<u64>().ok().filter(|v| (min..=max).contains(v));
-    value
-        .map(Some)
-        .ok_or_else(|| ApiError::BadRequest(format!("{name} must be an integer from {min} to {max}.")))
+    value.map(Some).ok_or_else(|| ApiError::BadRequest(format!("{name} must be an integer from {min} to {max}.")))
+}
+
+/// A page of a list (API.md "Paging of lists"): at most `limit` items with ids above `after`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: usize,
+    pub after: u64,
+}
+
+pub const DEFAULT_PAGE: usize = 100;
+pub const MAX_PAGE: usize = 200;
+
+/// `?limit=` (1-200, default 100) and `?after=<id>`. Errors name the field, so `/users/`
+/// answers its usual field map and chat routes the envelope.
+pub fn page(req: &Request) -> Result<PageRequest, ApiError> {
+    let limit = match query(req, "limit") {
+        None => DEFAULT_PAGE,
+        Some(raw) => raw
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=MAX_PAGE).contains(l))
+            .ok_or_else(|| ApiError::field("limit", format!("Ensure this value is a whole number from 1 to {MAX_PAGE}.")))?,
+    };
+    let after = match query(req, "after") {
+        None => 0,
+        Some(raw) => parse_id(&raw).ok_or_else(|| ApiError::field("after", "Enter a positive whole number."))?,
+    };
+    Ok(PageRequest { limit, after })
+}
+
+/// The `Link` header of a page that has a next one: the request's own path and query with
+/// `after` set to the last id shown (RFC 8288; a URI reference relative to the request URL).
+pub fn next_link(req: &Request, last_id: u64) -> String {
+    let mut pairs: Vec<(String, String)> = req
+        .query_string_parameters_ref()
+        .map(|q| q.iter().filter(|(k, _)| *k != "after").map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        .unwrap_or_default();
+    pairs.sort();
+    pairs.push(("after".into(), last_id.to_string()));
+    let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+    format!("<{}?{}>; rel=\"next\"", req.uri().path(), query.join("&"))
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Adds a header to a response.
+pub fn with_header(mut response: Response<Body>, name: &'static str, value: &str) -> Response<Body> {
+    if let Ok(value) = value.parse() {
+        response.headers_mut().insert(name, value);
+    }
+    response
 }
 
 pub fn json_response(status: u16, body: &Value) -> Response<Body> {
@@ -149,11 +241,13 @@ pub fn no_content() -> Response<Body> {
 }
 
 pub fn error_response(err: &ApiError, style: Style) -> Response<Body> {
-    let mut response = json_response(err.status(), &err.body(style));
-    if let ApiError::MethodNotAllowed { allow, .. } = err {
-        response.headers_mut().insert("allow", allow.parse().expect("method names are valid header text"));
+    let response = json_response(err.status(), &err.body(style));
+    match err {
+        ApiError::MethodNotAllowed { allow, .. } => with_header(response, "allow", allow),
+        ApiError::TooManyRequests { retry_after, .. } => with_header(response, "retry-after", &retry_after.to_string()),
+        ApiError::Unauthorized(_) => with_header(response, "www-authenticate", "Bearer"),
+        _ => response,
     }
-    response
 }
 
 /// Runs a handler and turns its error into a response, logging method, path, status and time
@@ -177,13 +271,16 @@ where
     response
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn request(method: &str, uri: &str, body: Body) -> Request {
+        lambda_http::http::Request::builder().method(method).uri(uri).body(body).unwrap()
+    }
+
     fn with_body(body: Body) -> Request {
-        lambda_http::http::Request::builder().method("POST").uri("/users/").body(body).unwrap()
+        request("POST", "/users/", body)
     }
 
     #[test]
@@ -204,5 +301,54 @@ mod tests {
         for bad in ["0", "-3", "1.5", "abc", "", "1e3", "99999999999999999999999"] {
             assert_eq!(parse_id(bad), None, "{bad}");
         }
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Path {
+        List,
+        Item,
+    }
+
+    #[derive(Debug, PartialEq)]
+    enum Endpoint {
+        List,
+        Create,
+        Read,
+    }
+
+    const ROUTES: Routes<Path, Endpoint> = Routes {
+        paths: &[("/things", Path::List), ("/things/{id}", Path::Item)],
+        endpoint: |path, verb| match (path, verb) {
+            (Path::List, Verb::Get) => Some(Endpoint::List),
+            (Path::List, Verb::Post) => Some(Endpoint::Create),
+            (Path::Item, Verb::Get) => Some(Endpoint::Read),
+            (Path::List | Path::Item, Verb::Put | Verb::Patch | Verb::Delete) | (Path::Item, Verb::Post) => None,
+        },
+    };
+
+    #[test]
+    fn routes_resolve_with_and_without_trailing_slash_and_name_their_verbs() {
+        for uri in ["/things", "/things/"] {
+            assert_eq!(ROUTES.resolve(&request("GET", uri, Body::Empty)).unwrap(), (Endpoint::List, vec![]));
+        }
+        assert_eq!(ROUTES.resolve(&request("GET", "/things/7/", Body::Empty)).unwrap(), (Endpoint::Read, vec!["7".into()]));
+        match ROUTES.resolve(&request("DELETE", "/things", Body::Empty)) {
+            Err(ApiError::MethodNotAllowed { allow, .. }) => assert_eq!(allow, "GET, POST"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(ROUTES.resolve(&request("OPTIONS", "/things/1", Body::Empty)), Err(ApiError::MethodNotAllowed { .. })));
+        assert!(matches!(ROUTES.resolve(&request("GET", "/things/7/x", Body::Empty)), Err(ApiError::NotFound(_))));
+        assert_eq!(ROUTES.table(), vec![("/things", vec![Verb::Get, Verb::Post]), ("/things/{id}", vec![Verb::Get])]);
+    }
+
+    #[test]
+    fn the_next_link_keeps_filters_and_limit_and_moves_after() {
+        let req = request("GET", "/users/?limit=2&first_name=Zo%C3%AB&after=5", Body::Empty);
+        // lambda_http parses the query string of a request it built itself only from the event;
+        // build the parameters the way API Gateway hands them over.
+        let params: std::collections::HashMap<String, String> =
+            [("limit", "2"), ("first_name", "Zoë"), ("after", "5")].into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let req = req.with_query_string_parameters(params);
+        assert_eq!(next_link(&req, 9), "</users/?first_name=Zo%C3%AB&limit=2&after=9>; rel=\"next\"");
     }
 }

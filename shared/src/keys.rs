@@ -1,23 +1,30 @@
 //! Every DynamoDB key of the single table, built in one place.
 //!
-//! The table has a string partition key `pk` and sort key `sk`. Numeric parts are zero-padded so
-//! that sort keys order numerically. Item families:
+//! The table has a string partition key `pk` and sort key `sk`. Numeric parts of sort keys are
+//! zero-padded so that they order numerically. Item families (the writer in brackets):
 //!
 //! | item | pk | sk |
 //! |---|---|---|
-//! | id counter | `COUNTER` | `user` / `room` / `message` |
-//! | user profile | `USERS` | `USER#<id>` |
-//! | username guard | `USERNAME#<name>` | `USERNAME` |
-//! | room | `ROOM#<id>` | `META` |
-//! | group room listing | `GROUPS` | `ROOM#<id>` |
-//! | direct room's pair | `ROOM#<id>` | `PAIR` |
-//! | room-name guard | `ROOMNAME#<name>` | `ROOMNAME` |
-//! | direct room of a pair | `DIRECT#<a>#<b>` | `DIRECT` |
-//! | member of a room | `ROOM#<id>` | `MEMBER#<user>` |
-//! | room of a user | `USER#<id>` | `ROOM#<room>` |
-//! | message | `MSGS#<room>` | `MSG#<message>` |
-//! | unseen message | `USER#<id>` | `UNSEEN#<room>#<message>` |
-//! | task | `TASK#<uuid>` | `TASK` |
+//! | id counter | `COUNTER` | `user` / `room` [user, room creation] |
+//! | user record | `USER#<id>` | `PROFILE` [user writes] |
+//! | room of a user, with the read position | `USER#<id>` | `ROOM#<room>` [join, leave, seen marking] |
+//! | user listing, ordered by id | `USERS` | `USER#<id>` [user writes] |
+//! | user filter index | `FIRST_NAME#<v>` / `LAST_NAME#<v>` / `STATUS#<v>` | `USER#<id>` [user writes] |
+//! | username guard | `USERNAME#<name>` | `USERNAME` [user create, rename, delete] |
+//! | room | `ROOM#<id>` | `META` [create, join, leave] |
+//! | member of a room | `ROOM#<id>` | `MEMBER#<user>` [join, leave, rename] |
+//! | group room listing | `GROUPS` | `ROOM#<id>` [group room creation, deletion] |
+//! | room-name guard | `ROOMNAME#<name>` | `ROOMNAME` [group room creation, deletion] |
+//! | direct room of a pair | `DIRECT#<a>#<b>` | `DIRECT` [direct room creation, leave, re-join] |
+//! | message id sequence of a room | `SEQ#<room>` | `SEQ` [every send to that room] |
+//! | message | `MSGS#<room>` | `MSG#<message>` [worker] |
+//! | delivery state of a room | `DELIVERED#<room>` | `STATE` [worker, once per room per batch] |
+//! | message stored after a newer one | `DELIVERED#<room>` | `LATE#<seq>` [worker, rarely] |
+//! | task | `TASK#<uuid>` | `TASK` [send, worker] |
+//!
+//! No key is written by sends to different rooms: a send writes its room's `SEQ` and its own
+//! `TASK`; its delivery writes its room's `MSGS`, `DELIVERED` and its `TASK`. Nothing is written
+//! per reader: "seen" is a read position on the reader's own `USER#<id>` / `ROOM#<room>` item.
 
 pub type Key = (String, String);
 
@@ -25,38 +32,91 @@ fn pad(n: u64) -> String {
     format!("{n:012}")
 }
 
+pub const COUNTER_PK: &str = "COUNTER";
+
 pub fn counter(kind: &str) -> Key {
-    ("COUNTER".into(), kind.into())
+    (COUNTER_PK.into(), kind.into())
+}
+
+pub fn user_pk(id: u64) -> String {
+    format!("USER#{id}")
+}
+
+pub fn user(id: u64) -> Key {
+    (user_pk(id), "PROFILE".into())
+}
+
+/// Sort-key prefix of the user listing and of the filter indexes.
+pub const USER_PREFIX: &str = "USER#";
+
+pub fn user_sk(id: u64) -> String {
+    format!("{USER_PREFIX}{}", pad(id))
 }
 
 pub const USERS_PK: &str = "USERS";
-pub const USER_SK_PREFIX: &str = "USER#";
 
-pub fn user(id: u64) -> Key {
-    (USERS_PK.into(), format!("{USER_SK_PREFIX}{}", pad(id)))
+pub fn user_listing(id: u64) -> Key {
+    (USERS_PK.into(), user_sk(id))
+}
+
+/// The filterable attributes of a user, each an index partition of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserIndex {
+    FirstName,
+    LastName,
+    Status,
+}
+
+impl UserIndex {
+    pub const ALL: [UserIndex; 3] = [UserIndex::FirstName, UserIndex::LastName, UserIndex::Status];
+
+    pub fn pk(self, value: &str) -> String {
+        let name = match self {
+            UserIndex::FirstName => "FIRST_NAME",
+            UserIndex::LastName => "LAST_NAME",
+            UserIndex::Status => "STATUS",
+        };
+        format!("{name}#{value}")
+    }
+
+    pub fn key(self, value: &str, user: u64) -> Key {
+        (self.pk(value), user_sk(user))
+    }
 }
 
 pub fn username(name: &str) -> Key {
     (format!("USERNAME#{name}"), "USERNAME".into())
 }
 
-pub fn room(id: u64) -> Key {
-    (room_pk(id), "META".into())
-}
-
 pub fn room_pk(id: u64) -> String {
     format!("ROOM#{id}")
 }
 
-/// The direct-pair guard key of a direct room, kept beside the room for its deletion.
-pub fn room_pair(id: u64) -> Key {
-    (room_pk(id), "PAIR".into())
+pub fn room(id: u64) -> Key {
+    (room_pk(id), "META".into())
+}
+
+pub const MEMBER_PREFIX: &str = "MEMBER#";
+
+pub fn member(room: u64, user: u64) -> Key {
+    (room_pk(room), format!("{MEMBER_PREFIX}{}", pad(user)))
+}
+
+/// Sort-key prefix of a user's rooms and of the group listing.
+pub const ROOM_PREFIX: &str = "ROOM#";
+
+pub fn room_sk(id: u64) -> String {
+    format!("{ROOM_PREFIX}{}", pad(id))
+}
+
+pub fn membership(user: u64, room: u64) -> Key {
+    (user_pk(user), room_sk(room))
 }
 
 pub const GROUPS_PK: &str = "GROUPS";
 
 pub fn group_listing(id: u64) -> Key {
-    (GROUPS_PK.into(), format!("ROOM#{}", pad(id)))
+    (GROUPS_PK.into(), room_sk(id))
 }
 
 pub fn room_name(name: &str) -> Key {
@@ -69,20 +129,8 @@ pub fn direct_pair(a: u64, b: u64) -> Key {
     (format!("DIRECT#{lo}#{hi}"), "DIRECT".into())
 }
 
-pub const MEMBER_PREFIX: &str = "MEMBER#";
-
-pub fn member(room: u64, user: u64) -> Key {
-    (room_pk(room), format!("{MEMBER_PREFIX}{}", pad(user)))
-}
-
-pub fn user_pk(id: u64) -> String {
-    format!("USER#{id}")
-}
-
-pub const ROOM_OF_USER_PREFIX: &str = "ROOM#";
-
-pub fn membership(user: u64, room: u64) -> Key {
-    (user_pk(user), format!("{ROOM_OF_USER_PREFIX}{}", pad(room)))
+pub fn message_seq(room: u64) -> Key {
+    (format!("SEQ#{room}"), "SEQ".into())
 }
 
 pub const MESSAGE_PREFIX: &str = "MSG#";
@@ -101,19 +149,27 @@ pub fn message_sk(id: u64) -> String {
     format!("{MESSAGE_PREFIX}{}", pad(id))
 }
 
-pub const UNSEEN_PREFIX: &str = "UNSEEN#";
-
-pub fn unseen(user: u64, room: u64, message: u64) -> Key {
-    (user_pk(user), format!("{UNSEEN_PREFIX}{}#{}", pad(room), pad(message)))
-}
-
-/// Prefix of a reader's unseen entries of one room.
-pub fn unseen_room_prefix(room: u64) -> String {
-    format!("{UNSEEN_PREFIX}{}#", pad(room))
-}
-
 /// Largest message id the padded sort key holds.
 pub const MAX_MESSAGE_ID: u64 = 999_999_999_999;
+
+pub fn delivered_pk(room: u64) -> String {
+    format!("DELIVERED#{room}")
+}
+
+/// What the worker has stored in a room: the newest message id and the count of late ones.
+pub fn delivery_state(room: u64) -> Key {
+    (delivered_pk(room), "STATE".into())
+}
+
+pub const LATE_PREFIX: &str = "LATE#";
+
+pub fn late_sk(seq: u64) -> String {
+    format!("{LATE_PREFIX}{}", pad(seq))
+}
+
+pub fn late(room: u64, seq: u64) -> Key {
+    (delivered_pk(room), late_sk(seq))
+}
 
 pub fn task(id: &str) -> Key {
     (format!("TASK#{id}"), "TASK".into())
@@ -130,9 +186,10 @@ mod tests {
 
     #[test]
     fn sort_keys_order_numerically() {
-        assert!(user(9).1 < user(10).1);
+        assert!(user_sk(9) < user_sk(10));
         assert!(message_sk(99) < message_sk(100));
-        assert!(unseen(1, 2, 99).1 < unseen(1, 2, 100).1);
+        assert!(room_sk(99) < room_sk(100));
+        assert!(late_sk(9) < late_sk(10));
     }
 
     #[test]
@@ -144,7 +201,14 @@ mod tests {
     #[test]
     fn trailing_id_reads_back_the_number() {
         assert_eq!(trailing_id(&member(5, 42).1), Some(42));
-        assert_eq!(trailing_id(&unseen(1, 5, 77).1), Some(77));
+        assert_eq!(trailing_id(&membership(1, 77).1), Some(77));
         assert_eq!(trailing_id("META"), None);
+    }
+
+    #[test]
+    fn a_send_and_its_delivery_write_only_keys_of_its_room_and_task() {
+        let room_keys = |r: u64| [message_seq(r).0, messages_pk(r), delivered_pk(r)];
+        let (a, b) = (room_keys(1), room_keys(2));
+        assert!(a.iter().all(|k| !b.contains(k)), "{a:?} and {b:?} share a key");
     }
 }

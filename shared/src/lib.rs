@@ -1,5 +1,5 @@
-//! Everything the functions share: domain rules, the DynamoDB store, the SQS queue, the user
-//! cache, configuration, and the mapping of errors to HTTP responses.
+//! Everything the functions share: domain rules, the DynamoDB store, the SQS queue, the cache,
+//! configuration, and the mapping of errors to HTTP responses.
 
 pub mod cache;
 pub mod config;

@@ -1,7 +1,7 @@
 //! Jobs for the worker, sent through SQS.
 
 use crate::error::ApiError;
-use crate::store::StoredMessage;
+use crate::store::{Position, StoredMessage};
 use serde::{Deserialize, Serialize};
 
 /// What the worker is asked to do. Every job is idempotent: running it twice changes nothing more.
@@ -10,12 +10,15 @@ use serde::{Deserialize, Serialize};
 pub enum Job {
     /// Store an accepted message and finish its task.
     Send { task_id: String, room_name: String, message: StoredMessage },
-    /// Mark messages, as `(room, message)` pairs, seen by a reader.
-    Seen { reader: u64, messages: Vec<(u64, u64)> },
+    /// Move a reader's read positions forward, as `(room, position)` (never backward).
+    Seen { reader: u64, positions: Vec<(u64, Position)> },
 }
 
-/// Seen jobs are split so that each SQS message stays far below its 256 KiB limit.
-pub const SEEN_PER_JOB: usize = 500;
+impl Job {
+    pub fn body(&self) -> String {
+        serde_json::to_string(self).expect("jobs serialize")
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct Queue {
@@ -30,25 +33,24 @@ impl Queue {
 
     /// One SendMessage.
     pub async fn send(&self, job: &Job) -> Result<(), ApiError> {
-        let body = serde_json::to_string(job).expect("jobs serialize");
         self.sqs
             .send_message()
             .queue_url(&self.url)
-            .message_body(body)
+            .message_body(job.body())
             .send()
             .await
             .map_err(|e| ApiError::unavailable("SendMessage", e))?;
         Ok(())
     }
 
-    /// Queues "seen" marking for a reader, in chunks. Failures are logged, not returned: the
-    /// messages stay unseen and show up again, which is safe.
-    pub async fn mark_seen_later(&self, reader: u64, messages: Vec<(u64, u64)>) {
-        for chunk in messages.chunks(SEEN_PER_JOB) {
-            let job = Job::Seen { reader, messages: chunk.to_vec() };
-            if let Err(e) = self.send(&job).await {
-                tracing::warn!(error = ?e, reader, "could not queue seen marking");
-            }
+    /// Queues the move of a reader's positions. A failure is logged, not returned: the
+    /// messages simply stay unseen and show up again, which is safe.
+    pub async fn move_positions_later(&self, reader: u64, positions: Vec<(u64, Position)>) {
+        if positions.is_empty() {
+            return;
+        }
+        if let Err(e) = self.send(&Job::Seen { reader, positions }).await {
+            tracing::warn!(error = ?e, reader, "could not queue a read position move");
         }
     }
 }

@@ -1,17 +1,17 @@
-//! The JSON shapes of rooms and messages as the API shows them. Usernames are looked up at
-//! read time, so renames show everywhere; a deleted sender keeps the name they sent under.
+//! The JSON shapes of rooms and messages as the API shows them: pure functions of what the
+//! store read. Usernames come from the room's members (renames show everywhere); a sender who
+//! is no member now is looked up, and a deleted one keeps the name they sent under.
 
-use crate::error::ApiError;
-use crate::store::{Room, Store, StoredMessage};
+use crate::store::{Member, StoredMessage};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
+/// Current usernames by user id.
 pub type Names = HashMap<u64, String>;
 
-/// `{id, room_name, room_member: [{username}]}`; members deleted meanwhile are left out.
-pub fn room(id: u64, room_name: &str, members: &[u64], names: &Names) -> Value {
-    let room_member: Vec<Value> =
-        members.iter().filter_map(|id| names.get(id)).map(|n| json!({"username": n})).collect();
+/// `{id, room_name, room_member: [{username}]}`.
+pub fn room(id: u64, room_name: &str, members: &[Member]) -> Value {
+    let room_member: Vec<Value> = members.iter().map(|m| json!({"username": m.username})).collect();
     json!({"id": id, "room_name": room_name, "room_member": room_member})
 }
 
@@ -30,23 +30,7 @@ pub fn delivered(m: &StoredMessage, room_json: Value, names: &Names) -> Value {
     json!({"id": m.id, "room": room_json, "msg_from": sender(m, names), "text": m.text, "sent_at": m.sent_at})
 }
 
-/// Member ids of each room and the usernames of those members and of `also` (e.g. senders):
-/// one Query per room, run concurrently, and one BatchGetItem.
-pub async fn members_and_names(
-    store: &Store,
-    rooms: &[u64],
-    also: impl IntoIterator<Item = u64>,
-) -> Result<(HashMap<u64, Vec<u64>>, Names), ApiError> {
-    let members = store.members_of(rooms).await?;
-    let mut ids: Vec<u64> = members.values().flatten().copied().collect();
-    ids.extend(also);
-    let names = store.usernames(&ids).await?;
-    Ok((members, names))
-}
-
-/// Rooms with their members named.
-pub async fn rooms(store: &Store, rooms: &[Room]) -> Result<Vec<Value>, ApiError> {
-    let ids: Vec<u64> = rooms.iter().map(|r| r.id).collect();
-    let (members, names) = members_and_names(store, &ids, []).await?;
-    Ok(rooms.iter().map(|r| room(r.id, &r.room_name, &members[&r.id], &names)).collect())
+/// The names members carry.
+pub fn member_names<'a>(members: impl IntoIterator<Item = &'a Member>) -> Names {
+    members.into_iter().map(|m| (m.id, m.username.clone())).collect()
 }

@@ -232,19 +232,57 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
         .map_err(|e| ApiError::unavailable("hash password", e))
 }
 
-/// Exact-match filters of `GET /users/`.
-pub fn matches_filters(user: &User, filters: &[(String, String)]) -> bool {
-    filters.iter().all(|(name, value)| match name.as_str() {
-        "id" => value.trim().parse::<u64>().is_ok_and(|id| id == user.id),
-        "username" => &user.username == value,
-        "first_name" => &user.first_name == value,
-        "last_name" => &user.last_name == value,
-        "profile__status" => &user.profile.status == value,
-        _ => true,
-    })
+/// The exact-match filters of `GET /users/`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UserFilter {
+    pub id: Option<u64>,
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub status: Option<String>,
 }
 
-pub const FILTERS: [&str; 5] = ["id", "username", "first_name", "last_name", "profile__status"];
+impl UserFilter {
+    /// From the query string (`profile__status` is the status); `id` must be a positive whole
+    /// number, like every id.
+    pub fn parse(query: impl Fn(&str) -> Option<String>) -> Result<UserFilter, ApiError> {
+        let id = match query("id") {
+            None => None,
+            Some(raw) => Some(crate::http::parse_id(&raw).ok_or_else(|| ApiError::field("id", "Enter a positive whole number."))?),
+        };
+        Ok(UserFilter {
+            id,
+            username: query("username"),
+            first_name: query("first_name"),
+            last_name: query("last_name"),
+            status: query("profile__status"),
+        })
+    }
+
+    pub fn matches(&self, user: &User) -> bool {
+        let is = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+        self.id.is_none_or(|id| id == user.id)
+            && is(&self.username, &user.username)
+            && is(&self.first_name, &user.first_name)
+            && is(&self.last_name, &user.last_name)
+            && is(&self.status, &user.profile.status)
+    }
+
+    /// The cache key of one page of these filters: every part, in a fixed order.
+    pub fn cache_key(&self, page: crate::http::PageRequest) -> String {
+        let part = |v: &Option<String>| v.as_deref().map(|v| format!("{}:{v}", v.len())).unwrap_or_default();
+        format!(
+            "id={};u={};f={};l={};s={};limit={};after={}",
+            self.id.map(|i| i.to_string()).unwrap_or_default(),
+            part(&self.username),
+            part(&self.first_name),
+            part(&self.last_name),
+            part(&self.status),
+            page.limit,
+            page.after
+        )
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -44,6 +44,8 @@ def finished(task):
 def main():
     # Users
     call("GET", "/users/", 200)
+    call("GET", "/users/", 200, params={"limit": 2, "after": 3})
+    call("GET", "/users/", 400, params={"limit": 0})
     call("GET", "/users", 200, params={"username": "user_1"})
     call("GET", "/users/", 400, params={"id": "x"})
     name = unique("conf")
@@ -64,6 +66,8 @@ def main():
 
     # Chat rooms
     call("GET", "/chat/chatroom/", 200)
+    call("GET", "/chat/chatroom/", 200, params={"limit": 1})
+    call("GET", "/chat/chatroom", 400, params={"after": "x"})
     room_name = unique("room")
     members = [{"username": name}, {"username": reader["username"]}]
     room = call("POST", "/chat/chatroom/", 201, json={"room_name": room_name, "room_member": members})["data"]

@@ -1,23 +1,39 @@
-//! Helpers for the end-to-end tests in `tests/tests/`: an HTTP client for the stack that
-//! `scripts/test` starts (its address comes in `API_URL`), and small builders of test data.
-//! Every test makes its own users and rooms with unique names, so tests run in parallel.
+//! Helpers for the end-to-end tests in `tests/tests/`: one HTTP client for the stack that
+//! `scripts/test` starts (its address comes in `API_URL`), small builders of test data, and a
+//! way behind the API: the production store, queue and job types over the AWS SDK, pointed at
+//! the stack's emulators. Every test makes its own users and rooms with unique names, so tests
+//! run in parallel.
 
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use shared::queue::{Job, Queue};
+use shared::store::Store;
+
+/// The one HTTP client of a test: each test runs on a thread and a runtime of its own, and a
+/// client's pooled connections live on the runtime that opened them, so one client per test
+/// thread, reused by every request of the test.
+pub fn http() -> reqwest::Client {
+    thread_local! {
+        static CLIENT: reqwest::Client = reqwest::Client::new();
+    }
+    CLIENT.with(Clone::clone)
+}
 
 /// Base URL of the API under test.
 pub fn api_url() -> String {
     std::env::var("API_URL").expect("API_URL is not set: run the end-to-end tests with scripts/test")
 }
 
-/// A response: status, the `x-cache`, `content-type` and `allow` headers, raw body and its JSON
-/// (Null if none).
+/// A response: status, the `x-cache`, `content-type`, `allow` and `link` headers, raw body and
+/// its JSON (Null if none).
 #[derive(Debug, Default)]
 pub struct Reply {
     pub status: StatusCode,
     pub cache: Option<String>,
     pub content_type: Option<String>,
     pub allow: Option<String>,
+    pub link: Option<String>,
     pub text: String,
     pub json: Value,
 }
@@ -26,11 +42,17 @@ impl Reply {
     pub fn status(&self) -> u16 {
         self.status.as_u16()
     }
+
+    /// The target of `Link: <...>; rel="next"`, when there is a next page.
+    pub fn next_page(&self) -> Option<String> {
+        let link = self.link.as_deref()?;
+        let (target, params) = link.split_once(';')?;
+        params.contains("rel=\"next\"").then(|| target.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+    }
 }
 
 pub async fn request(method: Method, path: &str, body: Option<Body>) -> Reply {
-    let client = reqwest::Client::new();
-    let mut req = client.request(method, format!("{}{}", api_url(), path));
+    let mut req = http().request(method, format!("{}{}", api_url(), path));
     match body {
         Some(Body::Json(v)) => req = req.header("content-type", "application/json").body(v.to_string()),
         Some(Body::Raw(s)) => req = req.header("content-type", "application/json").body(s),
@@ -39,10 +61,10 @@ pub async fn request(method: Method, path: &str, body: Option<Body>) -> Reply {
     let res = req.send().await.expect("the API answers");
     let status = res.status();
     let header = |name: &str| res.headers().get(name).map(|v| v.to_str().unwrap().to_string());
-    let (cache, content_type, allow) = (header("x-cache"), header("content-type"), header("allow"));
+    let (cache, content_type, allow, link) = (header("x-cache"), header("content-type"), header("allow"), header("link"));
     let text = res.text().await.unwrap();
     let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
-    Reply { status, cache, content_type, allow, text, json }
+    Reply { status, cache, content_type, allow, link, text, json }
 }
 
 pub enum Body {
@@ -218,45 +240,55 @@ pub async fn until_nothing_unseen(user: u64) {
 }
 
 /// The emulator's URL for a service, as the SDKs find it: `AWS_ENDPOINT_URL_<SERVICE>`, else
-/// `AWS_ENDPOINT_URL` (scripts/test sets both: SQS runs in a moto process of its own).
+/// `AWS_ENDPOINT_URL` (scripts/test: DynamoDB Local for DynamoDB, moto for the rest).
 pub fn endpoint(service: &str) -> String {
     std::env::var(format!("AWS_ENDPOINT_URL_{}", service.to_uppercase()))
         .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
         .expect("AWS_ENDPOINT_URL is set by scripts/test")
 }
 
-/// Calls an AWS JSON API of the local emulator (moto), as a fault-injection tool for tests
-/// that must reach behind the HTTP API (the SQS queues, a task record).
-pub async fn aws(service: &str, target: &str, body: Value) -> Value {
-    let credential = format!("AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0");
-    let res = reqwest::Client::new()
-        .post(endpoint(service))
-        .header("x-amz-target", target)
-        .header("content-type", "application/x-amz-json-1.0")
-        .header("authorization", credential)
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("the emulator answers");
-    let status = res.status();
-    let text = res.text().await.unwrap();
-    assert!(status.is_success(), "{target}: {status} {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
+/// The production store over the stack's table, to look behind the API (read positions, a
+/// task as the API records it). Built per use: SDK clients, like HTTP clients, keep their
+/// connections on the runtime of the test that made them.
+pub async fn store() -> Store {
+    shared::config::store(&shared::config::aws().await)
 }
 
-/// Invokes the worker through the Lambda Invoke API with an SQS event of these job bodies, as
-/// if the queue delivered them; returns the worker's batch response.
-pub async fn invoke_worker(bodies: &[Value]) -> Value {
+/// The stack's SQS, through the SDK.
+pub async fn sqs() -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(&shared::config::aws().await)
+}
+
+/// The job queue, as the functions send to it.
+pub async fn job_queue() -> Queue {
+    Queue::new(sqs().await, std::env::var("QUEUE_URL").expect("QUEUE_URL is set by scripts/test"))
+}
+
+/// Invokes the worker through the Lambda Invoke API with an SQS event of these record bodies
+/// (jobs, or anything else a queue could carry), as if the queue delivered them; returns the
+/// worker's batch response.
+pub async fn invoke_worker(bodies: &[String]) -> Value {
     let url = std::env::var("WORKER_URL").expect("WORKER_URL is set by scripts/test");
-    let records: Vec<Value> = bodies
+    let mut event = SqsEvent::default();
+    event.records = bodies
         .iter()
         .map(|body| {
-            json!({"messageId": uuid::Uuid::new_v4().to_string(), "receiptHandle": "test", "body": body.to_string(),
-                   "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:test", "attributes": {},
-                   "messageAttributes": {}, "awsRegion": "us-east-1"})
+            let mut record = SqsMessage::default();
+            record.message_id = Some(uuid::Uuid::new_v4().to_string());
+            record.receipt_handle = Some("test".into());
+            record.body = Some(body.clone());
+            record.event_source = Some("aws:sqs".into());
+            record.event_source_arn = Some("arn:aws:sqs:us-east-1:123456789012:test".into());
+            record.aws_region = Some("us-east-1".into());
+            record
         })
         .collect();
-    let res = reqwest::Client::new().post(url).json(&json!({"Records": records})).send().await.expect("worker invoke");
+    let res = http().post(url).json(&event).send().await.expect("worker invoke");
     assert!(res.status().is_success());
     res.json().await.unwrap()
+}
+
+/// The bodies of jobs, as the functions queue them.
+pub fn bodies(jobs: &[Job]) -> Vec<String> {
+    jobs.iter().map(Job::body).collect()
 }

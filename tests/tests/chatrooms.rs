@@ -296,6 +296,28 @@ async fn deleted_user_leaves_their_rooms() {
     assert_error(&get(&format!("/chat/chatroom/?user_id={a}")).await, 404);
 }
 
+/// The test stack holds rooms to `MAX_ROOM_MEMBERS` (scripts/test: 40, above the 32 members a
+/// create writes in its first transaction, so the create's later transactions are covered too).
+#[tokio::test]
+async fn a_room_holds_at_most_max_room_members() {
+    let max: usize = std::env::var("MAX_ROOM_MEMBERS").expect("MAX_ROOM_MEMBERS is set by scripts/test").parse().unwrap();
+    let users = concurrently((0..=max).map(|_| new_user("crowd"))).await;
+    let names: Vec<&str> = users.iter().map(|(_, n)| n.as_str()).collect();
+    let name = unique("crowded");
+    let too_many: Vec<Value> = names.iter().map(|n| json!({"username": n})).collect();
+    let r = post("/chat/chatroom/", json!({"room_name": name, "room_member": too_many})).await;
+    assert_error(&r, 400);
+    assert!(r.json["msg"].as_str().unwrap().contains(&max.to_string()), "{}", r.text);
+    let (room, _) = new_room(&names[..max]).await;
+    let full = detail_as(room, users[0].0).await;
+    assert_eq!(member_names(&full.json["data"]).len(), max, "every member was written");
+    let outsider = users[max].0;
+    assert_error(&put(&room_path(room, outsider), None).await, 409);
+    assert_eq!(delete(&room_path(room, users[0].0)).await.status(), 204);
+    assert_eq!(put(&room_path(room, outsider), None).await.status(), 200);
+    assert_error(&put(&room_path(room, users[0].0), None).await, 409);
+}
+
 #[tokio::test]
 async fn unsupported_methods_are_405_with_the_envelope() {
     let r = request(reqwest::Method::PATCH, "/chat/chatroom/", None).await;

@@ -7,6 +7,8 @@
 
 use e2e::*;
 use serde_json::{json, Value};
+use shared::queue::Job;
+use shared::store::{Position, StoredMessage};
 use std::collections::HashMap;
 use std::process::Command;
 use tokio::sync::Mutex;
@@ -17,16 +19,18 @@ fn run_dir() -> String {
     std::env::var("RUN").expect("RUN is set by scripts/test")
 }
 
-/// The job the API queued for a delivered message, rebuilt from its task's result: the wire
-/// format of the queue (`shared::queue::Job`).
-fn job_of(task: &str, result: &Value) -> Value {
-    json!({"kind": "send", "task_id": task, "room_name": result["room"]["room_name"], "message": {
-        "id": result["id"], "room": result["room"]["id"], "from_id": result["msg_from"]["id"],
-        "from_username": result["msg_from"]["username"], "text": result["text"], "sent_at": result["sent_at"]}})
-}
-
-async fn sqs_send(queue_url: &str, body: &Value) {
-    aws("sqs", "AmazonSQS.SendMessage", json!({"QueueUrl": queue_url, "MessageBody": body.to_string()})).await;
+/// The job the API queued for a delivered message, rebuilt from its task's result.
+fn job_of(task: &str, result: &Value) -> Job {
+    let text = |v: &Value| v.as_str().unwrap().to_string();
+    let message = StoredMessage {
+        id: result["id"].as_u64().unwrap(),
+        room: result["room"]["id"].as_u64().unwrap(),
+        from_id: result["msg_from"]["id"].as_u64().unwrap(),
+        from_username: text(&result["msg_from"]["username"]),
+        text: text(&result["text"]),
+        sent_at: text(&result["sent_at"]),
+    };
+    Job::Send { task_id: task.to_string(), room_name: text(&result["room"]["room_name"]), message }
 }
 
 #[tokio::test]
@@ -44,12 +48,12 @@ async fn duplicate_deliveries_store_one_message_and_never_resurrect_seen_ones() 
 
     let job = job_of(&task, &state["result"]);
     // The same job twice in one batch, then again in another batch: nothing fails, nothing new.
-    assert_eq!(invoke_worker(&[job.clone(), job.clone()]).await, json!({"batchItemFailures": []}));
-    assert_eq!(invoke_worker(&[job.clone()]).await, json!({"batchItemFailures": []}));
+    assert_eq!(invoke_worker(&bodies(&[job.clone(), job.clone()])).await, json!({"batchItemFailures": []}));
+    assert_eq!(invoke_worker(&bodies(&[job.clone()])).await, json!({"batchItemFailures": []}));
     // And twice more through the real queue.
-    let queue = std::env::var("QUEUE_URL").unwrap();
-    sqs_send(&queue, &job).await;
-    sqs_send(&queue, &job).await;
+    let queue = job_queue().await;
+    queue.send(&job).await.unwrap();
+    queue.send(&job).await.unwrap();
     let marker = delivered_group(room, a, "after the duplicates").await;
 
     let texts: Vec<Value> = all_messages(room, a).await.iter().map(|m| m["text"].clone()).collect();
@@ -65,14 +69,17 @@ async fn a_job_that_breaks_its_batch_does_not_hold_back_the_others() {
     let _serial = SERIAL.lock().await;
     let (a, na) = new_user("batch_a").await;
     let (room, name) = new_room(&[&na]).await;
-    // Two jobs claiming one task cannot share a transaction, so the batch as a whole fails.
+    // Two jobs claiming one task cannot have their tasks written in one batch, so the room's
+    // delivery as a whole fails and goes again job by job.
     let task = uuid::Uuid::new_v4().to_string();
-    let job = |id: u64, task: &str, text: &str| json!({"kind": "send", "task_id": task, "room_name": name, "message": {
-        "id": id, "room": room, "from_id": a, "from_username": na, "text": text, "sent_at": "2026-11-26T00:00:00.000000Z"}});
+    let job = |id: u64, task: &str, text: &str| {
+        let message = StoredMessage { id, room, from_id: a, from_username: na.clone(), text: text.into(), sent_at: shared::now() };
+        Job::Send { task_id: task.to_string(), room_name: name.clone(), message }
+    };
     let base = 900_000_000_000 + room * 10;
     let good_task = uuid::Uuid::new_v4().to_string();
     let batch = [job(base, &task, "twin one"), job(base + 1, &task, "twin two"), job(base + 2, &good_task, "innocent")];
-    assert_eq!(invoke_worker(&batch).await, json!({"batchItemFailures": []}));
+    assert_eq!(invoke_worker(&bodies(&batch)).await, json!({"batchItemFailures": []}));
     let texts: Vec<Value> = all_messages(room, a).await.iter().map(|m| m["text"].clone()).collect();
     assert!(texts.contains(&json!("innocent")), "{texts:?}");
     assert_eq!(get(&format!("/chat/task_state/{good_task}")).await.json["state"], "SUCCESS");
@@ -85,9 +92,9 @@ async fn seen_jobs_are_idempotent() {
     let (b, nb) = new_user("seen_b").await;
     let (room, _) = new_room(&[&na, &nb]).await;
     let m = delivered_group(room, a, "look").await;
-    let seen = json!({"kind": "seen", "reader": b, "messages": [[room, m["id"]]]});
+    let seen = Job::Seen { reader: b, positions: vec![(room, Position { read_to: m["id"].as_u64().unwrap(), late_to: 0 })] };
     for _ in 0..3 {
-        assert_eq!(invoke_worker(&[seen.clone(), seen.clone()]).await, json!({"batchItemFailures": []}));
+        assert_eq!(invoke_worker(&bodies(&[seen.clone(), seen.clone()])).await, json!({"batchItemFailures": []}));
     }
     assert_eq!(unseen_of(b).await, json!([]));
 }
@@ -153,14 +160,11 @@ async fn a_poison_job_ends_failure_through_the_dead_letter_queue() {
     let _serial = SERIAL.lock().await;
     // A task as the API records it, and a job for it that the worker can never read.
     let task = uuid::Uuid::new_v4().to_string();
-    let table = std::env::var("TABLE_NAME").unwrap();
-    let expires = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3600).to_string();
-    aws("dynamodb", "DynamoDB_20120810.PutItem", json!({"TableName": table, "Item": {
-        "pk": {"S": format!("TASK#{task}")}, "sk": {"S": "TASK"}, "task_state": {"S": "PENDING"},
-        "expires_at": {"N": expires}}})).await;
+    store().await.create_task(&task).await.unwrap();
     assert_eq!(get(&format!("/chat/task_state/{task}")).await.json, json!({"state": "PENDING", "result": null}));
     let poison = json!({"kind": "send", "task_id": task, "room_name": "x", "message": {"id": "not a number"}});
-    sqs_send(&std::env::var("QUEUE_URL").unwrap(), &poison).await;
+    let queue = std::env::var("QUEUE_URL").unwrap();
+    sqs().await.send_message().queue_url(queue).message_body(poison.to_string()).send().await.unwrap();
     // Retried maxReceiveCount (3 here) times, moved to the DLQ, then failed with a reason.
     let state = finished(&task).await;
     assert_eq!(

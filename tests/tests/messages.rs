@@ -3,7 +3,7 @@
 
 use e2e::*;
 use serde_json::{json, Value};
-use shared::keys;
+use shared::store::Position;
 use std::time::{Duration, Instant};
 
 fn texts(messages: &Value) -> Vec<String> {
@@ -245,31 +245,27 @@ async fn history_pages_backwards_with_limit_and_before() {
     }
 }
 
-/// The ids of the messages a user has not seen, read straight from DynamoDB: the unseen route
-/// would mark them seen.
-async fn unseen_ids(user: u64) -> Vec<u64> {
-    let table = std::env::var("TABLE_NAME").expect("TABLE_NAME is set by scripts/test");
-    let out = aws("dynamodb", "DynamoDB_20120810.Query", json!({"TableName": table, "ConsistentRead": true,
-        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :unseen)",
-        "ExpressionAttributeValues": {":pk": {"S": keys::user_pk(user)}, ":unseen": {"S": keys::UNSEEN_PREFIX}}})).await;
-    out["Items"].as_array().unwrap().iter().map(|i| keys::trailing_id(i["sk"]["S"].as_str().unwrap()).unwrap()).collect()
+/// A member's read position in a room, read straight from DynamoDB (the unseen route would
+/// move it).
+async fn position(user: u64, room: u64) -> Position {
+    let rooms = store().await.memberships(user).await.unwrap();
+    rooms.into_iter().find(|m| m.room.id == room).expect("a member of the room").position
 }
 
-/// Waits (10 s at most) until the user's unseen messages are `expected`.
-async fn until_unseen_are(user: u64, expected: &[u64]) {
-    let mut left = unseen_ids(user).await;
+/// Waits (10 s at most) until a member's position in a room reads `read_to`: moves are
+/// asynchronous, through the worker.
+async fn until_read_to(user: u64, room: u64, read_to: u64) {
     for _ in 0..100 {
-        if left == expected {
+        if position(user, room).await.read_to == read_to {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-        left = unseen_ids(user).await;
     }
-    assert_eq!(left, expected);
+    assert_eq!(position(user, room).await.read_to, read_to);
 }
 
 #[tokio::test]
-async fn a_history_page_marks_seen_exactly_the_messages_on_it() {
+async fn a_history_page_moves_the_read_position_to_its_newest_message_and_never_back() {
     let (a, na) = new_user("seenpage_a").await;
     let (b, nb) = new_user("seenpage_b").await;
     let (room, _) = new_room(&[&na, &nb]).await;
@@ -277,19 +273,25 @@ async fn a_history_page_marks_seen_exactly_the_messages_on_it() {
     for i in 1..=4 {
         ids.push(delivered_group(room, a, &format!("m{i}")).await["id"].as_u64().unwrap());
     }
+    assert_eq!(position(b, room).await, Position::default());
     // Another room's message stays unseen through this room's reads.
     let (other, _) = new_room(&[&na, &nb]).await;
-    let elsewhere = delivered_group(other, a, "elsewhere").await["id"].as_u64().unwrap();
-    assert_eq!(unseen_ids(b).await, [ids.clone(), vec![elsewhere]].concat());
+    delivered_group(other, a, "elsewhere").await;
 
     let page = history(room, b, "&limit=2").await;
     assert_eq!(texts(&page.json["data"]["messages"]), ["m3", "m4"]);
-    until_unseen_are(b, &[ids[0], ids[1], elsewhere]).await;
-    // Reading the page again changes nothing; reading the older one marks it seen too.
-    assert_eq!(history(room, b, "&limit=2").await.status(), 200);
+    until_read_to(b, room, ids[3]).await;
+    // Older messages are behind the position now; only the other room is unseen.
+    let unseen = unseen_of(b).await;
+    assert_eq!(unseen.as_array().unwrap().len(), 1, "{unseen}");
+    assert_eq!((unseen[0]["id"].as_u64(), texts(&unseen[0]["messages"])), (Some(other), vec!["elsewhere".to_string()]));
+    // Reading an older page does not move it back.
     let before = page.json["data"]["next_before"].as_u64().unwrap();
     assert_eq!(texts(&history(room, b, &format!("&limit=2&before={before}")).await.json["data"]["messages"]), ["m1", "m2"]);
-    until_unseen_are(b, &[elsewhere]).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(position(b, room).await.read_to, ids[3]);
+    // Sending moves nobody's position: the sender's stays where it was.
+    assert_eq!(position(a, room).await, Position::default());
 }
 
 #[tokio::test]

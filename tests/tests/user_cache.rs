@@ -7,15 +7,32 @@
 
 use e2e::*;
 use serde_json::json;
+use shared::http::PageRequest;
+use shared::users::UserFilter;
 use std::process::Command;
 use tokio::sync::Mutex;
 
 static SERIAL: Mutex<()> = Mutex::const_new(());
 
+/// The users of these tests share a last name, so "the list" they watch is one page of the
+/// cache (on a test stack the whole list runs to many pages).
+fn family() -> &'static str {
+    static FAMILY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FAMILY.get_or_init(|| unique("Cached"))
+}
+
 async fn list() -> Reply {
-    let r = get("/users/").await;
+    let r = get(&format!("/users/?last_name={}", family())).await;
     assert_eq!(r.status(), 200, "{}", r.text);
     r
+}
+
+/// A user of the family; returns (id, username).
+async fn new_member(prefix: &str) -> (u64, String) {
+    let name = unique(prefix);
+    let r = post("/users/", json!({"username": name, "password": "Passw0rd!", "last_name": family(), "profile": {}})).await;
+    assert_eq!(r.status(), 201, "{}", r.text);
+    (r.json["id"].as_u64().unwrap(), name)
 }
 
 async fn warm() {
@@ -31,23 +48,25 @@ fn names(r: &Reply) -> Vec<String> {
 async fn second_read_is_a_hit_with_the_same_list() {
     let _serial = SERIAL.lock().await;
     let _ = list().await; // fills the cache if a write emptied it
-    new_user("cachefill").await;
+    new_member("cachefill").await;
     let first = list().await;
     assert_eq!(first.cache.as_deref(), Some("MISS"));
     let second = list().await;
     assert_eq!(second.cache.as_deref(), Some("HIT"));
     assert_eq!(first.json, second.json);
-    // Filters are applied to the cached list too.
+    // Each query is a page of its own in the cache: a filter misses once, then hits.
     let filtered = get("/users/?username=user_2").await;
-    assert_eq!(filtered.cache.as_deref(), Some("HIT"));
-    assert_eq!(filtered.json.as_array().unwrap().len(), 1);
+    let again = get("/users/?username=user_2").await;
+    assert_eq!((filtered.cache.as_deref(), again.cache.as_deref()), (Some("MISS"), Some("HIT")));
+    assert_eq!(again.json.as_array().unwrap().len(), 1);
+    assert_eq!(again.json, filtered.json);
 }
 
 #[tokio::test]
 async fn create_invalidates_before_responding() {
     let _serial = SERIAL.lock().await;
     warm().await;
-    let (_, name) = new_user("fresh").await;
+    let (_, name) = new_member("fresh").await;
     let r = list().await;
     assert_eq!(r.cache.as_deref(), Some("MISS"));
     assert!(names(&r).contains(&name));
@@ -56,7 +75,7 @@ async fn create_invalidates_before_responding() {
 #[tokio::test]
 async fn update_invalidates_before_responding() {
     let _serial = SERIAL.lock().await;
-    let (id, _) = new_user("upd").await;
+    let (id, _) = new_member("upd").await;
     warm().await;
     let renamed = unique("updated");
     assert_eq!(patch(&format!("/users/{id}/"), json!({"username": renamed})).await.status(), 200);
@@ -68,7 +87,7 @@ async fn update_invalidates_before_responding() {
 #[tokio::test]
 async fn delete_invalidates_before_responding() {
     let _serial = SERIAL.lock().await;
-    let (id, name) = new_user("del").await;
+    let (id, name) = new_member("del").await;
     warm().await;
     assert_eq!(delete(&format!("/users/{id}/")).await.status(), 204);
     let r = list().await;
@@ -105,36 +124,40 @@ fn start_redis() {
     }
 }
 
-async fn redis() -> redis::aio::MultiplexedConnection {
-    let client = redis::Client::open(format!("redis://127.0.0.1:{}", redis_port())).unwrap();
-    client.get_multiplexed_async_connection().await.expect("the test stack's Redis")
+/// A cache client of the stack's Redis under a key prefix, as the functions build it.
+fn cache_under(prefix: &str) -> shared::cache::Cache {
+    shared::cache::Cache::new(Some(&format!("redis://127.0.0.1:{}", redis_port())), prefix)
 }
 
 /// A Redis outlives the stacks that use it (scripts/dev reuses the machine's). What an earlier
 /// start cached under its own prefix must never be served by this one, which has its own
-/// (`CACHE_PREFIX`, new on every start); the same list under this start's prefix is served,
+/// (`CACHE_PREFIX`, new on every start); the same page under this start's prefix is served,
 /// which shows the planting works.
 #[tokio::test]
 async fn each_stack_start_has_its_own_cache_keys() {
     let _serial = SERIAL.lock().await;
     let ours = std::env::var("CACHE_PREFIX").expect("CACHE_PREFIX is set by scripts/test");
     let ghost = unique("ghost_of_an_earlier_start");
-    let cached = json!([{"id": 999_999_999u64, "username": ghost, "first_name": "", "last_name": "", "email": "",
-        "profile": {"status": "Offline", "status_msg": null}, "date_joined": "2026-01-01T00:00:00.000000Z", "is_active": true}]);
-    let earlier = unique("chat-earlier");
-    let mut redis = redis().await;
-    let plant = |prefix: &str| redis::cmd("SET").arg(format!("{prefix}:{{users}}:list")).arg(cached.to_string()).clone();
-    let _: () = plant(&earlier).query_async(&mut redis).await.unwrap();
+    let page = json!({"users": [{"id": 999_999_999u64, "username": ghost, "first_name": "", "last_name": "", "email": "",
+        "profile": {"status": "Offline", "status_msg": null}, "date_joined": "2026-01-01T00:00:00.000000Z", "is_active": true}],
+        "next_after": null}).to_string();
+    let family = UserFilter { last_name: Some(family().to_string()), ..UserFilter::default() };
+    let first_page = family.cache_key(PageRequest { limit: 100, after: 0 });
+    let earlier = cache_under(&unique("chat-earlier"));
+    let (_, generation) = earlier.user_page(&first_page).await;
+    earlier.store_user_page(&first_page, &page, &generation).await;
+    assert_eq!(earlier.user_page(&first_page).await.0.as_deref(), Some(page.as_str()), "planted");
     let r = list().await;
     assert!(!names(&r).contains(&ghost), "served an earlier start's cache: {}", r.text);
 
-    let _: () = plant(&ours).query_async(&mut redis).await.unwrap();
+    let this = cache_under(&ours);
+    let (_, generation) = this.user_page(&first_page).await;
+    this.store_user_page(&first_page, &page, &generation).await;
     let r = list().await;
     assert_eq!((r.cache.as_deref(), names(&r)), (Some("HIT"), vec![ghost.clone()]));
-    // Any user write drops it again.
-    new_user("afterghost").await;
+    // Any user write makes it stale.
+    new_member("afterghost").await;
     assert!(!names(&list().await).contains(&ghost));
-    let _: () = redis::cmd("DEL").arg(format!("{earlier}:{{users}}:list")).query_async(&mut redis).await.unwrap();
 }
 
 #[tokio::test]
@@ -147,7 +170,7 @@ async fn redis_down_changes_nothing_but_the_header() {
         let down = list().await;
         assert_eq!(down.cache.as_deref(), Some("MISS"));
         // Writes and reads still work from DynamoDB alone.
-        let (id, name) = new_user("nocache").await;
+        let (id, name) = new_member("nocache").await;
         let r = list().await;
         assert!(names(&r).contains(&name));
         assert_eq!(get(&format!("/users/{id}/")).await.status(), 200);

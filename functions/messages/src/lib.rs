@@ -1,43 +1,68 @@
 //! Messages: asynchronous sends (`/chat/user/{id}/`, `/chat/group/{id}/`) and reads
 //! (`/chat/messages/{room}/`, `/chat/messages/unseen/`).
 //!
-//! DynamoDB calls per route (m = rooms with unseen messages):
+//! DynamoDB calls per route, in sequence (calls on one line go at once; r = rooms of the
+//! reader, c = rooms with something new):
 //! | route | calls |
 //! |---|---|
-//! | `POST /chat/user/{id}/` | 1 BatchGetItem (both users), 1 GetItem (pair guard), 1 BatchGetItem (room + memberships), 1 UpdateItem (message id), 1 PutItem (task); the first message of a pair creates the room instead (1 UpdateItem + 1 TransactWriteItems); + 1 SQS SendMessage |
-//! | `POST /chat/group/{id}/` | 1 BatchGetItem (room, sender, membership), 1 UpdateItem, 1 PutItem; + 1 SendMessage |
-//! | `GET /chat/messages/{room}/?user_id=N` | 1 BatchGetItem (room, user, membership), 1 Query (page), then at once 1 Query (members) + 1 BatchGetItem (usernames) and 1 Query (the reader's unseen entries of the page); + 1 SendMessage (seen) only when any were unseen |
-//! | `GET /chat/messages/unseen/?user_id=N` | 1 GetItem (user), 1 Query (unseen); when any: 1 Query (N's rooms), m Queries (members), 1 BatchGetItem; + 1 SendMessage (seen). Long polling repeats the unseen Query every 250 ms |
+//! | `POST /chat/group/{id}/` | 1 BatchGetItem (room, sender, membership); 1 UpdateItem (message id) with 1 PutItem (task); then SQS SendMessage |
+//! | `POST /chat/user/{id}/` | 1 BatchGetItem (both users, the pair's room); 1 UpdateItem with 1 PutItem; then SendMessage. The pair's first message creates the room instead of the UpdateItem (1 UpdateItem, 1 TransactWriteItems); a re-join after a leave adds 1 GetItem and 1 TransactWriteItems |
+//! | `GET /chat/messages/{room}/?user_id=N` | 1 BatchGetItem (room, delivery state, user, membership); 1 Query (page); 1 Query (members) with, when the room has new late messages, 1 Query (them); 1 BatchGetItem only for senders who are no members; + SendMessage (seen) when the position moves |
+//! | `GET /chat/messages/unseen/?user_id=N` | 1 GetItem (user) with 1 Query (N's rooms and positions); ceil(r/100) BatchGetItems (delivery states); per room with something new 1 Query, 2 with late messages; c Queries (members); + SendMessage (seen). Waiting (`wait`) reads only Redis wake marks, every 200 ms, and looks again at the rooms that were woken; without a cache it looks again every 2 s per 100 rooms |
 
 mod read;
 mod send;
 
-use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
-use shared::http::{self, Route};
+use shared::cache::Cache;
+use shared::http::{self, Routes, Verb};
 use shared::queue::Queue;
 use shared::store::Store;
 use shared::{ApiError, Style};
 
-const DIRECT: &str = "/chat/user/{id}";
-const GROUP: &str = "/chat/group/{id}";
-const UNSEEN: &str = "/chat/messages/unseen";
-const HISTORY: &str = "/chat/messages/{id}";
-/// Every route of this function, static ones first; the template and the local router must
-/// list the same paths.
-pub const ROUTES: [Route; 4] = [
-    Route { path: DIRECT, methods: &[Method::POST] },
-    Route { path: GROUP, methods: &[Method::POST] },
-    Route { path: UNSEEN, methods: &[Method::GET] },
-    Route { path: HISTORY, methods: &[Method::GET] },
-];
+#[derive(Clone, Copy, Debug)]
+pub enum Path {
+    Direct,
+    Group,
+    Unseen,
+    History,
+}
 
-pub use read::{MAX_WAIT_SECONDS, POLL_INTERVAL};
+#[derive(Clone, Copy, Debug)]
+pub enum Endpoint {
+    SendDirect,
+    SendGroup,
+    Unseen,
+    History,
+}
+
+/// Every route of this function, static paths before parameterised ones; the template and the
+/// local router must list the same paths.
+pub const ROUTES: Routes<Path, Endpoint> = Routes {
+    paths: &[
+        ("/chat/user/{id}", Path::Direct),
+        ("/chat/group/{id}", Path::Group),
+        ("/chat/messages/unseen", Path::Unseen),
+        ("/chat/messages/{id}", Path::History),
+    ],
+    endpoint: |path, verb| match (path, verb) {
+        (Path::Direct, Verb::Post) => Some(Endpoint::SendDirect),
+        (Path::Group, Verb::Post) => Some(Endpoint::SendGroup),
+        (Path::Unseen, Verb::Get) => Some(Endpoint::Unseen),
+        (Path::History, Verb::Get) => Some(Endpoint::History),
+        (Path::Direct | Path::Group, Verb::Get | Verb::Put | Verb::Patch | Verb::Delete)
+        | (Path::Unseen | Path::History, Verb::Post | Verb::Put | Verb::Patch | Verb::Delete) => None,
+    },
+};
+
+pub use read::{MAX_WAIT_SECONDS, WAKE_POLL};
 pub use send::MAX_TEXT_CHARS;
 
 pub struct State {
     pub store: Store,
     pub queue: Queue,
+    /// Wake marks for long polls; optional, like every use of the cache.
+    pub cache: Cache,
 }
 
 pub async fn handle(state: &State, req: Request) -> Response<Body> {
@@ -45,11 +70,11 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
 }
 
 async fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (path, params) = http::route(&ROUTES, req)?;
-    match path {
-        DIRECT => send::direct(state, req, http::path_id(&params[0], "Recipient id")?).await,
-        GROUP => send::group(state, req, http::path_id(&params[0], "Chat room id")?).await,
-        UNSEEN => read::unseen(state, req).await,
-        _ => read::history(state, req, http::path_id(&params[0], "Chat room id")?).await,
+    let (endpoint, params) = ROUTES.resolve(req)?;
+    match endpoint {
+        Endpoint::SendDirect => send::direct(state, req, http::path_id(&params[0], "Recipient id")?).await,
+        Endpoint::SendGroup => send::group(state, req, http::path_id(&params[0], "Chat room id")?).await,
+        Endpoint::Unseen => read::unseen(state, req).await,
+        Endpoint::History => read::history(state, req, http::path_id(&params[0], "Chat room id")?).await,
     }
 }

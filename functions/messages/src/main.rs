@@ -5,7 +5,11 @@ use messages::{handle, State};
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let aws = shared::config::aws().await;
-    let state = State { store: shared::config::store(&aws), queue: shared::config::queue(&aws) };
+    let state = State {
+        store: shared::config::store(&aws),
+        queue: shared::config::queue(&aws),
+        cache: shared::config::cache(&aws).await,
+    };
     run(service_fn(|req: Request| {
         let state = &state;
         async move { Ok::<_, Error>(handle(state, req).await) }

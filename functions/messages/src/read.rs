@@ -1,20 +1,24 @@
-//! Reads: a room's history page and a user's unseen messages (with long polling). Both mark
-//! what they return and the reader had not seen as seen, through a job for the worker.
+//! Reads: a room's history page and a user's unseen messages (with long polling). Both move
+//! the reader's read positions past what they return, through a job for the worker.
 
 use crate::State;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 use shared::http::{self, envelope};
 use shared::render;
-use shared::store::StoredMessage;
+use shared::store::{DeliveryState, Membership, Position, StoredMessage};
 use shared::ApiError;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// Longest `?wait=` of the unseen route, in seconds.
 pub const MAX_WAIT_SECONDS: u64 = 20;
-/// How often a long poll looks again.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// How often a long poll reads the wake marks of its rooms.
+pub const WAKE_POLL: Duration = Duration::from_millis(200);
+/// Without a cache to wake it, a long poll looks again every this long per 100 rooms (one
+/// BatchGetItem each), which keeps an idle poll under 60 DynamoDB reads a minute.
+const LOOK_AGAIN_PER_100_ROOMS: Duration = Duration::from_secs(2);
 const DEFAULT_LIMIT: u64 = 50;
 const MAX_LIMIT: u64 = 200;
 
@@ -22,95 +26,155 @@ const MAX_LIMIT: u64 = 200;
 /// older than `before`, oldest first, to members only.
 pub async fn history(state: &State, req: &Request, room: u64) -> Result<Response<Body>, ApiError> {
     let reader = http::user_id(req)?;
-    let limit = http::bounded_query(req, "limit", 1, MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT);
+    let limit = http::bounded_query(req, "limit", 1, MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT) as usize;
     let before = match http::query(req, "before") {
         None => None,
         Some(raw) => Some(http::parse_id(&raw).ok_or_else(|| ApiError::BadRequest("before must be a positive message id.".into()))?),
     };
     let found = state.store.lookup(room, Some(reader)).await?;
-    let room_data = found.room.ok_or_else(|| ApiError::NotFound(format!("Chat room {room} does not exist.")))?;
-    let user = found.user.ok_or_else(|| ApiError::NotFound(format!("User {reader} does not exist.")))?;
-    if !found.member {
-        return Err(ApiError::Forbidden(format!("User {} is not a member of chat room {room}.", user.username)));
-    }
+    let delivery = found.state.unwrap_or(DeliveryState { room, top: 0, late: 0 });
+    let (room_data, _, position) = found.member(room, reader)?;
     let page = state.store.history(room, limit, before).await?;
-    let senders = page.messages.iter().map(|m| m.from_id);
-    // The unseen entries are read after the page: a message on it was stored together with
-    // its entries, so none is missed.
-    let rooms = [room];
-    let ((members, names), unseen) =
-        tokio::try_join!(render::members_and_names(&state.store, &rooms, senders), unseen_on(state, reader, &page.messages))?;
-    let mut data = render::room(room, &room_data.room_name, &members[&room], &names);
+    let (members, moved) = tokio::try_join!(
+        state.store.members(room),
+        state.store.position_after_page(room, position, &delivery, &page.messages)
+    )?;
+    let senders: Vec<u64> = page.messages.iter().map(|m| m.from_id).collect();
+    let names = state.store.names(&members, &senders).await?;
+    let mut data = render::room(room, &room_data.room_name, &members);
     data["messages"] = page.messages.iter().map(|m| render::message(m, &names)).collect();
     if let Some(next) = page.next_before {
         data["next_before"] = json!(next);
     }
-    mark_seen(state, reader, unseen).await;
+    if moved != position {
+        state.queue.move_positions_later(reader, vec![(room, moved)]).await;
+    }
     Ok(envelope(200, Some(data)))
+}
+
+/// What a look at one room found: the messages from others the reader has not seen, and the
+/// reader's position once they are read.
+struct Found {
+    membership: Membership,
+    messages: Vec<StoredMessage>,
+    to: Position,
 }
 
 /// `GET /chat/messages/unseen/?user_id=N[&wait=S]`: N's rooms holding messages from others that
 /// N has not seen, each with those messages oldest first. With `wait`, an empty answer waits up
-/// to S seconds for something to arrive.
+/// to S seconds for something to arrive: woken through the rooms' wake marks in the cache, or,
+/// without one, looking again now and then.
 pub async fn unseen(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
     let reader = http::user_id(req)?;
     let wait = http::bounded_query(req, "wait", 0, MAX_WAIT_SECONDS)?.unwrap_or(0);
-    if state.store.get_user(reader).await?.is_none() {
-        return Err(ApiError::NotFound(format!("User {reader} does not exist.")));
+    let (user, mut memberships) = tokio::try_join!(state.store.get_user(reader), state.store.memberships(reader))?;
+    if user.is_none() {
+        return Err(ApiError::user_not_found(reader));
     }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+    let deadline = Instant::now() + Duration::from_secs(wait);
+    let rooms: Vec<u64> = memberships.iter().map(|m| m.room.id).collect();
+    // Read before the first look, so a message stored after the look still changes a mark.
+    let mut marks = state.cache.wake_marks(&rooms).await;
+    let mut watched: Vec<u64> = rooms.clone();
     loop {
-        let found = state.store.unseen(reader).await?;
-        if !found.is_empty() {
-            let data = unseen_rooms(state, reader, found).await?;
-            if !data.is_empty() || tokio::time::Instant::now() >= deadline {
-                return Ok(envelope(200, Some(json!(data))));
-            }
-        } else if tokio::time::Instant::now() >= deadline {
-            return Ok(envelope(200, Some(json!([]))));
+        let looked: Vec<&Membership> = memberships.iter().filter(|m| watched.contains(&m.room.id)).collect();
+        let found = look(state, reader, &looked).await?;
+        let moves: Vec<(u64, Position)> =
+            found.iter().filter(|f| f.to != f.membership.position).map(|f| (f.membership.room.id, f.to)).collect();
+        let unseen: Vec<Found> = found.into_iter().filter(|f| !f.messages.is_empty()).collect();
+        if !unseen.is_empty() || Instant::now() >= deadline {
+            let data = render_unseen(state, &unseen).await?;
+            state.queue.move_positions_later(reader, moves).await;
+            return Ok(envelope(200, Some(json!(data))));
         }
-        tokio::time::sleep(POLL_INTERVAL).await;
+        // Only the reader's own messages were new: past them for good, and wait on.
+        if !moves.is_empty() {
+            state.queue.move_positions_later(reader, moves.clone()).await;
+            for m in memberships.iter_mut() {
+                if let Some((_, to)) = moves.iter().find(|(room, _)| *room == m.room.id) {
+                    m.position = *to;
+                }
+            }
+        }
+        match wait_for_news(state, &rooms, &mut marks, deadline).await {
+            Some(woken) => watched = woken,
+            None => return Ok(envelope(200, Some(json!([])))),
+        }
     }
 }
 
-/// Groups unseen messages by room, keeping rooms the reader is still a member of; entries of
-/// rooms they left meanwhile are dropped along with the returned ones.
-async fn unseen_rooms(state: &State, reader: u64, found: Vec<StoredMessage>) -> Result<Vec<Value>, ApiError> {
-    let rooms = state.store.rooms_of_user(reader).await?;
-    let mut by_room: BTreeMap<u64, Vec<&StoredMessage>> = BTreeMap::new();
-    for m in &found {
-        by_room.entry(m.room).or_default().push(m);
+/// Waits until some of the rooms may hold news: the rooms whose wake marks changed, or, without
+/// a cache, all of them after a while. `None` once the deadline passes first.
+async fn wait_for_news(state: &State, rooms: &[u64], marks: &mut Option<Vec<Option<u64>>>, deadline: Instant) -> Option<Vec<u64>> {
+    loop {
+        let Some(before) = marks.as_ref() else {
+            let batches = rooms.len().div_ceil(100).max(1) as u32;
+            let again = Instant::now() + LOOK_AGAIN_PER_100_ROOMS * batches;
+            if again >= deadline {
+                tokio::time::sleep_until(deadline).await;
+                return None;
+            }
+            tokio::time::sleep_until(again).await;
+            // The cache may be back: wake marks from now on.
+            *marks = state.cache.wake_marks(rooms).await;
+            return Some(rooms.to_vec());
+        };
+        if Instant::now() + WAKE_POLL >= deadline {
+            tokio::time::sleep_until(deadline).await;
+            return None;
+        }
+        tokio::time::sleep(WAKE_POLL).await;
+        match state.cache.wake_marks(rooms).await {
+            Some(now) => {
+                let woken: Vec<u64> = rooms.iter().zip(before.iter().zip(&now)).filter(|(_, (b, n))| b != n).map(|(r, _)| *r).collect();
+                *marks = Some(now);
+                if !woken.is_empty() {
+                    return Some(woken);
+                }
+            }
+            // The cache went away: look again at everything, then wait without it.
+            None => {
+                *marks = None;
+                return Some(rooms.to_vec());
+            }
+        }
     }
-    let current: Vec<_> = rooms.iter().filter(|r| by_room.contains_key(&r.id)).collect();
-    let ids: Vec<u64> = current.iter().map(|r| r.id).collect();
-    let (members, names) = render::members_and_names(&state.store, &ids, found.iter().map(|m| m.from_id)).await?;
-    let data = current
+}
+
+/// Looks at rooms for messages the reader has not seen: their delivery states at once, then
+/// the rooms that have something past the reader's position, at once.
+async fn look(state: &State, reader: u64, memberships: &[&Membership]) -> Result<Vec<Found>, ApiError> {
+    let ids: Vec<u64> = memberships.iter().map(|m| m.room.id).collect();
+    let states = state.store.delivery_states(&ids).await?;
+    let ahead = memberships.iter().filter_map(|m| {
+        let delivery = states.get(&m.room.id)?;
+        delivery.ahead_of(m.position).then_some((*m, *delivery))
+    });
+    let looks = ahead.map(|(m, delivery)| async move {
+        let (messages, to) = state.store.unseen_in(m.room.id, m.position, &delivery).await?;
+        let messages = messages.into_iter().filter(|msg| msg.from_id != reader).collect();
+        Ok::<_, ApiError>(Found { membership: m.clone(), messages, to })
+    });
+    futures_util::future::try_join_all(looks).await
+}
+
+/// The unseen answer: each room with its members and its unseen messages, by room id.
+async fn render_unseen(state: &State, found: &[Found]) -> Result<Vec<Value>, ApiError> {
+    let ids: Vec<u64> = found.iter().map(|f| f.membership.room.id).collect();
+    let members = state.store.members_of(&ids).await?;
+    let all: Vec<_> = members.values().flatten().cloned().collect();
+    let senders: Vec<u64> = found.iter().flat_map(|f| f.messages.iter().map(|m| m.from_id)).collect();
+    let names = state.store.names(&all, &senders).await?;
+    let by_room: HashMap<u64, &Found> = found.iter().map(|f| (f.membership.room.id, f)).collect();
+    let mut rooms: Vec<u64> = by_room.keys().copied().collect();
+    rooms.sort_unstable();
+    Ok(rooms
         .iter()
-        .map(|room| {
-            let mut json = render::room(room.id, &room.room_name, &members[&room.id], &names);
-            json["messages"] = by_room[&room.id].iter().map(|m| render::message(m, &names)).collect();
+        .map(|id| {
+            let f = by_room[id];
+            let mut json = render::room(*id, &f.membership.room.room_name, &members[id]);
+            json["messages"] = f.messages.iter().map(|m| render::message(m, &names)).collect();
             json
         })
-        .collect();
-    mark_seen(state, reader, found.iter().map(|m| (m.room, m.id)).collect()).await;
-    Ok(data)
-}
-
-/// Queues "seen" marking of what was returned, as (room, message). A failure to queue is
-/// logged, not returned: the messages simply stay unseen.
-async fn mark_seen(state: &State, reader: u64, seen: Vec<(u64, u64)>) {
-    if !seen.is_empty() {
-        state.queue.mark_seen_later(reader, seen).await;
-    }
-}
-
-/// The messages of a history page that the reader has not seen yet, as (room, message). Asked
-/// of DynamoDB rather than assumed, so re-reading a room costs no queue job and no deletes.
-async fn unseen_on(state: &State, reader: u64, page: &[StoredMessage]) -> Result<Vec<(u64, u64)>, ApiError> {
-    let (Some(first), Some(last)) = (page.first(), page.last()) else { return Ok(Vec::new()) };
-    if page.iter().all(|m| m.from_id == reader) {
-        return Ok(Vec::new());
-    }
-    let ids = state.store.unseen_between(reader, first.room, first.id, last.id).await?;
-    Ok(ids.into_iter().map(|id| (first.room, id)).collect())
+        .collect())
 }

@@ -1,4 +1,5 @@
-//! Sends: checked at once, then a PENDING task and a job on SQS; the worker delivers.
+//! Sends: checked at once, then a PENDING task and a job on SQS; the worker delivers. Two
+//! DynamoDB round trips before the 202: the lookup, then the message id and the task at once.
 
 use crate::State;
 use lambda_http::{Body, Request, Response};
@@ -45,39 +46,35 @@ pub fn parse_send(body: &Map<String, Value>) -> Result<Send, ApiError> {
 /// `POST /chat/user/{recipient}/`: into the pair's direct room, created or re-joined as needed.
 pub async fn direct(state: &State, req: &Request, recipient: u64) -> Result<Response<Body>, ApiError> {
     let send = parse_send(&json_object(req)?)?;
-    let users = state.store.users(&[send.from, recipient]).await?;
-    let find = |id: u64| users.iter().find(|u| u.id == id).ok_or_else(|| user_not_found(id));
+    let found = state.store.direct_lookup(send.from, recipient).await?;
+    let find = |id: u64| found.users.iter().find(|u| u.id == id).cloned().ok_or_else(|| ApiError::user_not_found(id));
     let (sender, to) = (find(send.from)?, find(recipient)?);
-    let room = state.store.direct_room(sender, to).await?;
-    accept(state, &room, sender, send.text).await
+    let (room, first_id) = state.store.open_direct_room(&sender, &to, found).await?;
+    accept(state, &room, &sender, send.text, first_id).await
 }
 
 /// `POST /chat/group/{room}/`: the sender must be a current member.
 pub async fn group(state: &State, req: &Request, room: u64) -> Result<Response<Body>, ApiError> {
     let send = parse_send(&json_object(req)?)?;
-    let found = state.store.lookup(room, Some(send.from)).await?;
-    let room_data = found.room.ok_or_else(|| ApiError::NotFound(format!("Chat room {room} does not exist.")))?;
-    let sender = found.user.ok_or_else(|| user_not_found(send.from))?;
-    if !found.member {
-        return Err(ApiError::Forbidden(format!("User {} is not a member of chat room {room}.", sender.username)));
-    }
-    accept(state, &room_data, &sender, send.text).await
+    let (room_data, sender, _) = state.store.lookup(room, Some(send.from)).await?.member(room, send.from)?;
+    accept(state, &room_data, &sender, send.text, None).await
 }
 
-/// Gives the message its id and time of acceptance (so ids sort in acceptance order), records the
-/// task as PENDING and queues the delivery. A task whose job could not be queued is removed: the
-/// client gets a 503, never a task id that would stay PENDING.
-async fn accept(state: &State, room: &Room, sender: &User, text: String) -> Result<Response<Body>, ApiError> {
-    let message = StoredMessage {
-        id: state.store.next_id("message").await?,
-        room: room.id,
-        from_id: sender.id,
-        from_username: sender.username.clone(),
-        text,
-        sent_at: shared::now(),
-    };
+/// Gives the message its id in the room (so ids sort in acceptance order) and its time of
+/// acceptance, records the task as PENDING, both at once, and queues the delivery. A task
+/// whose job could not be queued is removed: the client gets a 503, never a task id that would
+/// stay PENDING.
+async fn accept(state: &State, room: &Room, sender: &User, text: String, id: Option<u64>) -> Result<Response<Body>, ApiError> {
     let task_id = uuid::Uuid::new_v4().to_string();
-    state.store.create_task(&task_id).await?;
+    let next_id = async {
+        match id {
+            Some(id) => Ok(id),
+            None => state.store.next_message_id(room.id).await,
+        }
+    };
+    let (id, ()) = tokio::try_join!(next_id, state.store.create_task(&task_id))?;
+    let message =
+        StoredMessage { id, room: room.id, from_id: sender.id, from_username: sender.username.clone(), text, sent_at: shared::now() };
     let job = Job::Send { task_id: task_id.clone(), room_name: room.room_name.clone(), message };
     if let Err(err) = state.queue.send(&job).await {
         if let Err(cleanup) = state.store.delete_task(&task_id).await {
@@ -86,10 +83,6 @@ async fn accept(state: &State, room: &Room, sender: &User, text: String) -> Resu
         return Err(err);
     }
     Ok(envelope(202, Some(json!(task_id))))
-}
-
-fn user_not_found(id: u64) -> ApiError {
-    ApiError::NotFound(format!("User {id} does not exist."))
 }
 
 #[cfg(test)]

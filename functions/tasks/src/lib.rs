@@ -3,15 +3,30 @@
 //! Answers bare `{"state", "result"}` like the reference's Celery endpoint; errors use the chat
 //! envelope. Unknown, expired and malformed task ids are all 404.
 
-use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
-use shared::http::{self, json_response, Route};
+use shared::http::{self, json_response, Routes, Verb};
 use shared::store::Store;
 use shared::{ApiError, Style};
 
+#[derive(Clone, Copy, Debug)]
+pub enum Path {
+    TaskState,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Endpoint {
+    TaskState,
+}
+
 /// Every route of this function; the template and the local router must list the same paths.
-pub const ROUTES: [Route; 1] = [Route { path: "/chat/task_state/{id}", methods: &[Method::GET] }];
+pub const ROUTES: Routes<Path, Endpoint> = Routes {
+    paths: &[("/chat/task_state/{id}", Path::TaskState)],
+    endpoint: |path, verb| match (path, verb) {
+        (Path::TaskState, Verb::Get) => Some(Endpoint::TaskState),
+        (Path::TaskState, Verb::Post | Verb::Put | Verb::Patch | Verb::Delete) => None,
+    },
+};
 
 pub struct State {
     pub store: Store,
@@ -22,7 +37,7 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
 }
 
 async fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (_, params) = http::route(&ROUTES, req)?;
+    let (Endpoint::TaskState, params) = ROUTES.resolve(req)?;
     let not_found = || ApiError::NotFound(format!("Task {} does not exist.", params[0]));
     // Only canonical lower-case UUIDs are ids we handed out.
     let id = uuid::Uuid::parse_str(&params[0]).ok().map(|u| u.to_string()).filter(|s| *s == params[0]);

@@ -1,35 +1,59 @@
-//! `/users/`: list (cached in Redis), create, detail, update and delete of users.
+//! `/users/`: list (paged, filtered by key or index lookups, pages cached in Redis), create,
+//! detail, update and delete of users.
 //!
 //! DynamoDB calls per route (cache misses only for the list):
 //! | route | calls |
 //! |---|---|
-//! | `GET /users/` | 0 on a cache hit; 1 paginated Query on a miss |
-//! | `POST /users/` | 1 GetItem (name guard), 1 UpdateItem (id counter), 1 TransactWriteItems |
+//! | `GET /users/` | 0 on a cache hit; else `?id=` 1 GetItem, `?username=` 2 GetItems, other filters or none 1 Query of their index partition or the listing (more only while filters leave the page short, 1,000 items at most) |
+//! | `POST /users/` | 1 GetItem (name guard), 1 UpdateItem (id counter), 1 TransactWriteItems (6 items) |
 //! | `GET /users/{id}/` | 1 GetItem |
-//! | `PATCH`/`PUT /users/{id}/` | 1 GetItem, 1 TransactWriteItems |
-//! | `DELETE /users/{id}/` | 1 GetItem, 1 TransactWriteItems, 2 Queries of memberships + unseen, and per room left the leave's calls |
+//! | `PATCH`/`PUT /users/{id}/` | 1 GetItem, 1 TransactWriteItems (up to 10 items); with a `username`, 1 Query (the user's rooms) and an UpdateItem per room (their name on the member items) |
+//! | `DELETE /users/{id}/` | 1 GetItem, 1 TransactWriteItems, 2 Queries of the user's rooms, and per room left the leave's calls |
 
-use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
-use shared::cache::UserCache;
-use shared::http::{self, json_object, json_response, no_content, Route};
+use shared::cache::Cache;
+use shared::http::{self, json_object, json_response, no_content, Routes, Verb};
 use shared::store::{Store, UserWriteError};
-use shared::users::{self, User};
+use shared::users::{self, User, UserFilter};
 use shared::{ApiError, Style};
 
-const LIST: &str = "/users";
-const DETAIL: &str = "/users/{id}";
+#[derive(Clone, Copy, Debug)]
+pub enum Path {
+    List,
+    Detail,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Endpoint {
+    List,
+    Create,
+    Detail,
+    Update,
+    Replace,
+    Delete,
+}
+
 /// Every route of this function; the template and the local router must list the same paths.
-pub const ROUTES: [Route; 2] = [
-    Route { path: LIST, methods: &[Method::GET, Method::POST] },
-    Route { path: DETAIL, methods: &[Method::GET, Method::PATCH, Method::PUT, Method::DELETE] },
-];
+pub const ROUTES: Routes<Path, Endpoint> = Routes {
+    paths: &[("/users", Path::List), ("/users/{id}", Path::Detail)],
+    endpoint: |path, verb| match (path, verb) {
+        (Path::List, Verb::Get) => Some(Endpoint::List),
+        (Path::List, Verb::Post) => Some(Endpoint::Create),
+        (Path::List, Verb::Put | Verb::Patch | Verb::Delete) => None,
+        (Path::Detail, Verb::Get) => Some(Endpoint::Detail),
+        (Path::Detail, Verb::Patch) => Some(Endpoint::Update),
+        (Path::Detail, Verb::Put) => Some(Endpoint::Replace),
+        (Path::Detail, Verb::Delete) => Some(Endpoint::Delete),
+        (Path::Detail, Verb::Post) => None,
+    },
+};
 
 /// What the function builds once per cold start.
 pub struct State {
     pub store: Store,
-    pub cache: UserCache,
+    pub cache: Cache,
 }
 
 pub async fn handle(state: &State, req: Request) -> Response<Body> {
@@ -37,70 +61,60 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
 }
 
 async fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (path, params) = http::route(&ROUTES, req)?;
-    match (path, req.method().as_str()) {
-        (LIST, "GET") => list(state, req).await,
-        (LIST, "POST") => create(state, req).await,
-        (DETAIL, method) => {
-            let id = user_id(&params[0])?;
-            match method {
-                "GET" => detail(state, id).await,
-                "PATCH" => update(state, req, id, true).await,
-                "PUT" => update(state, req, id, false).await,
-                _ => delete(state, id).await,
-            }
-        }
-        _ => unreachable!("http::route returns only the methods of ROUTES"),
+    let (endpoint, params) = ROUTES.resolve(req)?;
+    let id = || http::parse_id(&params[0]).ok_or_else(|| ApiError::BadRequest("User id must be a positive integer.".into()));
+    match endpoint {
+        Endpoint::List => list(state, req).await,
+        Endpoint::Create => create(state, req).await,
+        Endpoint::Detail => detail(state, id()?).await,
+        Endpoint::Update => update(state, req, id()?, true).await,
+        Endpoint::Replace => update(state, req, id()?, false).await,
+        Endpoint::Delete => delete(state, id()?).await,
     }
 }
 
-fn user_id(raw: &str) -> Result<u64, ApiError> {
-    http::parse_id(raw).ok_or_else(|| ApiError::BadRequest("User id must be a positive integer.".into()))
+/// A page as cached: the users and the id the next page starts after.
+#[derive(Serialize, Deserialize)]
+struct Page {
+    users: Vec<User>,
+    next_after: Option<u64>,
 }
 
-/// `GET /users/`: the whole list from the cache or DynamoDB, then the exact-match filters.
+/// `GET /users/`: one page of the filtered list, from the cache or DynamoDB; `Link` rel next
+/// when more may follow.
 async fn list(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
-    let filters = filters(req)?;
-    let (cached, generation) = state.cache.users().await;
-    let (all, hit) = match cached {
-        Some(all) => (all, true),
+    let filter = UserFilter::parse(|name| http::query(req, name))?;
+    let page = http::page(req)?;
+    let key = filter.cache_key(page);
+    let (cached, generation) = state.cache.user_page(&key).await;
+    let cached: Option<Page> = cached.and_then(|text| serde_json::from_str(&text).ok());
+    let hit = cached.is_some();
+    let found = match cached {
+        Some(found) => found,
         None => {
-            let all = state.store.list_users().await?;
-            state.cache.store_users(&all, &generation).await;
-            (all, false)
+            let found = state.store.list_users(&filter, page).await?;
+            let found = Page { users: found.users, next_after: found.next_after };
+            state.cache.store_user_page(&key, &serde_json::to_string(&found).expect("pages serialize"), &generation).await;
+            found
         }
     };
-    let shown: Vec<&User> = all.iter().filter(|u| users::matches_filters(u, &filters)).collect();
-    let mut response = json_response(200, &json!(shown));
-    let header = if hit { "HIT" } else { "MISS" };
-    response.headers_mut().insert("x-cache", header.parse().expect("static header value"));
-    Ok(response)
-}
-
-/// The known filters of the query string; `id` must be a positive whole number, like every id.
-fn filters(req: &Request) -> Result<Vec<(String, String)>, ApiError> {
-    let mut found = Vec::new();
-    for name in users::FILTERS {
-        if let Some(value) = http::query(req, name) {
-            if name == "id" && http::parse_id(&value).is_none() {
-                return Err(ApiError::field("id", "Enter a positive whole number."));
-            }
-            found.push((name.to_string(), value));
-        }
+    let mut response = json_response(200, &json!(found.users));
+    if let Some(after) = found.next_after {
+        response = http::with_header(response, "link", &http::next_link(req, after));
     }
-    Ok(found)
+    Ok(http::with_header(response, "x-cache", if hit { "HIT" } else { "MISS" }))
 }
 
 async fn create(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
     let changes = users::parse_changes(&json_object(req)?, false)?;
     let name = changes.username.clone().expect("validated as required");
     // Cheap early answer for the common duplicate; the transaction below is what guarantees it.
-    if state.store.user_ids_by_name(std::slice::from_ref(&name)).await?.contains_key(&name) {
+    if state.store.user_id_by_name(&name).await?.is_some() {
         return Err(duplicate_username());
     }
     let hash = users::hash_password(changes.password.as_deref().expect("validated as required"))?;
     let user = state.store.create_user(&changes, &hash).await.map_err(write_error)?;
-    state.cache.invalidate().await;
+    state.cache.invalidate_users().await;
     Ok(json_response(201, &json!(user)))
 }
 
@@ -121,7 +135,12 @@ async fn update(state: &State, req: &Request, id: u64, partial: bool) -> Result<
         let hash = new_hash.as_deref().unwrap_or(&old_hash);
         match state.store.update_user(&old, &new, hash).await {
             Ok(()) => {
-                state.cache.invalidate().await;
+                state.cache.invalidate_users().await;
+                // Rooms show members by name. Also when the name did not change: a retry of
+                // a rename whose first attempt failed here puts it right.
+                if changes.username.is_some() {
+                    state.store.rename_member(&new).await?;
+                }
                 return Ok(json_response(200, &json!(new)));
             }
             Err(UserWriteError::Changed) => continue,
@@ -139,7 +158,7 @@ async fn delete(state: &State, id: u64) -> Result<Response<Body>, ApiError> {
     let deleted = state.store.delete_user_record(&user).await?;
     // A join that slipped in before the record went is undone here; after it, joins fail.
     state.store.leave_all_rooms(id).await?;
-    state.cache.invalidate().await;
+    state.cache.invalidate_users().await;
     if !deleted {
         return Err(not_found());
     }
@@ -159,30 +178,5 @@ fn write_error(err: UserWriteError) -> ApiError {
         UserWriteError::DuplicateUsername => duplicate_username(),
         UserWriteError::Changed => ApiError::Conflict("The user changed while updating it, please retry.".into()),
         UserWriteError::Api(e) => e,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn get(path: &str) -> Request {
-        lambda_http::http::Request::builder().uri(path).body(Body::Empty).unwrap()
-    }
-
-    #[test]
-    fn routes_match_with_and_without_trailing_slash() {
-        for path in ["/users", "/users/"] {
-            assert_eq!(http::route(&ROUTES, &get(path)).unwrap().0, LIST);
-        }
-        let post = lambda_http::http::Request::builder().method("DELETE").uri("/users/").body(Body::Empty).unwrap();
-        match http::route(&ROUTES, &post) {
-            Err(ApiError::MethodNotAllowed { allow, .. }) => assert_eq!(allow, "GET, POST"),
-            other => panic!("{other:?}"),
-        }
-        for path in ["/users/7", "/users/7/"] {
-            assert_eq!(http::route(&ROUTES, &get(path)).unwrap(), (DETAIL, vec!["7".to_string()]));
-        }
-        assert!(http::route(&ROUTES, &get("/users/7/x")).is_err());
     }
 }

@@ -1,4 +1,4 @@
-//! The SQS consumer: delivers sends, marks messages seen, and fails the tasks of jobs that
+//! The SQS consumer: delivers sends, moves read positions, and fails the tasks of jobs that
 //! reached the dead-letter queue.
 //!
 //! Every job is idempotent, so a redelivered or re-run batch changes nothing twice. A record
@@ -6,20 +6,25 @@
 //! delivers it again, and after `maxReceiveCount` attempts moves it to the dead-letter queue,
 //! whose records come back here to end their task as FAILURE.
 //!
-//! A batch is handled as a whole, so its DynamoDB calls do not grow with its size: its sends
-//! take one Query per room (members), one BatchGetItem (usernames) and one TransactWriteItems
-//! per 100 items (per message: 2 + one per reader; per room: 1), its seen jobs one
-//! BatchWriteItem per 25 messages; a dead-lettered send takes one UpdateItem.
+//! A batch is sorted first (`plan`, pure), then handled room by room, the rooms at once. Per
+//! room with sends: 1 Query (members, for the tasks' results), 1 TransactWriteItems (the
+//! messages and the room's delivery state; again with the late ones numbered if another
+//! delivery of the room got in between), 1 BatchWriteItem (the tasks); then a wake mark per
+//! room in the cache. Whatever the room's size: nothing is written per member. Per seen job,
+//! 2 conditional UpdateItems per room. A dead-lettered send takes 1 UpdateItem.
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use serde_json::Value;
+use shared::cache::Cache;
 use shared::queue::Job;
 use shared::render;
-use shared::store::{Delivered, Delivery, Store, StoredMessage};
+use shared::store::{Delivered, Delivery, Position, Store, StoredMessage, MESSAGES_PER_DELIVERY};
 use shared::ApiError;
+use std::collections::BTreeMap;
 
 pub struct State {
     pub store: Store,
+    pub cache: Cache,
     /// ARN of the dead-letter queue: its records end their task instead of being delivered.
     pub dead_letter_arn: Option<String>,
 }
@@ -28,58 +33,82 @@ pub const ROOM_GONE: &str = "The chat room was deleted before the message could 
 pub const GAVE_UP: &str = "The message could not be delivered after repeated attempts.";
 
 /// A send job of the batch, with the id of the record that carried it.
-struct Send {
-    record: String,
-    task_id: String,
-    room_name: String,
-    message: StoredMessage,
+#[derive(Clone, Debug, PartialEq)]
+pub struct Send {
+    pub record: String,
+    pub task_id: String,
+    pub room_name: String,
+    pub message: StoredMessage,
+}
+
+/// What a batch asks for, sorted by kind of work.
+#[derive(Debug, Default, PartialEq)]
+pub struct Plan {
+    /// Sends by room, each room's in groups of at most [`MESSAGES_PER_DELIVERY`].
+    pub sends: BTreeMap<u64, Vec<Vec<Send>>>,
+    /// Position moves, as (record, reader, moves).
+    pub seen: Vec<(String, u64, Vec<(u64, Position)>)>,
+    /// Records of the dead-letter queue, as (record, body).
+    pub dead: Vec<(String, String)>,
+    /// Records that are no job at all: SQS delivers them again, then dead-letters them.
+    pub unreadable: Vec<String>,
+}
+
+/// Sorts a batch's records into the work they ask for. Pure.
+pub fn plan(records: &[SqsMessage], dead_letter_arn: Option<&str>) -> Plan {
+    let mut plan = Plan::default();
+    let mut sends: BTreeMap<u64, Vec<Send>> = BTreeMap::new();
+    for record in records {
+        let id = record.message_id.clone().unwrap_or_default();
+        let body = record.body.clone().unwrap_or_default();
+        if dead_letter_arn.is_some() && record.event_source_arn.as_deref() == dead_letter_arn {
+            plan.dead.push((id, body));
+            continue;
+        }
+        match serde_json::from_str::<Job>(&body) {
+            Ok(Job::Send { task_id, room_name, message }) => {
+                sends.entry(message.room).or_default().push(Send { record: id, task_id, room_name, message });
+            }
+            Ok(Job::Seen { reader, positions }) => plan.seen.push((id, reader, positions)),
+            Err(err) => {
+                tracing::warn!(message_id = %id, error = %err, "unreadable job, SQS will deliver it again");
+                plan.unreadable.push(id);
+            }
+        }
+    }
+    for (room, room_sends) in sends {
+        plan.sends.insert(room, room_sends.chunks(MESSAGES_PER_DELIVERY).map(<[Send]>::to_vec).collect());
+    }
+    plan
 }
 
 /// Handles a batch and reports the records to retry.
 pub async fn handle(state: &State, event: SqsEvent) -> SqsBatchResponse {
-    let mut retry: Vec<String> = Vec::new();
-    let mut sends = Vec::new();
-    let mut seen: Vec<(String, Vec<(u64, u64, u64)>)> = Vec::new();
-    for record in &event.records {
-        let id = record.message_id.clone().unwrap_or_default();
-        let body = record.body.as_deref().unwrap_or_default();
-        if state.dead_letter_arn.is_some() && record.event_source_arn == state.dead_letter_arn {
-            if let Err(err) = give_up(&state.store, body).await {
-                tracing::warn!(message_id = %id, error = ?err, "could not fail a dead-lettered task");
-                retry.push(id);
-            }
-            continue;
-        }
-        match serde_json::from_str::<Job>(body) {
-            Ok(Job::Send { task_id, room_name, message }) => sends.push(Send { record: id, task_id, room_name, message }),
-            Ok(Job::Seen { reader, messages }) => {
-                seen.push((id, messages.into_iter().map(|(room, message)| (reader, room, message)).collect()));
-            }
-            Err(err) => {
-                tracing::warn!(message_id = %id, error = %err, "unreadable job, SQS will deliver it again");
-                retry.push(id);
-            }
+    let plan = plan(&event.records, state.dead_letter_arn.as_deref());
+    let mut retry = plan.unreadable.clone();
+    for (record, body) in &plan.dead {
+        if let Err(err) = give_up(&state.store, body).await {
+            tracing::warn!(message_id = %record, error = ?err, "could not fail a dead-lettered task");
+            retry.push(record.clone());
         }
     }
-    if !sends.is_empty() {
-        if let Err(err) = deliver(&state.store, &sends).await {
-            // One bad job must not hold back the others: each goes again alone.
-            tracing::warn!(error = ?err, jobs = sends.len(), "batch delivery failed, delivering one by one");
-            for send in &sends {
-                if let Err(err) = deliver(&state.store, std::slice::from_ref(send)).await {
-                    tracing::warn!(message_id = %send.record, error = ?err, "delivery failed, SQS will deliver it again");
-                    retry.push(send.record.clone());
-                }
-            }
+    let rooms = plan.sends.iter().map(|(&room, groups)| deliver_room(state, room, groups));
+    let delivered = futures_util::future::join_all(rooms).await;
+    let mut woken = Vec::new();
+    for (room, failed) in plan.sends.keys().zip(delivered) {
+        if failed.len() < plan.sends[room].iter().map(Vec::len).sum::<usize>() {
+            woken.push(*room);
         }
+        retry.extend(failed);
     }
-    if !seen.is_empty() {
-        let all: Vec<(u64, u64, u64)> = seen.iter().flat_map(|(_, s)| s.iter().copied()).collect();
-        if let Err(err) = state.store.mark_seen(&all).await {
-            tracing::warn!(error = ?err, "seen marking failed, SQS will deliver the jobs again");
-            retry.extend(seen.into_iter().map(|(record, _)| record));
-        }
-    }
+    state.cache.wake(&woken).await;
+    let moves = plan.seen.iter().map(|(record, reader, positions)| async move {
+        state.store.move_positions(*reader, positions).await.map_err(|err| {
+            tracing::warn!(message_id = %record, error = ?err, "read position move failed, SQS will deliver it again");
+            record.clone()
+        })
+    });
+    retry.extend(futures_util::future::join_all(moves).await.into_iter().filter_map(Result::err));
     let mut response = SqsBatchResponse::default();
     for id in retry {
         let mut failure = BatchItemFailure::default();
@@ -89,37 +118,59 @@ pub async fn handle(state: &State, event: SqsEvent) -> SqsBatchResponse {
     response
 }
 
-/// Stores each message with an unseen entry for every current member but its sender, and sets
-/// its task to SUCCESS with the message as result, all at once; a message whose room is gone
-/// ends its task as FAILURE.
-async fn deliver(store: &Store, sends: &[Send]) -> Result<(), ApiError> {
-    let mut rooms: Vec<u64> = sends.iter().map(|s| s.message.room).collect();
-    rooms.sort_unstable();
-    rooms.dedup();
-    let (members, names) = render::members_and_names(store, &rooms, sends.iter().map(|s| s.message.from_id)).await?;
-    let deliveries: Vec<Delivery> = sends
-        .iter()
-        .map(|s| {
-            let m = &s.message;
-            let room_members = &members[&m.room];
-            let room = render::room(m.room, &s.room_name, room_members, &names);
-            Delivery {
-                message: m,
-                task_id: &s.task_id,
-                result: render::delivered(m, room, &names).to_string(),
-                readers: room_members.iter().copied().filter(|&u| u != m.from_id).collect(),
+/// Delivers a room's sends; returns the records that failed. One failing group must not hold
+/// back the others: a group that fails goes again job by job.
+async fn deliver_room(state: &State, room: u64, groups: &[Vec<Send>]) -> Vec<String> {
+    let members = match state.store.members(room).await {
+        Ok(members) => members,
+        Err(err) => {
+            tracing::warn!(room, error = ?err, "members of the room unreadable, SQS will deliver again");
+            return groups.iter().flatten().map(|s| s.record.clone()).collect();
+        }
+    };
+    let mut failed = Vec::new();
+    for group in groups {
+        if let Err(err) = deliver(&state.store, room, &members, group).await {
+            tracing::warn!(room, error = ?err, jobs = group.len(), "delivery failed, delivering one by one");
+            for send in group {
+                if let Err(err) = deliver(&state.store, room, &members, std::slice::from_ref(send)).await {
+                    tracing::warn!(message_id = %send.record, error = ?err, "delivery failed, SQS will deliver it again");
+                    failed.push(send.record.clone());
+                }
             }
-        })
+        }
+    }
+    failed
+}
+
+/// Stores a group of one room's messages, then settles their tasks: SUCCESS with the message as
+/// result for those stored now (or by an earlier delivery that did not get to its task), FAILURE
+/// for a room that is gone.
+async fn deliver(store: &Store, room: u64, members: &[shared::store::Member], sends: &[Send]) -> Result<(), ApiError> {
+    let names = render::member_names(members);
+    let results: Vec<String> = sends
+        .iter()
+        .map(|s| render::delivered(&s.message, render::room(room, &s.room_name, members), &names).to_string())
         .collect();
-    for (send, outcome) in sends.iter().zip(store.deliver_all(&deliveries).await?) {
-        let (task_id, message) = (send.task_id.as_str(), send.message.id);
+    let deliveries: Vec<Delivery> =
+        sends.iter().zip(&results).map(|(s, result)| Delivery { message: &s.message, task_id: &s.task_id, result: result.clone() }).collect();
+    let outcomes = store.deliver_room(room, &deliveries).await?;
+    let mut stored = Vec::new();
+    for (d, outcome) in deliveries.iter().zip(outcomes) {
+        let (task_id, message) = (d.task_id, d.message.id);
         match outcome {
-            Delivered::Stored => tracing::info!(task_id, room = send.message.room, message, "delivered"),
-            Delivered::AlreadyStored => tracing::info!(task_id, message, "already delivered"),
+            Delivered::Stored => {
+                tracing::info!(task_id, room, message, "delivered");
+                stored.push((d.task_id, d.result.as_str()));
+            }
+            Delivered::AlreadyStored => {
+                tracing::info!(task_id, message, "already delivered");
+                store.finish_if_pending(task_id, &d.result).await?;
+            }
             Delivered::RoomGone => store.fail_task(task_id, ROOM_GONE).await?,
         }
     }
-    Ok(())
+    store.finish_tasks(&stored).await
 }
 
 /// A dead-lettered record: its send's task ends as FAILURE (unless it succeeded after all).
@@ -137,5 +188,51 @@ async fn give_up(store: &Store, body: &str) -> Result<(), ApiError> {
             tracing::error!("dead-lettered record without a task dropped");
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, body: &str, source: &str) -> SqsMessage {
+        let mut r = SqsMessage::default();
+        r.message_id = Some(id.into());
+        r.body = Some(body.into());
+        r.event_source_arn = Some(source.into());
+        r
+    }
+
+    fn send(room: u64, id: u64) -> String {
+        let message = StoredMessage { id, room, from_id: 1, from_username: "a".into(), text: "t".into(), sent_at: "now".into() };
+        Job::Send { task_id: format!("task-{id}"), room_name: "r".into(), message }.body()
+    }
+
+    #[test]
+    fn a_batch_is_sorted_into_sends_by_room_seen_moves_dead_letters_and_junk() {
+        let seen = Job::Seen { reader: 7, positions: vec![(3, Position { read_to: 9, late_to: 0 })] }.body();
+        let records = [
+            record("a", &send(2, 1), "jobs"),
+            record("b", &seen, "jobs"),
+            record("c", &send(1, 5), "jobs"),
+            record("d", "{not a job", "jobs"),
+            record("e", &send(2, 2), "jobs"),
+            record("f", &send(2, 3), "dlq"),
+        ];
+        let plan = plan(&records, Some("dlq"));
+        let rooms: Vec<(u64, Vec<&str>)> =
+            plan.sends.iter().map(|(r, groups)| (*r, groups.iter().flatten().map(|s| s.record.as_str()).collect())).collect();
+        assert_eq!(rooms, [(1, vec!["c"]), (2, vec!["a", "e"])]);
+        assert_eq!(plan.seen, [("b".to_string(), 7, vec![(3, Position { read_to: 9, late_to: 0 })])]);
+        assert_eq!(plan.dead, [("f".to_string(), send(2, 3))]);
+        assert_eq!(plan.unreadable, ["d"]);
+    }
+
+    #[test]
+    fn a_room_with_more_sends_than_one_delivery_holds_is_split() {
+        let records: Vec<SqsMessage> = (0..120).map(|i| record(&format!("r{i}"), &send(4, i + 1), "jobs")).collect();
+        let plan = plan(&records, None);
+        let sizes: Vec<usize> = plan.sends[&4].iter().map(Vec::len).collect();
+        assert_eq!(sizes, [MESSAGES_PER_DELIVERY, MESSAGES_PER_DELIVERY, 120 - 2 * MESSAGES_PER_DELIVERY]);
     }
 }

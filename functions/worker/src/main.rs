@@ -8,6 +8,7 @@ async fn main() -> Result<(), Error> {
     let aws = shared::config::aws().await;
     let state = State {
         store: shared::config::store(&aws),
+        cache: shared::config::cache(&aws).await,
         dead_letter_arn: std::env::var("DLQ_ARN").ok().filter(|arn| !arn.is_empty()),
     };
     run(service_fn(|event: LambdaEvent<SqsEvent>| {

@@ -1,15 +1,24 @@
-//! Messages of a room and the per-reader unseen entries.
+//! Messages of a room, and what "seen" means without a row per reader.
 //!
-//! A message lives at `MSGS#<room>` / `MSG#<id>`; ids come from one atomic counter at acceptance,
-//! so they sort in acceptance order. Each recipient gets an `UNSEEN` entry holding a copy of the
-//! message, so "what has N not seen" is a single Query of N's partition, O(unseen).
+//! A message lives at `MSGS#<room>` / `MSG#<id>`. Its id comes from the room's sequence when
+//! the API accepts it, so ids sort in acceptance order; the worker stores it later, and
+//! deliveries of one room can finish out of order. Each member's read position says "seen up to
+//! id N" (API.md "Seen state: read positions"). A message stored after a newer one could hide
+//! below a position that moved past it meanwhile, so the room's delivery state (`STATE`) records
+//! the newest id stored, in the same transaction as every delivery: a message older than that
+//! is *late* and also gets an entry numbered in storage order (`LATE#<seq>`). A position is
+//! (`read_to`, `late_to`): unseen are the messages above `read_to` and the late ones above
+//! `late_to`. So a delivery writes the same few items whatever the room's size, and no message
+//! is ever skipped.
 
-use super::item::{check, item, n, put, s, Item, EXISTS, NEW};
-use super::{Store, Txn};
+use super::item::{decode, decode_all, encode, n, Attrs};
+use super::membership::Position;
+use super::txn::{Outcome, Slot, Txn, NEW};
+use super::{Backoff, Range, Store};
 use crate::error::ApiError;
 use crate::keys;
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
 
 /// A message as accepted by the API and stored by the worker.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -22,40 +31,88 @@ pub struct StoredMessage {
     pub sent_at: String,
 }
 
+#[derive(Serialize, Deserialize)]
+struct MessageItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    message: StoredMessage,
+}
+
+impl MessageItem {
+    fn new(message: &StoredMessage) -> MessageItem {
+        let (pk, sk) = keys::message(message.room, message.id);
+        MessageItem { pk, sk, message: message.clone() }
+    }
+}
+
+/// What the worker has stored in a room: the newest message id, and how many were late.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeliveryState {
+    pub room: u64,
+    pub top: u64,
+    pub late: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct DeliveryStateItem {
+    pk: String,
+    sk: String,
+    room: u64,
+    top: u64,
+    late: u64,
+}
+
+/// The delivery state of a new room: nothing stored.
+pub(super) fn initial_state(room: u64) -> Attrs {
+    let (pk, sk) = keys::delivery_state(room);
+    encode(&DeliveryStateItem { pk, sk, room, top: 0, late: 0 })
+}
+
+impl DeliveryState {
+    /// A position that has seen everything stored so far: where a new member starts.
+    pub fn position(&self) -> Position {
+        Position { read_to: self.top, late_to: self.late }
+    }
+
+    /// Whether a reader at `position` may have something unseen here.
+    pub fn ahead_of(&self, position: Position) -> bool {
+        self.top > position.read_to || self.late > position.late_to
+    }
+}
+
+pub(super) fn decode_state(item: Attrs) -> Result<DeliveryState, ApiError> {
+    let state: DeliveryStateItem = decode("delivery state", item)?;
+    Ok(DeliveryState { room: state.room, top: state.top, late: state.late })
+}
+
+#[derive(Serialize, Deserialize)]
+struct LateItem {
+    pk: String,
+    sk: String,
+    seq: u64,
+    #[serde(flatten)]
+    message: StoredMessage,
+}
+
+/// A late message and its number among the room's late ones.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LateMessage {
+    pub seq: u64,
+    pub message: StoredMessage,
+}
+
 /// A page of a room's history, oldest first, and the cursor for the page before it.
 pub struct MessagePage {
     pub messages: Vec<StoredMessage>,
     pub next_before: Option<u64>,
 }
 
-fn message_attrs(m: &StoredMessage) -> impl IntoIterator<Item = (&'static str, AttributeValue)> {
-    [
-        ("id", n(m.id)),
-        ("room", n(m.room)),
-        ("from_id", n(m.from_id)),
-        ("from_username", s(&m.from_username)),
-        ("text", s(&m.text)),
-        ("sent_at", s(&m.sent_at)),
-    ]
-}
-
-fn to_message(item: &Item) -> StoredMessage {
-    StoredMessage {
-        id: item.n("id"),
-        room: item.n("room"),
-        from_id: item.n("from_id"),
-        from_username: item.s("from_username"),
-        text: item.s("text"),
-        sent_at: item.s("sent_at"),
-    }
-}
-
-/// A message to store, with its task's result and the members who get it as unseen.
+/// A message to store, with its task's result.
 pub struct Delivery<'a> {
     pub message: &'a StoredMessage,
     pub task_id: &'a str,
     pub result: String,
-    pub readers: Vec<u64>,
 }
 
 /// What became of a delivery.
@@ -68,175 +125,185 @@ pub enum Delivered {
     RoomGone,
 }
 
-/// Items per TransactWriteItems call (DynamoDB's limit).
-const TXN_ITEMS: usize = 100;
-/// Readers whose unseen entries fit in the final transaction beside the message, the task and
-/// the room check; a room with more readers writes the others first.
-const READERS_IN_FINAL: usize = TXN_ITEMS - 3;
+/// Most messages one unseen answer returns per room (oldest first); the position moves past
+/// them only, so the next answer goes on from there.
+pub const UNSEEN_PER_ROOM: usize = 200;
 
-/// Whose condition an item of a delivery transaction carries.
-enum Owner {
-    Message(usize),
-    Room(u64),
-    None,
-}
+/// Messages one delivery transaction stores beside the room's state (and their late entries).
+pub const MESSAGES_PER_DELIVERY: usize = 49;
 
 impl Store {
-    /// Stores messages exactly once, each with an unseen entry per reader and its task set to
-    /// SUCCESS with its result, packing as many as fit into each TransactWriteItems: per message
-    /// its put (conditional on not existing yet), its task and its unseen entries, plus one
-    /// check per room that it still exists. A redelivered message therefore writes nothing. A
-    /// cancelled transaction names the failed conditions: those deliveries are settled (already
-    /// stored, or room gone) and the others go again. A message with more than 97 readers first
-    /// writes its other entries in transactions of 99, each conditional on it not existing yet.
-    pub async fn deliver_all(&self, deliveries: &[Delivery<'_>]) -> Result<Vec<Delivered>, ApiError> {
+    /// Stores messages of one room exactly once: one TransactWriteItems of each message's put
+    /// (conditional on not existing yet) and the room's delivery state (conditional on the room
+    /// existing and on what was stored before, see the module). A cancelled transaction names the
+    /// failed conditions: redelivered messages are settled, a state that moved meanwhile is read
+    /// back from the cancellation and the transaction goes again with the late ones numbered.
+    pub async fn deliver_room(&self, room: u64, deliveries: &[Delivery<'_>]) -> Result<Vec<Delivered>, ApiError> {
+        assert!(deliveries.len() <= MESSAGES_PER_DELIVERY, "at most {MESSAGES_PER_DELIVERY} messages per delivery");
         let mut outcome: Vec<Option<Delivered>> = vec![None; deliveries.len()];
-        let mut keys_seen = std::collections::HashSet::new();
+        let mut ids = HashSet::new();
         for (i, d) in deliveries.iter().enumerate() {
+            assert_eq!(d.message.room, room, "deliveries of one room");
             // The same message twice in one batch: the second copy is a duplicate delivery.
-            if !keys_seen.insert((d.message.room, d.message.id)) {
-                outcome[i] = Some(Delivered::AlreadyStored);
-            } else if d.readers.len() > READERS_IN_FINAL && !self.write_extra_unseen(d).await? {
+            if !ids.insert(d.message.id) {
                 outcome[i] = Some(Delivered::AlreadyStored);
             }
         }
-        let expires = chrono::Utc::now().timestamp() + super::tasks::TASK_TTL_SECONDS;
-        let mut pending: Vec<usize> = (0..deliveries.len()).filter(|&i| outcome[i].is_none()).collect();
-        while !pending.is_empty() {
-            let (mut txn, mut owners, mut included) = (Vec::new(), Vec::new(), Vec::new());
-            let mut rooms = std::collections::HashSet::new();
-            for &i in &pending {
-                let d = &deliveries[i];
-                let m = d.message;
-                let readers = &d.readers[d.readers.len().saturating_sub(READERS_IN_FINAL)..];
-                let needed = 2 + readers.len() + usize::from(!rooms.contains(&m.room));
-                if txn.len() + needed > TXN_ITEMS {
-                    continue; // next transaction
-                }
-                if rooms.insert(m.room) {
-                    txn.push(check(&self.table, keys::room(m.room), EXISTS));
-                    owners.push(Owner::Room(m.room));
-                }
-                txn.push(put(&self.table, item(keys::message(m.room, m.id), message_attrs(m)), Some(NEW)));
-                owners.push(Owner::Message(i));
-                // A put, not an update: the finished task replaces the PENDING one whole (and
-                // costs no expression parsing, which the emulator is slow at).
-                let task = [("task_state", s("SUCCESS")), ("task_result", s(&d.result)), ("expires_at", n(expires))];
-                txn.push(put(&self.table, item(keys::task(d.task_id), task), None));
-                owners.push(Owner::None);
-                for &reader in readers {
-                    txn.push(self.unseen_entry(m, reader));
-                    owners.push(Owner::None);
-                }
-                included.push(i);
+        // What the room's state is believed to be; `None` until a cancellation shows it.
+        let mut known: Option<DeliveryState> = None;
+        let mut backoff = Backoff::new("TransactWriteItems deliver");
+        loop {
+            let pending: Vec<usize> = (0..deliveries.len()).filter(|&i| outcome[i].is_none()).collect();
+            if pending.is_empty() {
+                break;
             }
-            match self.transact("TransactWriteItems deliver", txn).await? {
-                Txn::Done => included.iter().for_each(|&i| outcome[i] = Some(Delivered::Stored)),
-                Txn::ConditionFailed(failed) => {
-                    for index in failed {
-                        match owners[index] {
-                            Owner::Message(i) => outcome[i] = Some(Delivered::AlreadyStored),
-                            Owner::Room(room) => included
-                                .iter()
-                                .filter(|&&i| deliveries[i].message.room == room)
-                                .for_each(|&i| outcome[i] = Some(Delivered::RoomGone)),
-                            Owner::None => {}
+            let newest = pending.iter().map(|&i| deliveries[i].message.id).max().expect("pending deliveries");
+            let oldest = pending.iter().map(|&i| deliveries[i].message.id).min().expect("pending deliveries");
+            let mut txn = Txn::new(self);
+            let puts: Vec<(usize, Slot)> =
+                pending.iter().map(|&i| (i, txn.put(encode(&MessageItem::new(deliveries[i].message)), Some(NEW), &[]))).collect();
+            let state = match known {
+                // First try: nothing newer stored yet, so none of these is late.
+                None => txn.update(
+                    keys::delivery_state(room),
+                    "SET #top = :top",
+                    Some("attribute_exists(pk) AND #top < :oldest"),
+                    &[(":top", n(newest)), (":oldest", n(oldest))],
+                ),
+                Some(before) => {
+                    let mut late: Vec<&StoredMessage> =
+                        pending.iter().map(|&i| deliveries[i].message).filter(|m| m.id < before.top).collect();
+                    late.sort_by_key(|m| m.id);
+                    for (k, message) in late.iter().enumerate() {
+                        let seq = before.late + 1 + k as u64;
+                        let (pk, sk) = keys::late(room, seq);
+                        txn.put(encode(&LateItem { pk, sk, seq, message: (*message).clone() }), Some(NEW), &[]);
+                    }
+                    txn.update(
+                        keys::delivery_state(room),
+                        "SET #top = :top, late = :late",
+                        Some("#top = :was_top AND late = :was_late"),
+                        &[
+                            (":top", n(newest.max(before.top))),
+                            (":late", n(before.late + late.len() as u64)),
+                            (":was_top", n(before.top)),
+                            (":was_late", n(before.late)),
+                        ],
+                    )
+                }
+            };
+            let result = self.transact("TransactWriteItems deliver", txn).await?;
+            if let Outcome::Done = result {
+                pending.iter().for_each(|&i| outcome[i] = Some(Delivered::Stored));
+                break;
+            }
+            for &(i, slot) in &puts {
+                if result.failed(slot) {
+                    outcome[i] = Some(Delivered::AlreadyStored);
+                }
+            }
+            if result.failed(state) {
+                match result.found(state) {
+                    None => {
+                        for &i in &pending {
+                            outcome[i].get_or_insert(Delivered::RoomGone);
                         }
                     }
+                    Some(found) => known = Some(decode_state(found.clone())?),
                 }
             }
-            let before = pending.len();
-            pending.retain(|&i| outcome[i].is_none());
-            if pending.len() == before {
-                return Err(ApiError::unavailable("TransactWriteItems deliver", "cancelled without a failed condition"));
+            if !puts.iter().any(|&(_, slot)| result.failed(slot)) && !result.failed(state) {
+                backoff.wait().await?; // a late entry's number was taken meanwhile: the state moved
+                known = None;
             }
         }
         Ok(outcome.into_iter().map(|o| o.expect("every delivery settled")).collect())
     }
 
-    fn unseen_entry(&self, m: &StoredMessage, reader: u64) -> aws_sdk_dynamodb::types::TransactWriteItem {
-        put(&self.table, item(keys::unseen(reader, m.room, m.id), message_attrs(m)), None)
+    /// The delivery state of each room that still exists. One BatchGetItem per 100 rooms.
+    pub async fn delivery_states(&self, rooms: &[u64]) -> Result<HashMap<u64, DeliveryState>, ApiError> {
+        let items = self.get_many("BatchGetItem delivery states", rooms.iter().map(|&r| keys::delivery_state(r)).collect()).await?;
+        let states: Vec<DeliveryState> = items.into_iter().map(decode_state).collect::<Result<_, _>>()?;
+        Ok(states.into_iter().map(|s| (s.room, s)).collect())
     }
 
-    /// The unseen entries that do not fit in the final transaction, 99 at a time, each batch
-    /// conditional on the message not being stored yet. `false` when it already was.
-    async fn write_extra_unseen(&self, d: &Delivery<'_>) -> Result<bool, ApiError> {
-        let m = d.message;
-        let extra = &d.readers[..d.readers.len() - READERS_IN_FINAL];
-        for chunk in extra.chunks(TXN_ITEMS - 1) {
-            let mut txn = vec![check(&self.table, keys::message(m.room, m.id), NEW)];
-            txn.extend(chunk.iter().map(|&r| self.unseen_entry(m, r)));
-            if let Txn::ConditionFailed(_) = self.transact("TransactWriteItems unseen", txn).await? {
-                return Ok(false);
+    /// What a reader at `position` has not seen in a room: the messages above `read_to` (at
+    /// most [`UNSEEN_PER_ROOM`], oldest first) and the late ones above `late_to` at or below
+    /// `read_to`, by id; and the position once they are read. One Query for each part that
+    /// `state` says is there.
+    pub async fn unseen_in(&self, room: u64, position: Position, state: &DeliveryState) -> Result<(Vec<StoredMessage>, Position), ApiError> {
+        let (mut messages, mut to) = (Vec::new(), position);
+        if state.top > position.read_to {
+            let after = keys::message_sk(position.read_to);
+            let got = self.query_page("Query unseen", &keys::messages_pk(room), Range::After(keys::MESSAGE_PREFIX, &after), UNSEEN_PER_ROOM, true).await?;
+            messages = decode_all::<MessageItem>("message", got.items)?.into_iter().map(|m| m.message).collect();
+            to.read_to = messages.last().map_or(position.read_to, |m| m.id);
+        }
+        if state.late > position.late_to {
+            let late = self.late_after(room, position.late_to).await?;
+            to.late_to = late.last().map_or(position.late_to, |l| l.seq);
+            let known: HashSet<u64> = messages.iter().map(|m| m.id).collect();
+            messages.extend(late.into_iter().map(|l| l.message).filter(|m| m.id <= position.read_to && !known.contains(&m.id)));
+            messages.sort_by_key(|m| m.id);
+        }
+        Ok((messages, to))
+    }
+
+    /// Late entries of a room numbered above `seq`, in storage order (at most 200). One Query.
+    async fn late_after(&self, room: u64, seq: u64) -> Result<Vec<LateMessage>, ApiError> {
+        let after = keys::late_sk(seq);
+        let got = self.query_page("Query late", &keys::delivered_pk(room), Range::After(keys::LATE_PREFIX, &after), UNSEEN_PER_ROOM, true).await?;
+        let items: Vec<LateItem> = decode_all("late message", got.items)?;
+        Ok(items.into_iter().map(|l| LateMessage { seq: l.seq, message: l.message }).collect())
+    }
+
+    /// Where a reader at `position` stands after reading a page of history: `read_to` at the
+    /// page's newest message (never backward); `late_to` past the late entries that the page
+    /// showed or that were never hidden from the reader (newer than `read_to` was), up to the
+    /// first one still unseen. One Query of the late entries, only when `state` has new ones.
+    pub async fn position_after_page(
+        &self,
+        room: u64,
+        position: Position,
+        state: &DeliveryState,
+        page: &[StoredMessage],
+    ) -> Result<Position, ApiError> {
+        let mut to = position;
+        if let Some(newest) = page.last() {
+            to.read_to = to.read_to.max(newest.id);
+        }
+        if state.late > position.late_to {
+            let shown: HashSet<u64> = page.iter().map(|m| m.id).collect();
+            for late in self.late_after(room, position.late_to).await? {
+                if !shown.contains(&late.message.id) && late.message.id <= position.read_to {
+                    break;
+                }
+                to.late_to = late.seq;
             }
         }
-        Ok(true)
-    }
-
-    /// Unseen messages of a reader, grouped by room in room then message order. One Query.
-    pub async fn unseen(&self, reader: u64) -> Result<Vec<StoredMessage>, ApiError> {
-        let items = self.query_prefix("Query unseen", &keys::user_pk(reader), keys::UNSEEN_PREFIX).await?;
-        Ok(items.iter().map(to_message).collect())
-    }
-
-    /// Which of the messages `first..=last` of a room the reader has not seen yet. One Query of
-    /// the reader's unseen entries of that range, keys only.
-    pub async fn unseen_between(&self, reader: u64, room: u64, first: u64, last: u64) -> Result<Vec<u64>, ApiError> {
-        let query = self
-            .db
-            .query()
-            .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
-            .expression_attribute_values(":pk", s(keys::user_pk(reader)))
-            .expression_attribute_values(":lo", s(keys::unseen(reader, room, first).1))
-            .expression_attribute_values(":hi", s(keys::unseen(reader, room, last).1))
-            .projection_expression("sk");
-        let items = self.query_all("Query unseen of page", query).await?;
-        Ok(items.iter().filter_map(|i| keys::trailing_id(&i.sk())).collect())
-    }
-
-    /// Marks messages seen, as (reader, room, message), by deleting the readers' unseen
-    /// entries. BatchWriteItem, 25 a call; idempotent.
-    pub async fn mark_seen(&self, seen: &[(u64, u64, u64)]) -> Result<(), ApiError> {
-        // One BatchWriteItem may not name a key twice.
-        let unique: std::collections::BTreeSet<_> = seen.iter().copied().collect();
-        let keys = unique.into_iter().map(|(reader, room, id)| keys::unseen(reader, room, id)).collect();
-        self.delete_all("BatchWriteItem seen", keys).await
-    }
-
-    /// Drops a reader's unseen entries of one room, or of every room. Query + BatchWriteItem.
-    pub(crate) async fn forget_unseen(&self, reader: u64, room: Option<u64>) -> Result<(), ApiError> {
-        let pk = keys::user_pk(reader);
-        let prefix = match room {
-            Some(room) => keys::unseen_room_prefix(room),
-            None => keys::UNSEEN_PREFIX.to_string(),
-        };
-        let items = self.query_prefix("Query unseen of room", &pk, &prefix).await?;
-        self.delete_all("BatchWriteItem unseen", items.into_iter().map(|i| (pk.clone(), i.sk())).collect()).await
+        Ok(to)
     }
 
     /// A page of a room's history: the `limit` newest messages older than `before`, returned
     /// oldest first. One Query (descending, `limit + 1` items to know whether older ones exist).
-    pub async fn history(&self, room: u64, limit: u64, before: Option<u64>) -> Result<MessagePage, ApiError> {
+    pub async fn history(&self, room: u64, limit: usize, before: Option<u64>) -> Result<MessagePage, ApiError> {
         let upper = keys::message_sk(before.unwrap_or(keys::MAX_MESSAGE_ID + 1).saturating_sub(1));
-        let out = self
-            .db
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
-            .expression_attribute_values(":pk", s(keys::messages_pk(room)))
-            .expression_attribute_values(":lo", s(keys::message_sk(0)))
-            .expression_attribute_values(":hi", s(upper))
-            .scan_index_forward(false)
-            .limit((limit + 1) as i32)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| ApiError::unavailable("Query history", e))?;
-        let mut messages: Vec<StoredMessage> = out.items().iter().map(|i| to_message(&Item(i.clone()))).collect();
-        let more = messages.len() as u64 > limit;
-        messages.truncate(limit as usize);
+        let range = Range::Between(keys::message_sk(0), upper);
+        let got = self.query_page("Query history", &keys::messages_pk(room), range, limit, false).await?;
+        let mut messages: Vec<StoredMessage> = decode_all::<MessageItem>("message", got.items)?.into_iter().map(|m| m.message).collect();
         messages.reverse();
-        let next_before = if more { messages.first().map(|m| m.id) } else { None };
+        let next_before = if got.more { messages.first().map(|m| m.id) } else { None };
         Ok(MessagePage { messages, next_before })
     }
+
+    /// The id of a message a room accepts now. One UpdateItem of the room's sequence.
+    pub async fn next_message_id(&self, room: u64) -> Result<u64, ApiError> {
+        self.next("UpdateItem message id", keys::message_seq(room)).await
+    }
+}
+
+/// The first message sequence of a direct room, taken with the room: its first message is 1.
+pub(super) fn first_message_seq(room: u64) -> Attrs {
+    let (pk, sk) = keys::message_seq(room);
+    [("pk".to_string(), super::item::s(pk)), ("sk".to_string(), super::item::s(sk)), ("value".to_string(), n(1))].into()
 }

@@ -1,11 +1,16 @@
-//! User profiles and the username guard items that make usernames unique.
+//! Users: the record (with the password hash), its copies in the id-ordered listing and in one
+//! index partition per filterable attribute, and the username guard that makes names unique.
+//! All of them change in one transaction, so every listing and filter reads strongly
+//! consistent data without a secondary index.
 
-use super::item::{delete, item, n, opt_s, put, s, Item, EXISTS, NEW};
-use super::{Store, Txn};
+use super::item::{decode, decode_all, encode, s};
+use super::txn::{Txn, EXISTS, NEW};
+use super::{Range, Store};
 use crate::error::ApiError;
-use crate::keys;
-use crate::users::{Profile, User, UserChanges};
-use aws_sdk_dynamodb::types::AttributeValue;
+use crate::http::PageRequest;
+use crate::keys::{self, UserIndex};
+use crate::users::{Profile, User, UserChanges, UserFilter};
+use serde::{Deserialize, Serialize};
 
 /// Why a user write was refused.
 pub enum UserWriteError {
@@ -21,86 +26,144 @@ impl From<ApiError> for UserWriteError {
     }
 }
 
-pub(super) fn to_user(item: &Item) -> User {
-    User {
-        id: item.n("id"),
-        username: item.s("username"),
-        first_name: item.s("first_name"),
-        last_name: item.s("last_name"),
-        email: item.s("email"),
-        profile: Profile { status: item.s("status"), status_msg: item.opt_s("status_msg") },
-        date_joined: item.s("date_joined"),
-        is_active: item.bool("is_active"),
+#[derive(Serialize, Deserialize)]
+pub(super) struct UserRecord {
+    pk: String,
+    sk: String,
+    pub user: User,
+    password: String,
+}
+
+/// A copy of the public user in the listing or an index partition.
+#[derive(Serialize, Deserialize)]
+struct UserEntry {
+    pk: String,
+    sk: String,
+    user: User,
+}
+
+#[derive(Serialize, Deserialize)]
+struct UsernameGuard {
+    pk: String,
+    sk: String,
+    user_id: u64,
+}
+
+/// The index partition that serves a filter, the most selective first; the listing when no
+/// indexed filter is given.
+fn partition(filter: &UserFilter) -> String {
+    [(UserIndex::LastName, &filter.last_name), (UserIndex::FirstName, &filter.first_name), (UserIndex::Status, &filter.status)]
+        .into_iter()
+        .find_map(|(index, value)| value.as_deref().map(|v| index.pk(v)))
+        .unwrap_or_else(|| keys::USERS_PK.to_string())
+}
+
+/// A page of users and the id to continue after, when more may follow.
+#[derive(Debug, PartialEq)]
+pub struct UserPage {
+    pub users: Vec<User>,
+    pub next_after: Option<u64>,
+}
+
+/// Items one listing request looks at, at most, whatever the filters leave.
+const MAX_EXAMINED: usize = 1000;
+
+fn index_value(user: &User, index: UserIndex) -> &str {
+    match index {
+        UserIndex::FirstName => &user.first_name,
+        UserIndex::LastName => &user.last_name,
+        UserIndex::Status => &user.profile.status,
     }
 }
 
 impl Store {
-    fn user_item(&self, user: &User, password_hash: &str) -> super::item::Attrs {
-        item(
-            keys::user(user.id),
-            [
-                ("id", n(user.id)),
-                ("username", s(&user.username)),
-                ("first_name", s(&user.first_name)),
-                ("last_name", s(&user.last_name)),
-                ("email", s(&user.email)),
-                ("status", s(&user.profile.status)),
-                ("status_msg", opt_s(&user.profile.status_msg)),
-                ("date_joined", s(&user.date_joined)),
-                ("is_active", AttributeValue::Bool(user.is_active)),
-                ("password", s(password_hash)),
-            ],
-        )
+    fn put_copies(&self, txn: &mut Txn, user: &User) {
+        let entry = |(pk, sk): keys::Key| encode(&UserEntry { pk, sk, user: user.clone() });
+        txn.put(entry(keys::user_listing(user.id)), None, &[]);
+        for index in UserIndex::ALL {
+            txn.put(entry(index.key(index_value(user, index), user.id)), None, &[]);
+        }
     }
 
-    fn guard_item(&self, user: &User) -> super::item::Attrs {
-        item(keys::username(&user.username), [("user_id", n(user.id))])
+    fn record(user: &User, password_hash: &str) -> super::Attrs {
+        let (pk, sk) = keys::user(user.id);
+        encode(&UserRecord { pk, sk, user: user.clone(), password: password_hash.to_string() })
     }
 
-    /// Every user, ordered by id. One paginated Query of the `USERS` partition.
-    pub async fn list_users(&self) -> Result<Vec<User>, ApiError> {
-        let items = self.query_prefix("Query users", keys::USERS_PK, keys::USER_SK_PREFIX).await?;
-        Ok(items.iter().map(to_user).collect())
+    fn guard(user: &User) -> super::Attrs {
+        let (pk, sk) = keys::username(&user.username);
+        encode(&UsernameGuard { pk, sk, user_id: user.id })
+    }
+
+    /// One page of users in id order, matching the filters: `id` and `username` are one item
+    /// (GetItem, or two for a username), the other filters a Query of their index partition,
+    /// none a Query of the listing; at most [`MAX_EXAMINED`] items looked at.
+    pub async fn list_users(&self, filter: &UserFilter, page: PageRequest) -> Result<UserPage, ApiError> {
+        let single = match (filter.id, &filter.username) {
+            (Some(id), _) => Some(Some(id)),
+            (None, Some(name)) => Some(self.user_id_by_name(name).await?),
+            (None, None) => None,
+        };
+        if let Some(id) = single {
+            let user = match id {
+                Some(id) if id > page.after => self.get_user(id).await?.map(|(u, _)| u),
+                _ => None,
+            };
+            return Ok(UserPage { users: user.into_iter().filter(|u| filter.matches(u)).collect(), next_after: None });
+        }
+        let pk = partition(filter);
+        let mut users = Vec::new();
+        let (mut after, mut examined) = (keys::user_sk(page.after), 0);
+        loop {
+            let want = page.limit - users.len();
+            let got = self.query_page("Query users", &pk, Range::After(keys::USER_PREFIX, &after), want, true).await?;
+            examined += got.items.len();
+            let entries: Vec<UserEntry> = decode_all("user entry", got.items)?;
+            if let Some(last) = entries.last() {
+                after = last.sk.clone();
+            }
+            users.extend(entries.into_iter().map(|e| e.user).filter(|u| filter.matches(u)));
+            if !got.more {
+                return Ok(UserPage { users, next_after: None });
+            }
+            if users.len() == page.limit || examined >= MAX_EXAMINED {
+                let next_after = keys::trailing_id(&after);
+                return Ok(UserPage { users, next_after });
+            }
+        }
     }
 
     /// One GetItem.
     pub async fn get_user(&self, id: u64) -> Result<Option<(User, String)>, ApiError> {
-        let item = self.get("GetItem user", keys::user(id)).await?;
-        Ok(item.map(|i| (to_user(&i), i.s("password"))))
-    }
-
-    /// Usernames of the given users, for those that exist. One BatchGetItem per 100 ids.
-    pub async fn usernames(&self, ids: &[u64]) -> Result<std::collections::HashMap<u64, String>, ApiError> {
-        Ok(self.users(ids).await?.into_iter().map(|u| (u.id, u.username)).collect())
+        let Some(item) = self.get("GetItem user", keys::user(id)).await? else { return Ok(None) };
+        let record: UserRecord = decode("user record", item)?;
+        Ok(Some((record.user, record.password)))
     }
 
     /// The given users that exist, in no particular order. One BatchGetItem per 100 ids.
     pub async fn users(&self, ids: &[u64]) -> Result<Vec<User>, ApiError> {
-        let mut unique = ids.to_vec();
-        unique.sort_unstable();
-        unique.dedup();
-        let items = self.get_many("BatchGetItem users", unique.into_iter().map(keys::user).collect()).await?;
-        Ok(items.iter().map(to_user).collect())
+        let items = self.get_many("BatchGetItem users", ids.iter().map(|&id| keys::user(id)).collect()).await?;
+        Ok(decode_all::<UserRecord>("user record", items)?.into_iter().map(|r| r.user).collect())
+    }
+
+    /// The id of a username, if taken. One GetItem of the guard.
+    pub async fn user_id_by_name(&self, name: &str) -> Result<Option<u64>, ApiError> {
+        let item = self.get("GetItem username", keys::username(name)).await?;
+        Ok(item.map(|i| decode::<UsernameGuard>("username guard", i)).transpose()?.map(|g| g.user_id))
     }
 
     /// User ids by username, for those that exist. One BatchGetItem of the guard items.
-    pub async fn user_ids_by_name(
-        &self,
-        names: &[String],
-    ) -> Result<std::collections::HashMap<String, u64>, ApiError> {
-        let items = self
-            .get_many("BatchGetItem usernames", names.iter().map(|n| keys::username(n)).collect())
-            .await?;
-        Ok(items
-            .iter()
-            .map(|i| (i.s("pk").trim_start_matches("USERNAME#").to_string(), i.n("user_id")))
-            .collect())
+    pub async fn user_ids_by_name(&self, names: &[String]) -> Result<std::collections::HashMap<String, u64>, ApiError> {
+        let items = self.get_many("BatchGetItem usernames", names.iter().map(|n| keys::username(n)).collect()).await?;
+        let guards: Vec<UsernameGuard> = decode_all("username guard", items)?;
+        Ok(guards.into_iter().map(|g| (g.pk.trim_start_matches("USERNAME#").to_string(), g.user_id)).collect())
     }
 
-    /// Creates a user with a fresh id: one UpdateItem (counter) and one TransactWriteItems
-    /// (profile + username guard, both conditional on not existing).
+    /// Creates a user with a fresh id: one UpdateItem (counter) and one TransactWriteItems of
+    /// the record and username guard (both conditional on not existing), the listing and index
+    /// copies.
     pub async fn create_user(&self, changes: &UserChanges, password_hash: &str) -> Result<User, UserWriteError> {
-        let id = self.next_id("user").await?;
+        let id = self.next("UpdateItem user counter", keys::counter("user")).await?;
         let mut user = User {
             id,
             username: String::new(),
@@ -112,43 +175,55 @@ impl Store {
             is_active: true,
         };
         changes.apply(&mut user);
-        let txn = vec![
-            put(&self.table, self.user_item(&user, password_hash), Some(NEW)),
-            put(&self.table, self.guard_item(&user), Some(NEW)),
-        ];
-        match self.transact("TransactWriteItems create user", txn).await? {
-            Txn::Done => Ok(user),
-            Txn::ConditionFailed(_) => Err(UserWriteError::DuplicateUsername),
+        let mut txn = Txn::new(self);
+        txn.put(Self::record(&user, password_hash), Some(NEW), &[]);
+        let guard = txn.put(Self::guard(&user), Some(NEW), &[]);
+        self.put_copies(&mut txn, &user);
+        let outcome = self.transact("TransactWriteItems create user", txn).await?;
+        if outcome.failed(guard) {
+            return Err(UserWriteError::DuplicateUsername);
+        }
+        match outcome {
+            super::Outcome::Done => Ok(user),
+            super::Outcome::Cancelled(_) => Err(UserWriteError::Changed),
         }
     }
 
-    /// Replaces a user read before as `old`. One TransactWriteItems: the profile (conditional on
-    /// the username read), and on a rename the old guard deleted and the new one created.
+    /// Replaces a user read before as `old`: one TransactWriteItems of the record (conditional
+    /// on the username read), the copies, index entries moved where a value changed, and on a
+    /// rename the old guard deleted and the new one created.
     pub async fn update_user(&self, old: &User, new: &User, password_hash: &str) -> Result<(), UserWriteError> {
-        let unchanged_name = "attribute_exists(pk) AND username = :old";
-        let mut profile = put(&self.table, self.user_item(new, password_hash), Some(unchanged_name));
-        if let Some(p) = profile.put.as_mut() {
-            p.expression_attribute_values = Some([(":old".to_string(), s(&old.username))].into());
+        let mut txn = Txn::new(self);
+        txn.put(Self::record(new, password_hash), Some("attribute_exists(pk) AND #user.username = :old"), &[(":old", s(&old.username))]);
+        self.put_copies(&mut txn, new);
+        for index in UserIndex::ALL {
+            if index_value(old, index) != index_value(new, index) {
+                txn.delete(index.key(index_value(old, index), old.id), None, &[]);
+            }
         }
-        let mut txn = vec![profile];
+        let mut new_guard = None;
         if old.username != new.username {
-            txn.push(delete(&self.table, keys::username(&old.username), Some(EXISTS)));
-            txn.push(put(&self.table, self.guard_item(new), Some(NEW)));
+            txn.delete(keys::username(&old.username), Some(EXISTS), &[]);
+            new_guard = Some(txn.put(Self::guard(new), Some(NEW), &[]));
         }
-        match self.transact("TransactWriteItems update user", txn).await? {
-            Txn::Done => Ok(()),
-            Txn::ConditionFailed(failed) if failed.contains(&2) => Err(UserWriteError::DuplicateUsername),
-            Txn::ConditionFailed(_) => Err(UserWriteError::Changed),
+        let outcome = self.transact("TransactWriteItems update user", txn).await?;
+        match outcome {
+            super::Outcome::Done => Ok(()),
+            _ if new_guard.is_some_and(|g| outcome.failed(g)) => Err(UserWriteError::DuplicateUsername),
+            super::Outcome::Cancelled(_) => Err(UserWriteError::Changed),
         }
     }
 
-    /// Deletes the profile and its username guard. One TransactWriteItems. `false` when the user
+    /// Deletes the record, its guard and copies. One TransactWriteItems. `false` when the user
     /// was already gone.
     pub async fn delete_user_record(&self, user: &User) -> Result<bool, ApiError> {
-        let txn = vec![
-            delete(&self.table, keys::user(user.id), Some(EXISTS)),
-            delete(&self.table, keys::username(&user.username), None),
-        ];
-        Ok(matches!(self.transact("TransactWriteItems delete user", txn).await?, Txn::Done))
+        let mut txn = Txn::new(self);
+        txn.delete(keys::user(user.id), Some(EXISTS), &[]);
+        txn.delete(keys::username(&user.username), None, &[]);
+        txn.delete(keys::user_listing(user.id), None, &[]);
+        for index in UserIndex::ALL {
+            txn.delete(index.key(index_value(user, index), user.id), None, &[]);
+        }
+        Ok(matches!(self.transact("TransactWriteItems delete user", txn).await?, super::Outcome::Done))
     }
 }
