@@ -15,6 +15,7 @@
 
 mod cpu;
 mod functions;
+mod original;
 mod proxy;
 mod runtime;
 mod scale;
@@ -54,6 +55,14 @@ async fn main() {
         let worker = stack::worker(&stack::Api::from_env().await, setting("BENCH_WORKER_JOBS", 2000)).await;
         report["stack"] = json!({"worker": worker});
         print_worker(&report["stack"]["worker"]);
+    }
+    if phase == "original" {
+        let run = original::run().await;
+        print_original(&run);
+        let out = path("BENCH_JSON").with_file_name("original.json");
+        std::fs::write(&out, serde_json::to_string_pretty(&run).unwrap()).expect("write original.json");
+        println!("\nfigures written to {}", out.display());
+        return;
     }
     if phase == "scale" {
         let scale = scale::run().await;
@@ -132,5 +141,22 @@ fn print_scale(s: &Value) {
         println!("| {label} | {} ({}) | {} ({}) | {} ({}) | {} ({}) |", p["max_key_writes_per_s"], b["writes"].as_str().unwrap_or(""),
             p["max_key_write_units_per_s"], b["write_units"].as_str().unwrap_or(""), p["max_key_reads_per_s"], b["reads"].as_str().unwrap_or(""),
             p["max_key_read_units_per_s"], b["read_units"].as_str().unwrap_or(""));
+    }
+}
+
+fn print_original(r: &Value) {
+    println!("\nthe original's workload: {} clients, {} sends then {} reads each, a new connection per request; {} errors",
+        r["clients"], r["sends_per_client"], r["reads_per_client"], r["errors"]);
+    println!("\n| route | p50 ms | p90 ms | p99 ms | server CPU ms/request alone | of it DynamoDB Local | moto | functions + cargo lambda watch |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let cpu = &r["cpu_per_request"];
+    for (route, l) in r["latency_ms"].as_object().unwrap() {
+        let c = &cpu[route];
+        println!("| {route} | {} | {} | {} | {} | {} | {} | {} |", ms(&l["p50"]), ms(&l["p90"]), ms(&l["p99"]), c["server_ms"], c["dynamodb_local_ms"], c["moto_ms"], c["functions_and_router_ms"]);
+    }
+    let bare = &cpu["GET /chat/task_state/x (no I/O)"];
+    println!("\nbare, not our code (8 clients): cargo lambda watch + a function without I/O p50 {} ms, CPU {} ms/request", ms(&bare["latency_ms"]["p50"]), bare["server_ms"]);
+    for (name, b) in r["bare"].as_object().unwrap() {
+        println!("  {name}: p50 {} ms, server CPU {} ms/call", ms(&b["latency_ms"]["p50"]), b["cpu"]["server_ms"]);
     }
 }

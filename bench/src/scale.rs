@@ -104,6 +104,13 @@ async fn idle_poll_reads(api: &Api, user: u64, seconds: u64) -> f64 {
 /// half unseen and half a page of history, one send in five a direct message. Returns the
 /// messages sent and the per-key traffic of the run (background work included).
 async fn mixed(api: &Api, clients: &[(u64, String)], rooms: &[(u64, Vec<u64>)], actions: usize, direct: bool) -> (usize, Keys) {
+    if direct {
+        // The pairs' direct rooms exist before the run: a room is created once, not per message.
+        for (c, &(me, _)) in clients.iter().enumerate() {
+            let task = send(api, format!("/chat/user/{}/", clients[(c + 1) % clients.len()].0), me, "hello".into()).await;
+            assert_eq!(api.finished(&task).await["state"], "SUCCESS");
+        }
+    }
     api.quiet().await;
     let _: Keys = api.proxy_stats("dynamodb-keys", true).await;
     let runs = clients.iter().enumerate().map(|(c, &(me, _))| {

@@ -1,4 +1,6 @@
-//! `/chat/task_state/{id}`: the state of an asynchronous send. One GetItem.
+//! `/chat/task_state/{id}`: the state of an asynchronous send: 1 GetItem; for a SUCCESS, the
+//! room's current members too (1 Query, and 1 BatchGetItem only when the sender is no member
+//! now), so a task does not store them.
 //!
 //! Answers bare `{"state", "result"}` like the reference's Celery endpoint; errors use the chat
 //! envelope. Unknown, expired and malformed task ids are all 404.
@@ -6,7 +8,8 @@
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 use shared::http::{self, json_response, Routes, Verb};
-use shared::store::Store;
+use shared::render;
+use shared::store::{Store, TaskRecord};
 use shared::{ApiError, Style};
 
 #[derive(Clone, Copy, Debug)]
@@ -42,10 +45,15 @@ async fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError>
     // Only canonical lower-case UUIDs are ids we handed out.
     let id = uuid::Uuid::parse_str(&params[0]).ok().map(|u| u.to_string()).filter(|s| *s == params[0]);
     let id = id.ok_or_else(not_found)?;
-    let task = state.store.get_task(&id).await?.ok_or_else(not_found)?;
-    let result = match task.result {
-        Some(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        None => Value::Null,
+    let body = match state.store.get_task(&id).await?.ok_or_else(not_found)? {
+        TaskRecord::Pending => json!({"state": "PENDING", "result": null}),
+        TaskRecord::Failure(text) => json!({"state": "FAILURE", "result": serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text))}),
+        TaskRecord::Success { message, room_name } => {
+            let members = state.store.members(message.room).await?;
+            let names = state.store.names(&members, &[message.from_id]).await?;
+            let room = render::room(message.room, &room_name, &members);
+            json!({"state": "SUCCESS", "result": render::delivered(&message, room, &names)})
+        }
     };
-    Ok(json_response(200, &json!({"state": task.state, "result": result})))
+    Ok(json_response(200, &body))
 }

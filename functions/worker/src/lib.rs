@@ -7,17 +7,16 @@
 //! whose records come back here to end their task as FAILURE.
 //!
 //! A batch is sorted first (`plan`, pure), then handled room by room, the rooms at once. Per
-//! room with sends: 1 Query (members, for the tasks' results), 1 TransactWriteItems (the
-//! messages and the room's delivery state; again with the late ones numbered if another
-//! delivery of the room got in between), 1 BatchWriteItem (the tasks); then a wake mark per
-//! room in the cache. Whatever the room's size: nothing is written per member. Per seen job,
-//! 2 conditional UpdateItems per room. A dead-lettered send takes 1 UpdateItem.
+//! room with sends: 1 TransactWriteItems (the messages and the room's delivery state; again
+//! with the late ones numbered if another delivery of the room got in between), 1
+//! BatchWriteItem (the tasks); then a wake mark per room in the cache. Whatever the room's
+//! size: nothing is read or written per member. Per seen job, 2 conditional UpdateItems per
+//! room. A dead-lettered send takes 1 UpdateItem.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use serde_json::Value;
 use shared::cache::Cache;
 use shared::queue::Job;
-use shared::render;
 use shared::store::{Delivered, Delivery, Position, Store, StoredMessage, MESSAGES_PER_DELIVERY};
 use shared::ApiError;
 use std::collections::BTreeMap;
@@ -121,19 +120,12 @@ pub async fn handle(state: &State, event: SqsEvent) -> SqsBatchResponse {
 /// Delivers a room's sends; returns the records that failed. One failing group must not hold
 /// back the others: a group that fails goes again job by job.
 async fn deliver_room(state: &State, room: u64, groups: &[Vec<Send>]) -> Vec<String> {
-    let members = match state.store.members(room).await {
-        Ok(members) => members,
-        Err(err) => {
-            tracing::warn!(room, error = ?err, "members of the room unreadable, SQS will deliver again");
-            return groups.iter().flatten().map(|s| s.record.clone()).collect();
-        }
-    };
     let mut failed = Vec::new();
     for group in groups {
-        if let Err(err) = deliver(&state.store, room, &members, group).await {
+        if let Err(err) = deliver(&state.store, room, group).await {
             tracing::warn!(room, error = ?err, jobs = group.len(), "delivery failed, delivering one by one");
             for send in group {
-                if let Err(err) = deliver(&state.store, room, &members, std::slice::from_ref(send)).await {
+                if let Err(err) = deliver(&state.store, room, std::slice::from_ref(send)).await {
                     tracing::warn!(message_id = %send.record, error = ?err, "delivery failed, SQS will deliver it again");
                     failed.push(send.record.clone());
                 }
@@ -143,29 +135,23 @@ async fn deliver_room(state: &State, room: u64, groups: &[Vec<Send>]) -> Vec<Str
     failed
 }
 
-/// Stores a group of one room's messages, then settles their tasks: SUCCESS with the message as
-/// result for those stored now (or by an earlier delivery that did not get to its task), FAILURE
-/// for a room that is gone.
-async fn deliver(store: &Store, room: u64, members: &[shared::store::Member], sends: &[Send]) -> Result<(), ApiError> {
-    let names = render::member_names(members);
-    let results: Vec<String> = sends
-        .iter()
-        .map(|s| render::delivered(&s.message, render::room(room, &s.room_name, members), &names).to_string())
-        .collect();
-    let deliveries: Vec<Delivery> =
-        sends.iter().zip(&results).map(|(s, result)| Delivery { message: &s.message, task_id: &s.task_id, result: result.clone() }).collect();
+/// Stores a group of one room's messages, then settles their tasks: SUCCESS with the message for
+/// those stored now (or by an earlier delivery that did not get to its task), FAILURE for a room
+/// that is gone.
+async fn deliver(store: &Store, room: u64, sends: &[Send]) -> Result<(), ApiError> {
+    let deliveries: Vec<Delivery> = sends.iter().map(|s| Delivery { message: &s.message, task_id: &s.task_id }).collect();
     let outcomes = store.deliver_room(room, &deliveries).await?;
     let mut stored = Vec::new();
-    for (d, outcome) in deliveries.iter().zip(outcomes) {
-        let (task_id, message) = (d.task_id, d.message.id);
+    for (send, outcome) in sends.iter().zip(outcomes) {
+        let (task_id, message) = (send.task_id.as_str(), &send.message);
         match outcome {
             Delivered::Stored => {
-                tracing::info!(task_id, room, message, "delivered");
-                stored.push((d.task_id, d.result.as_str()));
+                tracing::info!(task_id, room, message = message.id, "delivered");
+                stored.push((task_id, message, send.room_name.as_str()));
             }
             Delivered::AlreadyStored => {
-                tracing::info!(task_id, message, "already delivered");
-                store.finish_if_pending(task_id, &d.result).await?;
+                tracing::info!(task_id, message = message.id, "already delivered");
+                store.finish_if_pending(task_id, message, &send.room_name).await?;
             }
             Delivered::RoomGone => store.fail_task(task_id, ROOM_GONE).await?,
         }

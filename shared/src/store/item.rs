@@ -24,6 +24,11 @@ pub fn encode<T: Serialize>(item: &T) -> Attrs {
     serde_dynamo::to_item(item).expect("item structs encode")
 }
 
+/// A value (a nested struct) as one attribute, for update expressions.
+pub fn encode_value<T: Serialize>(value: &T) -> AttributeValue {
+    serde_dynamo::to_attribute_value(value).expect("values encode")
+}
+
 /// Attributes to an item struct; `what` names the family in the log if they do not decode.
 pub fn decode<T: DeserializeOwned>(what: &'static str, attrs: Attrs) -> Result<T, ApiError> {
     serde_dynamo::from_item(attrs).map_err(|e| ApiError::corrupt(what, e))

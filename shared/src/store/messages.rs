@@ -108,11 +108,10 @@ pub struct MessagePage {
     pub next_before: Option<u64>,
 }
 
-/// A message to store, with its task's result.
+/// A message to store, with its task.
 pub struct Delivery<'a> {
     pub message: &'a StoredMessage,
     pub task_id: &'a str,
-    pub result: String,
 }
 
 /// What became of a delivery.

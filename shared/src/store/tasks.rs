@@ -1,7 +1,11 @@
-//! Task records of asynchronous sends: PENDING when accepted, then SUCCESS or FAILURE.
-//! Records carry an `expires_at` epoch that the table's TTL uses to drop them after 24 hours.
+//! Task records of asynchronous sends: PENDING when accepted, then SUCCESS with the stored
+//! message, or FAILURE with a reason. A SUCCESS keeps the message and its room's name, not the
+//! room's members: those are rendered when the task is read, so a task's size (and its write
+//! units) does not grow with its room. Records carry an `expires_at` epoch that the table's TTL
+//! uses to drop them after 24 hours.
 
 use super::item::{decode, encode, key_map, s, Attrs};
+use super::StoredMessage;
 use super::Store;
 use crate::error::ApiError;
 use crate::keys;
@@ -9,11 +13,14 @@ use serde::{Deserialize, Serialize};
 
 pub const TASK_TTL_SECONDS: i64 = 24 * 60 * 60;
 
+/// How a task stands.
 #[derive(Clone, Debug, PartialEq)]
-pub struct TaskRecord {
-    pub state: String,
-    /// The JSON text of the result (a message, or `{"error": ...}`), when finished.
-    pub result: Option<String>,
+pub enum TaskRecord {
+    Pending,
+    /// Stored: the message and the name of its room.
+    Success { message: StoredMessage, room_name: String },
+    /// The JSON text of the result, `{"error": ...}`.
+    Failure(String),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -23,13 +30,21 @@ struct TaskItem {
     task_state: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     task_result: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    message: Option<StoredMessage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    room_name: Option<String>,
     expires_at: i64,
 }
 
-fn task_item(id: &str, state: &str, result: Option<String>) -> super::Attrs {
+fn expiry() -> i64 {
+    chrono::Utc::now().timestamp() + TASK_TTL_SECONDS
+}
+
+fn task_item(id: &str, state: &str, message: Option<(&StoredMessage, &str)>) -> super::Attrs {
     let (pk, sk) = keys::task(id);
-    let expires_at = chrono::Utc::now().timestamp() + TASK_TTL_SECONDS;
-    encode(&TaskItem { pk, sk, task_state: state.into(), task_result: result, expires_at })
+    let (message, room_name) = message.map(|(m, r)| (m.clone(), r.to_string())).unzip();
+    encode(&TaskItem { pk, sk, task_state: state.into(), task_result: None, message, room_name, expires_at: expiry() })
 }
 
 impl Store {
@@ -54,39 +69,53 @@ impl Store {
         if task.expires_at < chrono::Utc::now().timestamp() {
             return Ok(None);
         }
-        Ok(Some(TaskRecord { state: task.task_state, result: task.task_result }))
+        let record = match (task.task_state.as_str(), task.message, task.room_name, task.task_result) {
+            ("PENDING", ..) => TaskRecord::Pending,
+            ("SUCCESS", Some(message), Some(room_name), _) => TaskRecord::Success { message, room_name },
+            ("FAILURE", _, _, Some(result)) => TaskRecord::Failure(result),
+            (state, ..) => return Err(ApiError::corrupt("task", format!("state {state} without its result"))),
+        };
+        Ok(Some(record))
     }
 
-    /// SUCCESS with their results for tasks whose messages were stored just now (so no other
-    /// result can be there). A BatchWriteItem per 25.
-    pub async fn finish_tasks(&self, done: &[(&str, &str)]) -> Result<(), ApiError> {
-        let items = done.iter().map(|(id, result)| task_item(id, "SUCCESS", Some(result.to_string()))).collect();
+    /// SUCCESS for tasks whose messages were stored just now (so no other result can be
+    /// there). A BatchWriteItem per 25.
+    pub async fn finish_tasks(&self, done: &[(&str, &StoredMessage, &str)]) -> Result<(), ApiError> {
+        let items = done.iter().map(|(id, message, room_name)| task_item(id, "SUCCESS", Some((message, room_name)))).collect();
         self.put_all("BatchWriteItem tasks", items).await
     }
 
     /// SUCCESS for a task whose message was stored by an earlier delivery, unless that
     /// delivery finished it already (it keeps its first result). One UpdateItem.
-    pub async fn finish_if_pending(&self, id: &str, result: &str) -> Result<(), ApiError> {
-        self.settle(id, "SUCCESS", result, "task_state = :pending", "UpdateItem task success").await
+    pub async fn finish_if_pending(&self, id: &str, message: &StoredMessage, room_name: &str) -> Result<(), ApiError> {
+        let values = [(":message", super::item::encode_value(message)), (":room_name", s(room_name))];
+        self.settle(id, "SUCCESS", "message = :message, room_name = :room_name", &values, "task_state = :pending", "UpdateItem task success").await
     }
 
     /// FAILURE with a reason, unless the task already succeeded. One UpdateItem.
     pub async fn fail_task(&self, id: &str, reason: &str) -> Result<(), ApiError> {
         let result = serde_json::json!({ "error": reason }).to_string();
-        self.settle(id, "FAILURE", &result, "task_state <> :success", "UpdateItem task failure").await
+        self.settle(id, "FAILURE", "task_result = :result", &[(":result", s(result))], "task_state <> :success", "UpdateItem task failure").await
     }
 
-    /// Ends a task, unless `still` no longer holds of it; a task record that is missing (it
-    /// expired, or a job came without one) is written anew.
-    async fn settle(&self, id: &str, state: &str, result: &str, still: &str, op: &'static str) -> Result<(), ApiError> {
-        let expires_at = chrono::Utc::now().timestamp() + TASK_TTL_SECONDS;
-        let mut values: Attrs = [(":state", s(state)), (":result", s(result)), (":expires", super::item::n(expires_at))]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
+    /// Ends a task as `state` with `set` (an update expression's assignments of `values`),
+    /// unless `still` no longer holds of it; a task record that is missing (it expired, or a job
+    /// came without one) is written anew.
+    async fn settle(
+        &self,
+        id: &str,
+        state: &str,
+        set: &str,
+        values: &[(&str, aws_sdk_dynamodb::types::AttributeValue)],
+        still: &str,
+        op: &'static str,
+    ) -> Result<(), ApiError> {
+        let mut all: Attrs = values.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        all.insert(":state".into(), s(state));
+        all.insert(":expires".into(), super::item::n(expiry()));
         for (name, value) in [(":pending", "PENDING"), (":success", "SUCCESS")] {
             if still.contains(name) {
-                values.insert(name.to_string(), s(value));
+                all.insert(name.to_string(), s(value));
             }
         }
         let sent = self
@@ -94,9 +123,9 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_map(keys::task(id))))
-            .update_expression("SET task_state = :state, task_result = :result, expires_at = if_not_exists(expires_at, :expires)")
+            .update_expression(format!("SET task_state = :state, {set}, expires_at = if_not_exists(expires_at, :expires)"))
             .condition_expression(format!("attribute_not_exists(pk) OR {still}"))
-            .set_expression_attribute_values(Some(values))
+            .set_expression_attribute_values(Some(all))
             .send()
             .await;
         Store::conditional(op, sent, |e| e.is_conditional_check_failed_exception()).map(|_| ())
