@@ -6,16 +6,24 @@ DynamoDB Local; nothing here touches it.
   queue's list without that lock, so a message sent (or another deleted) meanwhile was lost (or
   came back after its visibility timeout). Receives take the lock for their pass over the queue
   and wait for new messages outside it.
-- Speed, not behaviour: moto's backend lookup once per host, the retention check reading the one
+- Speed, not behaviour: the calls the stack makes all the time (SendMessage, ReceiveMessage,
+  DeleteMessage, DeleteMessageBatch in the JSON protocol) go straight to moto's SQS backend and
+  are answered with the same fields moto's responses build, without its generic request layer;
+  any error, and every other call, takes moto's own path. Also: send checks the queue's
+  content-based deduplication without computing every queue attribute (three passes over the
+  queue per send), moto's backend lookup once per host, the retention check reading the one
   attribute it needs, the clock read straight from time.time(), responses written in one piece.
 
 usage: python localstack/emulator.py PORT
 """
 
+import io
+import json
 import logging
 import sys
 import time
 
+from moto.core import DEFAULT_ACCOUNT_ID
 import moto.sqs.models as sqs_models
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -80,6 +88,130 @@ def _remembered(get_backend_for_host):
     return patched
 
 
+class _QueueAttributes(dict):
+    """A queue's attributes, computed one at a time: moto's send asks only for
+    ContentBasedDeduplication, and computing them all counts the queue's messages three times."""
+
+    def __init__(self, queue, compute):
+        super().__init__()
+        self._queue, self._compute = queue, compute
+
+    def get(self, key, default=None):
+        if key == "ContentBasedDeduplication":
+            value = getattr(self._queue, "content_based_deduplication", None)
+            return default if value is None else str(value).lower() if isinstance(value, bool) else value
+        return self._compute(self._queue).get(key, default)
+
+    # Everything else sees the whole dict.
+    def _all(self):
+        return self._compute(self._queue)
+
+    def __getitem__(self, key):
+        return self._all()[key]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __len__(self):
+        return len(self._all())
+
+    def __contains__(self, key):
+        return key in self._all()
+
+    def items(self):
+        return self._all().items()
+
+    def keys(self):
+        return self._all().keys()
+
+    def values(self):
+        return self._all().values()
+
+    def __eq__(self, other):
+        return self._all() == (other._all() if isinstance(other, _QueueAttributes) else other)
+
+
+_all_attributes = sqs_models.Queue.attributes.fget
+sqs_models.Queue.attributes = property(lambda queue: _QueueAttributes(queue, _all_attributes))
+
+_SYSTEM_ATTRIBUTES = ("SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp")
+
+
+class FastSqs:
+    """The stack's frequent SQS calls straight to moto's backend (see the module docstring)."""
+
+    ACTIONS = {"SendMessage", "ReceiveMessage", "DeleteMessage", "DeleteMessageBatch"}
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        action = target.rpartition(".")[2]
+        if not target.startswith("AmazonSQS.") or action not in self.ACTIONS:
+            return self.app(environ, start_response)
+        raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        try:
+            request = json.loads(raw or b"{}")
+            result = getattr(self, action)(self.backend(environ), request["QueueUrl"].rsplit("/", 1)[-1], request)
+        except Exception:  # moto's own path answers errors the way SQS does
+            environ["wsgi.input"] = io.BytesIO(raw)
+            return self.app(environ, start_response)
+        body = json.dumps(result).encode()
+        start_response("200 OK", [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    @staticmethod
+    def backend(environ):
+        # The region is the credential scope's: Credential=<key>/<date>/<region>/sqs/aws4_request.
+        scope = environ.get("HTTP_AUTHORIZATION", "").split("Credential=", 1)[-1].split("/")
+        region = scope[2] if len(scope) > 3 else "us-east-1"
+        return sqs_models.sqs_backends[DEFAULT_ACCOUNT_ID][region]
+
+    @staticmethod
+    def SendMessage(backend, queue, request):
+        if request.get("MessageAttributes") or request.get("MessageSystemAttributes") or request.get("MessageGroupId"):
+            raise ValueError("not the simple case")
+        message = backend.send_message(queue, request["MessageBody"], delay_seconds=request.get("DelaySeconds"))
+        return {"MD5OfMessageBody": message.body_md5, "MessageId": message.id}
+
+    @staticmethod
+    def ReceiveMessage(backend, queue, request):
+        if request.get("MessageAttributeNames"):
+            raise ValueError("not the simple case")
+        q = backend.get_queue(queue)
+        count = request.get("MaxNumberOfMessages", 1)
+        wait = request.get("WaitTimeSeconds", q.receive_message_wait_time_seconds)
+        visibility = request.get("VisibilityTimeout", q.visibility_timeout)
+        if not (1 <= count <= 10 and 0 <= int(wait) <= 20):
+            raise ValueError("moto words the error")
+        names = set(request.get("AttributeNames", [])) | set(request.get("MessageSystemAttributeNames", []))
+        wanted = [a for a in _SYSTEM_ATTRIBUTES if "All" in names or a in names]
+        messages = []
+        for m in backend.receive_message(queue, count, int(wait), int(visibility), []):
+            values = {"SenderId": m.sender_id, "SentTimestamp": str(m.sent_timestamp),
+                      "ApproximateReceiveCount": str(m.approximate_receive_count),
+                      "ApproximateFirstReceiveTimestamp": str(m.approximate_first_receive_timestamp)}
+            entry = {"MessageId": m.id, "ReceiptHandle": m.receipt_handle, "MD5OfBody": m.body_md5, "Body": m.body}
+            if wanted:
+                entry["Attributes"] = {a: values[a] for a in wanted}
+            messages.append(entry)
+        return {"Messages": messages} if messages else {}
+
+    @staticmethod
+    def DeleteMessage(backend, queue, request):
+        backend.delete_message(queue, request["ReceiptHandle"])
+        return {}
+
+    @staticmethod
+    def DeleteMessageBatch(backend, queue, request):
+        entries = request["Entries"]
+        if not entries or len({e["ReceiptHandle"] for e in entries}) != len(entries):
+            raise ValueError("moto words the error")
+        success, failed = backend.delete_message_batch(queue, entries)
+        return {"Successful": [{"Id": i} for i in success], "Failed": failed}
+
+
 DomainDispatcherApplication.get_backend_for_host = _remembered(DomainDispatcherApplication.get_backend_for_host)
 sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _retained
 sqs_models.Queue.delete_message = _under_queue_lock(sqs_models.Queue.delete_message)
@@ -97,7 +229,7 @@ class _BufferedHandler(MotoRequestHandler):
 def main():
     port = int(sys.argv[1])
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    app = DomainDispatcherApplication(create_backend_app)
+    app = FastSqs(DomainDispatcherApplication(create_backend_app))
     run_simple("127.0.0.1", port, app, threaded=True, request_handler=_BufferedHandler)
 
 

@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod keys;
+pub mod members;
 pub mod queue;
 pub mod render;
 pub mod store;

@@ -4,17 +4,18 @@
 //! | route | calls |
 //! |---|---|
 //! | `GET /chat/chatroom/` | 1 Query (group listing) |
-//! | `GET /chat/chatroom/?user_id=N` | at once 1 GetItem (user) and 1 Query (N's rooms), then m Queries at once (members, with their names) |
+//! | `GET /chat/chatroom/?user_id=N` | 1 Query (N's rooms; a GetItem of N only when there are none), then the members of each room from the cache, else 1 Query per room, at once |
 //! | `POST /chat/chatroom/` | 1 BatchGetItem (usernames → ids), 1 UpdateItem (id counter), 1 TransactWriteItems (4 + 3k items; beyond 32 members one more per 33) |
-//! | `PUT /chat/chatroom/{id}/?user_id=N` | 1 BatchGetItem (room, delivery state, user, membership), 1 TransactWriteItems |
+//! | `PUT /chat/chatroom/{id}/?user_id=N` | 1 BatchGetItem (room, delivery state, user, membership), 1 TransactWriteItems; the cached member list dropped |
 //! | `DELETE /chat/chatroom/{id}/?user_id=N` | 1 BatchGetItem, 1 TransactWriteItems, 1 conditional DeleteItem; when that was the last member, a BatchWriteItem and 3 Queries + BatchWriteItems of the room's items |
-//! | `GET /chat/chatroom/{id}/` | 1 BatchGetItem; with `user_id`, + 1 Query (members) |
+//! | `GET /chat/chatroom/{id}/` | 1 BatchGetItem; with `user_id`, the members from the cache, else 1 Query |
 
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Map, Value};
+use shared::cache::Cache;
 use shared::http::{self, envelope, json_object, no_content, Routes, Verb};
 use shared::store::{JoinOutcome, LeaveOutcome, Member, RoomKind, Store};
-use shared::{render, ApiError, Style};
+use shared::{members, render, ApiError, Style};
 
 #[derive(Clone, Copy, Debug)]
 pub enum Path {
@@ -50,6 +51,8 @@ pub const MAX_ROOM_NAME: usize = 128;
 
 pub struct State {
     pub store: Store,
+    /// Member lists for showing rooms; optional, like every use of the cache.
+    pub cache: Cache,
 }
 
 pub async fn handle(state: &State, req: Request) -> Response<Body> {
@@ -88,12 +91,13 @@ async fn list_groups(state: &State, req: &Request) -> Result<Response<Body>, Api
 
 async fn list_of_user(state: &State, req: &Request, user: u64) -> Result<Response<Body>, ApiError> {
     let paging = http::page(req)?;
-    let (found, (rooms, next)) = tokio::try_join!(state.store.get_user(user), state.store.rooms_of_user(user, paging))?;
-    if found.is_none() {
+    let (rooms, next) = state.store.rooms_of_user(user, paging).await?;
+    // A user's rooms imply the user: only an empty answer needs to ask whether N exists.
+    if rooms.is_empty() && state.store.get_user(user).await?.is_none() {
         return Err(ApiError::user_not_found(user));
     }
     let ids: Vec<u64> = rooms.iter().map(|m| m.room.id).collect();
-    let members = state.store.members_of(&ids).await?;
+    let members = members::of(&state.store, &state.cache, &ids).await?;
     let data = rooms.iter().map(|m| render::room(m.room.id, &m.room.room_name, &members[&m.room.id])).collect();
     Ok(page(req, data, next))
 }
@@ -160,7 +164,7 @@ async fn create(state: &State, req: &Request) -> Result<Response<Body>, ApiError
 
 /// `GET .../{id}/`: the name of a group room to anyone; with `user_id`, the members to a member.
 async fn detail(state: &State, room: u64, user: Option<u64>) -> Result<Response<Body>, ApiError> {
-    let found = state.store.lookup(room, user).await?;
+    let found = state.store.lookup(room, user, false).await?;
     let Some(user) = user else {
         return match found.room {
             Some(r) if r.kind == RoomKind::Group => Ok(envelope(200, Some(json!({"id": r.id, "room_name": r.room_name})))),
@@ -168,12 +172,12 @@ async fn detail(state: &State, room: u64, user: Option<u64>) -> Result<Response<
         };
     };
     let (room_data, _, _) = found.member(room, user)?;
-    let members = state.store.members(room).await?;
+    let members = members::of_room(&state.store, &state.cache, room).await?;
     Ok(envelope(200, Some(render::room(room, &room_data.room_name, &members))))
 }
 
 async fn join(state: &State, room: u64, user: u64) -> Result<Response<Body>, ApiError> {
-    let found = state.store.lookup(room, Some(user)).await?;
+    let found = state.store.lookup(room, Some(user), true).await?;
     let room_data = found.room.ok_or_else(|| ApiError::room_not_found(room))?;
     let user_data = found.user.ok_or_else(|| ApiError::user_not_found(user))?;
     if room_data.kind == RoomKind::Direct {
@@ -187,7 +191,10 @@ async fn join(state: &State, room: u64, user: u64) -> Result<Response<Body>, Api
     // A new member has seen what is there already: unseen starts with the next message.
     let from = found.state.map(|s| s.position()).unwrap_or_default();
     match state.store.join(&room_data, &(&user_data).into(), from).await? {
-        JoinOutcome::Joined => Ok(envelope(200, None)),
+        JoinOutcome::Joined => {
+            state.cache.invalidate_members(&[room]).await;
+            Ok(envelope(200, None))
+        }
         JoinOutcome::AlreadyMember => Err(already()),
         JoinOutcome::RoomFull => Err(full()),
         JoinOutcome::RoomGone => Err(ApiError::room_not_found(room)),
@@ -196,7 +203,7 @@ async fn join(state: &State, room: u64, user: u64) -> Result<Response<Body>, Api
 }
 
 async fn leave(state: &State, room: u64, user: u64) -> Result<Response<Body>, ApiError> {
-    let found = state.store.lookup(room, Some(user)).await?;
+    let found = state.store.lookup(room, Some(user), false).await?;
     let room_data = found.room.ok_or_else(|| ApiError::room_not_found(room))?;
     let user_data = found.user.ok_or_else(|| ApiError::user_not_found(user))?;
     let not_member = || ApiError::BadRequest(format!("User {} is not a member of this chat room.", user_data.username));
@@ -204,7 +211,10 @@ async fn leave(state: &State, room: u64, user: u64) -> Result<Response<Body>, Ap
         return Err(not_member());
     }
     match state.store.leave(&room_data, user).await? {
-        LeaveOutcome::Left => Ok(no_content()),
+        LeaveOutcome::Left => {
+            state.cache.invalidate_members(&[room]).await;
+            Ok(no_content())
+        }
         LeaveOutcome::NotMember => Err(not_member()),
         LeaveOutcome::RoomGone => Err(ApiError::room_not_found(room)),
     }

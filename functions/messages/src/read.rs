@@ -5,7 +5,7 @@ use crate::State;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 use shared::http::{self, envelope};
-use shared::render;
+use shared::{members, render};
 use shared::store::{DeliveryState, Membership, Position, StoredMessage};
 use shared::ApiError;
 use std::collections::HashMap;
@@ -31,12 +31,12 @@ pub async fn history(state: &State, req: &Request, room: u64) -> Result<Response
         None => None,
         Some(raw) => Some(http::parse_id(&raw).ok_or_else(|| ApiError::BadRequest("before must be a positive message id.".into()))?),
     };
-    let found = state.store.lookup(room, Some(reader)).await?;
+    let found = state.store.lookup(room, Some(reader), true).await?;
     let delivery = found.state.unwrap_or(DeliveryState { room, top: 0, late: 0 });
     let (room_data, _, position) = found.member(room, reader)?;
     let page = state.store.history(room, limit, before).await?;
     let (members, moved) = tokio::try_join!(
-        state.store.members(room),
+        members::of_room(&state.store, &state.cache, room),
         state.store.position_after_page(room, position, &delivery, &page.messages)
     )?;
     let senders: Vec<u64> = page.messages.iter().map(|m| m.from_id).collect();
@@ -67,8 +67,9 @@ struct Found {
 pub async fn unseen(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
     let reader = http::user_id(req)?;
     let wait = http::bounded_query(req, "wait", 0, MAX_WAIT_SECONDS)?.unwrap_or(0);
-    let (user, mut memberships) = tokio::try_join!(state.store.get_user(reader), state.store.memberships(reader))?;
-    if user.is_none() {
+    let mut memberships = state.store.memberships(reader).await?;
+    // A user's rooms imply the user: only none at all needs to ask whether N exists.
+    if memberships.is_empty() && state.store.get_user(reader).await?.is_none() {
         return Err(ApiError::user_not_found(reader));
     }
     let deadline = Instant::now() + Duration::from_secs(wait);
@@ -161,7 +162,7 @@ async fn look(state: &State, reader: u64, memberships: &[&Membership]) -> Result
 /// The unseen answer: each room with its members and its unseen messages, by room id.
 async fn render_unseen(state: &State, found: &[Found]) -> Result<Vec<Value>, ApiError> {
     let ids: Vec<u64> = found.iter().map(|f| f.membership.room.id).collect();
-    let members = state.store.members_of(&ids).await?;
+    let members = members::of(&state.store, &state.cache, &ids).await?;
     let all: Vec<_> = members.values().flatten().cloned().collect();
     let senders: Vec<u64> = found.iter().flat_map(|f| f.messages.iter().map(|m| m.from_id)).collect();
     let names = state.store.names(&all, &senders).await?;

@@ -49,14 +49,17 @@ pub async fn direct(state: &State, req: &Request, recipient: u64) -> Result<Resp
     let found = state.store.direct_lookup(send.from, recipient).await?;
     let find = |id: u64| found.users.iter().find(|u| u.id == id).cloned().ok_or_else(|| ApiError::user_not_found(id));
     let (sender, to) = (find(send.from)?, find(recipient)?);
-    let (room, first_id) = state.store.open_direct_room(&sender, &to, found).await?;
-    accept(state, &room, &sender, send.text, first_id).await
+    let opened = state.store.open_direct_room(&sender, &to, found).await?;
+    if opened.joined {
+        state.cache.invalidate_members(&[opened.room.id]).await;
+    }
+    accept(state, &opened.room, &sender, send.text, opened.first_id).await
 }
 
 /// `POST /chat/group/{room}/`: the sender must be a current member.
 pub async fn group(state: &State, req: &Request, room: u64) -> Result<Response<Body>, ApiError> {
     let send = parse_send(&json_object(req)?)?;
-    let (room_data, sender, _) = state.store.lookup(room, Some(send.from)).await?.member(room, send.from)?;
+    let (room_data, sender, _) = state.store.lookup(room, Some(send.from), false).await?.member(room, send.from)?;
     accept(state, &room_data, &sender, send.text, None).await
 }
 

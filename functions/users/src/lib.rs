@@ -139,7 +139,8 @@ async fn update(state: &State, req: &Request, id: u64, partial: bool) -> Result<
                 // Rooms show members by name. Also when the name did not change: a retry of
                 // a rename whose first attempt failed here puts it right.
                 if changes.username.is_some() {
-                    state.store.rename_member(&new).await?;
+                    let rooms = state.store.rename_member(&new).await?;
+                    state.cache.invalidate_members(&rooms).await;
                 }
                 return Ok(json_response(200, &json!(new)));
             }
@@ -154,11 +155,12 @@ async fn update(state: &State, req: &Request, id: u64, partial: bool) -> Result<
 /// messages stay, with the username they were sent under.
 async fn delete(state: &State, id: u64) -> Result<Response<Body>, ApiError> {
     let (user, _) = state.store.get_user(id).await?.ok_or_else(not_found)?;
-    state.store.leave_all_rooms(id).await?;
+    let mut left = state.store.leave_all_rooms(id).await?;
     let deleted = state.store.delete_user_record(&user).await?;
     // A join that slipped in before the record went is undone here; after it, joins fail.
-    state.store.leave_all_rooms(id).await?;
+    left.extend(state.store.leave_all_rooms(id).await?);
     state.cache.invalidate_users().await;
+    state.cache.invalidate_members(&left).await;
     if !deleted {
         return Err(not_found());
     }

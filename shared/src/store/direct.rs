@@ -48,6 +48,15 @@ pub struct DirectLookup {
     guard: Option<DirectGuard>,
 }
 
+/// A direct room ready for a message.
+pub struct DirectRoom {
+    pub room: Room,
+    /// For a room created now, the id its first message takes (its sequence starts at 1).
+    pub first_id: Option<u64>,
+    /// Whether its membership changed now (created, or someone joined again).
+    pub joined: bool,
+}
+
 /// The write that records whether `user` is a member of the pair's room, beside a join or leave.
 pub(super) fn member_flag(txn: &mut Txn, pair: (u64, u64), user: u64, member: bool) {
     let flag = if user == pair.0 && user == pair.1 {
@@ -75,17 +84,16 @@ impl Store {
         Ok(found)
     }
 
-    /// The pair's room with both users members, and, for a room created now, the id its first
-    /// message takes (the room starts its message sequence at 1). Nothing is written when both
-    /// are members already; a user who left is joined again from the room's current delivery
-    /// state (a GetItem and a join); a new room is an UpdateItem (room counter) and one
+    /// The pair's room with both users members. Nothing is written when both are members
+    /// already; a user who left is joined again from the room's current delivery state (a
+    /// GetItem and a join); a new room is an UpdateItem (room counter) and one
     /// TransactWriteItems guarded by the pair item.
-    pub async fn open_direct_room(&self, a: &User, b: &User, found: DirectLookup) -> Result<(Room, Option<u64>), ApiError> {
+    pub async fn open_direct_room(&self, a: &User, b: &User, found: DirectLookup) -> Result<DirectRoom, ApiError> {
         let mut guard = found.guard;
         let mut backoff = Backoff::new("direct room");
         loop {
             match guard {
-                Some(g) if g.missing().is_empty() => return Ok((g.room(), None)),
+                Some(g) if g.missing().is_empty() => return Ok(DirectRoom { room: g.room(), first_id: None, joined: false }),
                 Some(g) => {
                     let room = g.room();
                     let state = self.get("GetItem delivery state", keys::delivery_state(room.id)).await?;
@@ -100,14 +108,14 @@ impl Store {
                             }
                         }
                         if !gone {
-                            return Ok((room, None));
+                            return Ok(DirectRoom { room, first_id: None, joined: true });
                         }
                     }
                     // The room is being deleted; its guard goes next. Look again.
                 }
                 None => {
                     if let Some(room) = self.create_direct_room(a, b).await? {
-                        return Ok((room, Some(1)));
+                        return Ok(DirectRoom { room, first_id: Some(1), joined: true });
                     }
                     // Created concurrently: use that one.
                 }

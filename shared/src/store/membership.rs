@@ -136,10 +136,13 @@ pub(super) fn member_writes(txn: &mut Txn, room: &Room, user: &Member, position:
 }
 
 impl Store {
-    /// The room (with its delivery state) and, when `user` is given, the user and their
-    /// membership. One BatchGetItem.
-    pub async fn lookup(&self, room: u64, user: Option<u64>) -> Result<Lookup, ApiError> {
-        let mut wanted = vec![keys::room(room), keys::delivery_state(room)];
+    /// The room and, when `user` is given, the user and their membership; with `state` also
+    /// the room's delivery state (where a reader or joiner stands). One BatchGetItem.
+    pub async fn lookup(&self, room: u64, user: Option<u64>, state: bool) -> Result<Lookup, ApiError> {
+        let mut wanted = vec![keys::room(room)];
+        if state {
+            wanted.push(keys::delivery_state(room));
+        }
         if let Some(user) = user {
             wanted.extend([keys::user(user), keys::membership(user, room)]);
         }
@@ -244,13 +247,15 @@ impl Store {
         Ok(LeaveOutcome::Left)
     }
 
-    /// Ends every membership of a user (rooms left empty are deleted). Used when a user is
-    /// deleted.
-    pub async fn leave_all_rooms(&self, user: u64) -> Result<(), ApiError> {
+    /// Ends every membership of a user (rooms left empty are deleted); returns the rooms left.
+    /// Used when a user is deleted.
+    pub async fn leave_all_rooms(&self, user: u64) -> Result<Vec<u64>, ApiError> {
+        let mut left = Vec::new();
         for membership in self.memberships(user).await? {
             self.leave(&membership.room, user).await?;
+            left.push(membership.room.id);
         }
-        Ok(())
+        Ok(left)
     }
 
     /// Moves read positions forward, never backward: per room two conditional UpdateItems (one
@@ -276,8 +281,8 @@ impl Store {
     }
 
     /// A renamed user's name on their member items, so rooms show it: an UpdateItem per room
-    /// of the user (at once), each only while the user is still a member.
-    pub async fn rename_member(&self, user: &User) -> Result<(), ApiError> {
+    /// of the user (at once), each only while the user is still a member. Returns the rooms.
+    pub async fn rename_member(&self, user: &User) -> Result<Vec<u64>, ApiError> {
         let rooms = self.memberships(user.id).await?;
         let updates = rooms.iter().map(|m| async move {
             let sent = self
@@ -293,6 +298,6 @@ impl Store {
             Store::conditional("UpdateItem member name", sent, |e| e.is_conditional_check_failed_exception()).map(|_| ())
         });
         futures_util::future::try_join_all(updates).await?;
-        Ok(())
+        Ok(rooms.iter().map(|m| m.room.id).collect())
     }
 }

@@ -11,6 +11,7 @@ mod tasks;
 mod txn;
 mod users;
 
+pub use direct::{DirectLookup, DirectRoom};
 pub use item::{Attrs, RoomKind};
 pub use membership::{JoinOutcome, LeaveOutcome, Lookup, Member, Membership, Position};
 pub use messages::{Delivered, Delivery, DeliveryState, LateMessage, MessagePage, StoredMessage, MESSAGES_PER_DELIVERY, UNSEEN_PER_ROOM};
