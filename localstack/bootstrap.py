@@ -3,7 +3,7 @@ endpoint (moto locally, LocalStack in Docker), so local resources never drift fr
 
 Reads the endpoints from AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_DYNAMODB
 where set) like every AWS SDK. Resource names are the template's
-logical ids in lower case, prefixed with NAME_PREFIX (default "chat-"). Local runs may shorten
+logical ids in lower case, prefixed with NAME_PREFIX (default "chat-"), with ".fifo" for FIFO queues. Local runs may shorten
 queue timings with VISIBILITY_TIMEOUT and MAX_RECEIVE_COUNT, so redelivery tests take seconds.
 
 Prints the functions' environment (the variables of the template's Globals and functions that
@@ -78,8 +78,10 @@ def queue_attributes(props, arns):
                 policy["maxReceiveCount"] = PARAMETERS[policy["maxReceiveCount"]["Ref"]]
             attrs["RedrivePolicy"] = json.dumps(policy)
         elif key in ("VisibilityTimeout", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",
-                     "DelaySeconds", "MaximumMessageSize"):
+                     "DelaySeconds", "MaximumMessageSize", "DeduplicationScope", "FifoThroughputLimit"):
             attrs[key] = str(value)
+        elif key in ("FifoQueue", "ContentBasedDeduplication"):
+            attrs[key] = "true" if value else "false"
     if os.environ.get("VISIBILITY_TIMEOUT"):
         attrs["VisibilityTimeout"] = os.environ["VISIBILITY_TIMEOUT"]
     return attrs
@@ -133,8 +135,8 @@ def main():
     queues = resources_of(template, "AWS::SQS::Queue")
     arns = {}
     for logical in dependencies_first(queues):
-        url = sqs.create_queue(QueueName=prefix + logical.lower(),
-                               Attributes=queue_attributes(queues[logical], arns))["QueueUrl"]
+        name = prefix + logical.lower() + (".fifo" if queues[logical].get("FifoQueue") else "")
+        url = sqs.create_queue(QueueName=name, Attributes=queue_attributes(queues[logical], arns))["QueueUrl"]
         arns[logical] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         refs[logical] = url
 

@@ -134,7 +134,8 @@ class _QueueAttributes(dict):
 _all_attributes = sqs_models.Queue.attributes.fget
 sqs_models.Queue.attributes = property(lambda queue: _QueueAttributes(queue, _all_attributes))
 
-_SYSTEM_ATTRIBUTES = ("SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp")
+_SYSTEM_ATTRIBUTES = ("SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp",
+                      "MessageDeduplicationId", "MessageGroupId", "SequenceNumber")
 
 
 class FastSqs:
@@ -170,10 +171,15 @@ class FastSqs:
 
     @staticmethod
     def SendMessage(backend, queue, request):
-        if request.get("MessageAttributes") or request.get("MessageSystemAttributes") or request.get("MessageGroupId"):
+        if request.get("MessageAttributes") or request.get("MessageSystemAttributes"):
             raise ValueError("not the simple case")
-        message = backend.send_message(queue, request["MessageBody"], delay_seconds=request.get("DelaySeconds"))
-        return {"MD5OfMessageBody": message.body_md5, "MessageId": message.id}
+        message = backend.send_message(queue, request["MessageBody"], delay_seconds=request.get("DelaySeconds"),
+                                       deduplication_id=request.get("MessageDeduplicationId"),
+                                       group_id=request.get("MessageGroupId"))
+        result = {"MD5OfMessageBody": message.body_md5, "MessageId": message.id}
+        if backend.get_queue(queue).fifo_queue and message.sequence_number:
+            result["SequenceNumber"] = message.sequence_number
+        return result
 
     @staticmethod
     def ReceiveMessage(backend, queue, request):
@@ -191,10 +197,12 @@ class FastSqs:
         for m in backend.receive_message(queue, count, int(wait), int(visibility), []):
             values = {"SenderId": m.sender_id, "SentTimestamp": str(m.sent_timestamp),
                       "ApproximateReceiveCount": str(m.approximate_receive_count),
-                      "ApproximateFirstReceiveTimestamp": str(m.approximate_first_receive_timestamp)}
+                      "ApproximateFirstReceiveTimestamp": str(m.approximate_first_receive_timestamp),
+                      "MessageDeduplicationId": m.deduplication_id, "MessageGroupId": m.group_id,
+                      "SequenceNumber": m.sequence_number}
             entry = {"MessageId": m.id, "ReceiptHandle": m.receipt_handle, "MD5OfBody": m.body_md5, "Body": m.body}
             if wanted:
-                entry["Attributes"] = {a: values[a] for a in wanted}
+                entry["Attributes"] = {a: values[a] for a in wanted if values[a] is not None}
             messages.append(entry)
         return {"Messages": messages} if messages else {}
 

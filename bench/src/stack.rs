@@ -368,12 +368,19 @@ async fn delivery(api: &Api, sends: usize) -> Summary {
     Summary::of(samples)
 }
 
-/// Jobs put straight on the queue (10 per SendMessageBatch) for a room of two, timed until
+/// Rooms the worker's throughput is measured over: the queue delivers one room's jobs one
+/// batch at a time, rooms in parallel.
+const WORKER_ROOMS: usize = 20;
+
+/// Jobs put straight on the queue (10 per SendMessageBatch) for 20 rooms of two, timed until
 /// every message is stored: messages per second, and the worker's DynamoDB calls per message.
 async fn worker_throughput(api: &Api, jobs: usize) -> (f64, f64, u64) {
     let (a, na) = new_user(api).await;
     let (_, nb) = new_user(api).await;
-    let room = new_room(api, &[&na, &nb]).await;
+    let mut rooms = Vec::new();
+    for _ in 0..WORKER_ROOMS {
+        rooms.push(new_room(api, &[&na, &nb]).await);
+    }
     let queue = var("QUEUE_URL");
     api.dynamodb_calls(true).await;
     let started = Instant::now();
@@ -381,9 +388,11 @@ async fn worker_throughput(api: &Api, jobs: usize) -> (f64, f64, u64) {
         let entries: Vec<SendMessageBatchRequestEntry> = chunk
             .iter()
             .map(|&i| {
-                let message = StoredMessage { id: i as u64 + 1, room, from_id: a, from_username: na.clone(), text: format!("job {i}"), sent_at: shared::now() };
+                let room = rooms[i % WORKER_ROOMS];
+                let id = (i / WORKER_ROOMS) as u64 + 1;
+                let message = StoredMessage { id, room, from_id: a, from_username: na.clone(), text: format!("job {i}"), sent_at: shared::now() };
                 let job = Job::Send { task_id: uuid::Uuid::new_v4().to_string(), room_name: "bench".into(), message };
-                SendMessageBatchRequestEntry::builder().id(i.to_string()).message_body(job.body()).build().unwrap()
+                SendMessageBatchRequestEntry::builder().id(i.to_string()).message_body(job.body()).message_group_id(job.group()).build().unwrap()
             })
             .collect();
         api.sqs.send_message_batch().queue_url(&queue).set_entries(Some(entries)).send().await.expect("SendMessageBatch");
@@ -392,16 +401,20 @@ async fn worker_throughput(api: &Api, jobs: usize) -> (f64, f64, u64) {
     api.quiet().await;
     let rate = jobs as f64 / started.elapsed().as_secs_f64();
     // Then every message must be there, read back page by page.
-    let (mut stored, mut before) = (0, None);
-    loop {
-        let page = api.store.history(room, 200, before).await.expect("history");
-        stored += page.messages.len();
-        match page.next_before {
-            Some(next) => before = Some(next),
-            None => break,
+    let mut stored = 0;
+    for &room in &rooms {
+        let mut before = None;
+        loop {
+            let page = api.store.history(room, 200, before).await.expect("history");
+            stored += page.messages.len();
+            match page.next_before {
+                Some(next) => before = Some(next),
+                None => break,
+            }
         }
     }
     assert_eq!(stored, jobs, "the worker lost messages");
+    let room = rooms[0];
     let counts = api.dynamodb_calls(false).await;
     let worker: u64 = counts.iter().filter(|(k, _)| k.starts_with("worker:")).map(|(_, v)| v).sum();
     (rate, worker as f64 / jobs as f64, room)

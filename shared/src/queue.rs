@@ -18,6 +18,15 @@ impl Job {
     pub fn body(&self) -> String {
         serde_json::to_string(self).expect("jobs serialize")
     }
+
+    /// The FIFO queue's message group: one per room for sends (a room's deliveries in order,
+    /// one batch at a time), one per reader for read positions.
+    pub fn group(&self) -> String {
+        match self {
+            Job::Send { message, .. } => format!("room-{}", message.room),
+            Job::Seen { reader, .. } => format!("reader-{reader}"),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -37,6 +46,7 @@ impl Queue {
             .send_message()
             .queue_url(&self.url)
             .message_body(job.body())
+            .message_group_id(job.group())
             .send()
             .await
             .map_err(|e| ApiError::unavailable("SendMessage", e))?;

@@ -164,7 +164,7 @@ async fn a_poison_job_ends_failure_through_the_dead_letter_queue() {
     assert_eq!(get(&format!("/chat/task_state/{task}")).await.json, json!({"state": "PENDING", "result": null}));
     let poison = json!({"kind": "send", "task_id": task, "room_name": "x", "message": {"id": "not a number"}});
     let queue = std::env::var("QUEUE_URL").unwrap();
-    sqs().await.send_message().queue_url(queue).message_body(poison.to_string()).send().await.unwrap();
+    sqs().await.send_message().queue_url(queue).message_body(poison.to_string()).message_group_id("poison").send().await.unwrap();
     // Retried maxReceiveCount (3 here) times, moved to the DLQ, then failed with a reason.
     let state = finished(&task).await;
     assert_eq!(
