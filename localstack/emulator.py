@@ -5,7 +5,8 @@ DynamoDB Local; nothing here touches it.
 - A queue's messages change under the queue's lock. moto deletes a message by rebuilding the
   queue's list without that lock, so a message sent (or another deleted) meanwhile was lost (or
   came back after its visibility timeout). Receives take the lock for their pass over the queue
-  and wait for new messages outside it.
+  and wait for a change outside it; a delete counts as a change, since it can free a FIFO
+  message group (moto's own wait spun while a busy group's messages were visible).
 - Speed, not behaviour: the calls the stack makes all the time (SendMessage, ReceiveMessage,
   DeleteMessage, DeleteMessageBatch in the JSON protocol) go straight to moto's SQS backend and
   are answered with the same fields moto's responses build, without its generic request layer;
@@ -49,17 +50,23 @@ def _retained(self, queue_name, message):
 
 
 def _under_queue_lock(delete_message):
-    """moto's Queue.delete_message, holding the lock that add_message holds."""
+    """moto's Queue.delete_message, holding the lock that add_message holds, and waking waiting
+    receivers: in a FIFO queue a delete can free a message group."""
 
     def patched(self, receipt_handle):
         with self._messages_lock:
-            return delete_message(self, receipt_handle)
+            result = delete_message(self, receipt_handle)
+            self._messages_lock.notify_all()
+            return result
 
     return patched
 
 
 def _receive_under_queue_lock(receive_message):
-    """moto's receive: each pass over the queue under its lock, the long-poll wait outside it."""
+    """moto's receive: each pass over the queue under its lock, the long-poll wait outside it,
+    until a message is added or deleted (moto's own wait returns at once while a FIFO queue
+    holds visible messages of busy groups, so its long polls spun) or a second passes (a
+    visibility timeout may have run out)."""
 
     def patched(self, queue_name, count, wait_seconds_timeout, visibility_timeout, message_attribute_names=None):
         queue = self.get_queue(queue_name)
@@ -67,10 +74,10 @@ def _receive_under_queue_lock(receive_message):
         while True:
             with queue._messages_lock:
                 result = receive_message(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
-            left = deadline - time.time()
-            if result or left <= 0:
-                return result
-            queue.wait_for_messages(min(1, left))
+                left = deadline - time.time()
+                if result or left <= 0:
+                    return result
+                queue._messages_lock.wait(timeout=min(1, left))
 
     return patched
 

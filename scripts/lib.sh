@@ -196,7 +196,8 @@ start_emulators() {
     local jars
     jars=$(dynamodb_local_jar_dir) || return 1
     # In memory, one database for every credential and region, no telemetry (no network here).
-    start dynamodb java -Xmx1g -Djava.library.path="$jars/DynamoDBLocal_lib" -jar "$jars/DynamoDBLocal.jar" \
+    # The parallel collector took the least CPU per call in a comparison of collectors.
+    start dynamodb java -Xmx1g -XX:+UseParallelGC -XX:-UsePerfData -Djava.library.path="$jars/DynamoDBLocal_lib" -jar "$jars/DynamoDBLocal.jar" \
         -inMemory -sharedDb -disableTelemetry -port "$DYNAMODB_PORT"
     start moto "$VENV/bin/python" "$ROOT/localstack/emulator.py" "$SQS_PORT"
     wait_until 60 "DynamoDB Local" port_open "$DYNAMODB_PORT" && wait_until 30 "moto" port_open "$SQS_PORT"
