@@ -1,5 +1,6 @@
-"""Creates the stack's DynamoDB table and SQS queues from template.yaml on an AWS-compatible
-endpoint (moto locally, LocalStack in Docker), so local resources never drift from the real ones.
+"""Creates the stack's DynamoDB table, SQS queues and generated secrets from template.yaml on
+AWS-compatible endpoints (DynamoDB Local and moto locally, LocalStack in Docker), so local
+resources never drift from the real ones.
 
 Reads the endpoints from AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_DYNAMODB
 where set) like every AWS SDK. Resource names are the template's
@@ -15,6 +16,7 @@ usage: python localstack/bootstrap.py [path/to/template.yaml]
 
 import json
 import os
+import secrets
 import sys
 
 import boto3
@@ -139,6 +141,13 @@ def main():
         url = sqs.create_queue(QueueName=name, Attributes=queue_attributes(queues[logical], arns))["QueueUrl"]
         arns[logical] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         refs[logical] = url
+
+    # Secrets with a generated value, generated anew on every start (as a new stack would).
+    secretsmanager = boto3.client("secretsmanager", region_name=region)
+    for logical, props in resources_of(template, "AWS::SecretsManager::Secret").items():
+        length = props.get("GenerateSecretString", {}).get("PasswordLength", 64)
+        made = secretsmanager.create_secret(Name=prefix + logical.lower(), SecretString=secrets.token_urlsafe(length)[:length])
+        refs[logical] = made["ARN"]
 
     for key, value in function_environment(template).items():
         if isinstance(value, dict) and "Ref" in value and value["Ref"] in refs:

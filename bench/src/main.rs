@@ -147,12 +147,16 @@ fn print_scale(s: &Value) {
 fn print_original(r: &Value) {
     println!("\nthe original's workload: {} clients, {} sends then {} reads each, a new connection per request; {} errors",
         r["clients"], r["sends_per_client"], r["reads_per_client"], r["errors"]);
-    println!("\n| route | p50 ms | p90 ms | p99 ms | server CPU ms/request alone | of it DynamoDB Local | moto | functions + cargo lambda watch |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("\n| route | p50 ms | p90 ms | p99 ms | server CPU ms/request alone | of it DynamoDB Local | moto | functions + cargo lambda watch | DynamoDB calls (worker's included) |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let cpu = &r["cpu_per_request"];
     for (route, l) in r["latency_ms"].as_object().unwrap() {
         let c = &cpu[route];
-        println!("| {route} | {} | {} | {} | {} | {} | {} | {} |", ms(&l["p50"]), ms(&l["p90"]), ms(&l["p99"]), c["server_ms"], c["dynamodb_local_ms"], c["moto_ms"], c["functions_and_router_ms"]);
+        println!("| {route} | {} | {} | {} | {} | {} | {} | {} | {} |", ms(&l["p50"]), ms(&l["p90"]), ms(&l["p99"]), c["server_ms"],
+            c["dynamodb_local_ms"], c["moto_ms"], c["functions_and_router_ms"], c["dynamodb_calls"]);
+    }
+    for (route, c) in cpu.as_object().unwrap() {
+        println!("  {route}: {}", c["dynamodb_calls_by_function"]);
     }
     let bare = &cpu["GET /chat/task_state/x (no I/O)"];
     println!("\nbare, not our code (8 clients): cargo lambda watch + a function without I/O p50 {} ms, CPU {} ms/request", ms(&bare["latency_ms"]["p50"]), bare["server_ms"]);

@@ -214,12 +214,18 @@ pub async fn run() -> Value {
         api.quiet().await;
         let per_client = 20;
         // Until the worker is done too: a send's delivery is part of what it costs.
-        let result = cpu_per_request(CLIENTS * per_client, async {
+        api.dynamodb_calls(true).await;
+        let mut result = cpu_per_request(CLIENTS * per_client, async {
             workload(&base, &clients, PLANS[index_of(route)], per_client, &alone).await;
             api.quiet().await;
             CLIENTS * per_client
         })
         .await;
+        let calls = api.dynamodb_calls(false).await;
+        let n = (CLIENTS * per_client) as f64;
+        let per_request: BTreeMap<String, f64> = calls.into_iter().map(|(k, v)| (k, round(v as f64 / n))).collect();
+        result["dynamodb_calls"] = json!(round(per_request.values().sum::<f64>()));
+        result["dynamodb_calls_by_function"] = json!(per_request);
         api.quiet().await;
         cpu[route] = result;
         if route.contains("no I/O") {

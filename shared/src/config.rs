@@ -44,6 +44,26 @@ pub fn queue(config: &SdkConfig) -> Queue {
     Queue::new(aws_sdk_sqs::Client::new(config), required("QUEUE_URL"))
 }
 
+/// The stack's signing keys, from the Secrets Manager secret `SIGNING_SECRET_ARN` names, read
+/// once per cold start (a few tries: a cold start that cannot read it fails, and Lambda starts
+/// a new one on the next request).
+pub async fn signing(config: &SdkConfig) -> crate::signing::Signing {
+    let arn = required("SIGNING_SECRET_ARN");
+    let client = aws_sdk_secretsmanager::Client::new(config);
+    let mut last = None;
+    for attempt in 0..3u32 {
+        match client.get_secret_value().secret_id(&arn).send().await {
+            Ok(out) => {
+                let secret = out.secret_string().unwrap_or_else(|| panic!("secret {arn} holds no string"));
+                return crate::signing::Signing::from_secret(secret);
+            }
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+    }
+    panic!("cannot read the signing secret {arn}: {last:?}");
+}
+
 fn optional(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }

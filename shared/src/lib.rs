@@ -9,6 +9,7 @@ pub mod keys;
 pub mod members;
 pub mod queue;
 pub mod render;
+pub mod signing;
 pub mod store;
 pub mod users;
 

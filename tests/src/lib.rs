@@ -254,6 +254,11 @@ pub async fn store() -> Store {
     shared::config::store(&shared::config::aws().await)
 }
 
+/// The stack's signing keys, as the functions read them.
+pub async fn signing() -> shared::signing::Signing {
+    shared::config::signing(&shared::config::aws().await).await
+}
+
 /// The stack's SQS, through the SDK.
 pub async fn sqs() -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(&shared::config::aws().await)

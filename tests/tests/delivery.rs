@@ -71,13 +71,15 @@ async fn a_job_that_breaks_its_batch_does_not_hold_back_the_others() {
     let (room, name) = new_room(&[&na]).await;
     // Two jobs claiming one task cannot have their tasks written in one batch, so the room's
     // delivery as a whole fails and goes again job by job.
-    let task = uuid::Uuid::new_v4().to_string();
+    let signing = signing().await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let task = signing.issue_task_id(now);
     let job = |id: u64, task: &str, text: &str| {
         let message = StoredMessage { id, room, from_id: a, from_username: na.clone(), text: text.into(), sent_at: shared::now() };
         Job::Send { task_id: task.to_string(), room_name: name.clone(), message }
     };
     let base = 900_000_000_000 + room * 10;
-    let good_task = uuid::Uuid::new_v4().to_string();
+    let good_task = signing.issue_task_id(now);
     let batch = [job(base, &task, "twin one"), job(base + 1, &task, "twin two"), job(base + 2, &good_task, "innocent")];
     assert_eq!(invoke_worker(&bodies(&batch)).await, json!({"batchItemFailures": []}));
     let texts: Vec<Value> = all_messages(room, a).await.iter().map(|m| m["text"].clone()).collect();
@@ -158,9 +160,8 @@ async fn worker_killed_mid_batch_and_restarted_loses_and_duplicates_nothing() {
 #[tokio::test]
 async fn a_poison_job_ends_failure_through_the_dead_letter_queue() {
     let _serial = SERIAL.lock().await;
-    // A task as the API records it, and a job for it that the worker can never read.
-    let task = uuid::Uuid::new_v4().to_string();
-    store().await.create_task(&task).await.unwrap();
+    // A task id as the API issues it, and a job for it that the worker can never read.
+    let task = signing().await.issue_task_id(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64);
     assert_eq!(get(&format!("/chat/task_state/{task}")).await.json, json!({"state": "PENDING", "result": null}));
     let poison = json!({"kind": "send", "task_id": task, "room_name": "x", "message": {"id": "not a number"}});
     let queue = std::env::var("QUEUE_URL").unwrap();

@@ -104,8 +104,13 @@ fn assert_unavailable(r: &Reply, took: Duration, what: &str) {
     assert!(!r.text.contains("Error") && !r.text.contains("127.0.0.1"), "{what} leaks internals: {}", r.text);
 }
 
+/// A task id as the API issues it: only such an id makes `task_state` read DynamoDB.
+async fn a_task_id() -> String {
+    signing().await.issue_task_id(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64)
+}
+
 /// One request per route that needs DynamoDB, with valid input.
-fn every_route(room: u64) -> Vec<(Method, String, Option<Value>)> {
+fn every_route(room: u64, task: &str) -> Vec<(Method, String, Option<Value>)> {
     vec![
         (Method::GET, "/users/1/".into(), None),
         (Method::POST, "/users/".into(), Some(json!({"username": unique("down"), "password": "p", "profile": {}}))),
@@ -121,7 +126,7 @@ fn every_route(room: u64) -> Vec<(Method, String, Option<Value>)> {
         (Method::POST, format!("/chat/group/{room}/"), Some(json!({"from": 1, "text": "t"}))),
         (Method::GET, format!("/chat/messages/{room}/?user_id=1"), None),
         (Method::GET, "/chat/messages/unseen/?user_id=1".into(), None),
-        (Method::GET, "/chat/task_state/00000000-0000-4000-8000-000000000000".into(), None),
+        (Method::GET, format!("/chat/task_state/{task}"), None),
     ]
 }
 
@@ -132,7 +137,7 @@ async fn dynamodb_down_is_a_quick_json_503_on_every_route_and_changes_nothing() 
     closed(port("FAULT_SQS_PORT")).await;
     let (room, _) = new_room(&["user_1"]).await;
     let before = get(&format!("/chat/chatroom/{room}/?user_id=1")).await.json;
-    for (method, path, body) in every_route(room) {
+    for (method, path, body) in every_route(room, &a_task_id().await) {
         let (r, took) = faulty(method.clone(), &path, body).await;
         assert_unavailable(&r, took, &format!("{method} {path}"));
     }
@@ -148,7 +153,8 @@ async fn dynamodb_down_is_a_quick_json_503_on_every_route_and_changes_nothing() 
 async fn dynamodb_that_never_answers_is_a_503_within_seconds() {
     let _serial = SERIAL.lock().await;
     let _dynamodb = Endpoint::blackhole(port("FAULT_DYNAMODB_PORT")).await;
-    for path in ["/users/1/", "/chat/chatroom/", "/chat/task_state/00000000-0000-4000-8000-000000000000"] {
+    let task = format!("/chat/task_state/{}", a_task_id().await);
+    for path in ["/users/1/", "/chat/chatroom/", task.as_str()] {
         let (r, took) = faulty(Method::GET, path, None).await;
         assert_unavailable(&r, took, path);
     }

@@ -8,6 +8,7 @@ async fn main() -> Result<(), Error> {
     let state = State {
         store: shared::config::store(&aws),
         queue: shared::config::queue(&aws),
+        signing: shared::config::signing(&aws).await,
         cache: shared::config::cache(&aws).await,
     };
     run(service_fn(|req: Request| {

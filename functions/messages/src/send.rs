@@ -1,5 +1,6 @@
-//! Sends: checked at once, then a PENDING task and a job on SQS; the worker delivers. Two
-//! DynamoDB round trips before the 202: the lookup, then the message id and the task at once.
+//! Sends: checked at once, then a job on SQS; the worker delivers. Two DynamoDB round trips
+//! before the 202 (the lookup, then the message id) and nothing written for the task: its id is
+//! signed, so `task_state` knows it as PENDING until the worker records how it ended.
 
 use crate::State;
 use lambda_http::{Body, Request, Response};
@@ -64,27 +65,19 @@ pub async fn group(state: &State, req: &Request, room: u64) -> Result<Response<B
 }
 
 /// Gives the message its id in the room (so ids sort in acceptance order) and its time of
-/// acceptance, records the task as PENDING, both at once, and queues the delivery. A task
-/// whose job could not be queued is removed: the client gets a 503, never a task id that would
-/// stay PENDING.
+/// acceptance, and queues the delivery under a new task id. A job that cannot be queued is a
+/// 503: its task id is never handed out, so no task stays PENDING.
 async fn accept(state: &State, room: &Room, sender: &User, text: String, id: Option<u64>) -> Result<Response<Body>, ApiError> {
-    let task_id = uuid::Uuid::new_v4().to_string();
-    let next_id = async {
-        match id {
-            Some(id) => Ok(id),
-            None => state.store.next_message_id(room.id).await,
-        }
+    let id = match id {
+        Some(id) => id,
+        None => state.store.next_message_id(room.id).await?,
     };
-    let (id, ()) = tokio::try_join!(next_id, state.store.create_task(&task_id))?;
-    let message =
-        StoredMessage { id, room: room.id, from_id: sender.id, from_username: sender.username.clone(), text, sent_at: shared::now() };
+    let now = chrono::Utc::now();
+    let task_id = state.signing.issue_task_id(now.timestamp_millis() as u64);
+    let sent_at = now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let message = StoredMessage { id, room: room.id, from_id: sender.id, from_username: sender.username.clone(), text, sent_at };
     let job = Job::Send { task_id: task_id.clone(), room_name: room.room_name.clone(), message };
-    if let Err(err) = state.queue.send(&job).await {
-        if let Err(cleanup) = state.store.delete_task(&task_id).await {
-            tracing::error!(task_id, error = ?cleanup, "could not remove the task of an unqueued send");
-        }
-        return Err(err);
-    }
+    state.queue.send(&job).await?;
     Ok(envelope(202, Some(json!(task_id))))
 }
 

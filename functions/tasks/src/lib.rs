@@ -1,6 +1,8 @@
-//! `/chat/task_state/{id}`: the state of an asynchronous send: 1 GetItem; for a SUCCESS, the
-//! room's current members too (1 Query, and 1 BatchGetItem only when the sender is no member
-//! now), so a task does not store them.
+//! `/chat/task_state/{id}`: the state of an asynchronous send. A task id is signed with the time
+//! it was issued (`shared::signing`): one that is not ours, or older than a day, is a 404
+//! without a read; else 1 GetItem of its record, which the worker writes when the task ends (no
+//! record yet: PENDING); for a SUCCESS, the room's current members too (1 Query, and 1
+//! BatchGetItem only when the sender is no member now), so a task does not store them.
 //!
 //! Answers bare `{"state", "result"}` like the reference's Celery endpoint; errors use the chat
 //! envelope. Unknown, expired and malformed task ids are all 404.
@@ -9,7 +11,8 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 use shared::http::{self, json_response, Routes, Verb};
 use shared::render;
-use shared::store::{Store, TaskRecord};
+use shared::signing::Signing;
+use shared::store::{Store, TaskRecord, TASK_TTL_SECONDS};
 use shared::{ApiError, Style};
 
 #[derive(Clone, Copy, Debug)]
@@ -33,6 +36,8 @@ pub const ROUTES: Routes<Path, Endpoint> = Routes {
 
 pub struct State {
     pub store: Store,
+    /// Checks task ids.
+    pub signing: Signing,
 }
 
 pub async fn handle(state: &State, req: Request) -> Response<Body> {
@@ -42,13 +47,17 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
 async fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
     let (Endpoint::TaskState, params) = ROUTES.resolve(req)?;
     let not_found = || ApiError::NotFound(format!("Task {} does not exist.", params[0]));
-    // Only canonical lower-case UUIDs are ids we handed out.
-    let id = uuid::Uuid::parse_str(&params[0]).ok().map(|u| u.to_string()).filter(|s| *s == params[0]);
-    let id = id.ok_or_else(not_found)?;
-    let body = match state.store.get_task(&id).await?.ok_or_else(not_found)? {
-        TaskRecord::Pending => json!({"state": "PENDING", "result": null}),
-        TaskRecord::Failure(text) => json!({"state": "FAILURE", "result": serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text))}),
-        TaskRecord::Success { message, room_name } => {
+    let id = &params[0];
+    let issued_ms = state.signing.task_id_issued_at(id).ok_or_else(not_found)?;
+    let age_s = chrono::Utc::now().timestamp_millis().saturating_sub(issued_ms as i64) / 1000;
+    if age_s > TASK_TTL_SECONDS {
+        return Err(not_found());
+    }
+    let pending = json!({"state": "PENDING", "result": null});
+    let body = match state.store.get_task(id).await? {
+        None | Some(TaskRecord::Pending) => pending,
+        Some(TaskRecord::Failure(text)) => json!({"state": "FAILURE", "result": serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text))}),
+        Some(TaskRecord::Success { message, room_name }) => {
             let members = state.store.members(message.room).await?;
             let names = state.store.names(&members, &[message.from_id]).await?;
             let room = render::room(message.room, &room_name, &members);

@@ -6,12 +6,11 @@
 //! delivers it again, and after `maxReceiveCount` attempts moves it to the dead-letter queue,
 //! whose records come back here to end their task as FAILURE.
 //!
-//! A batch is sorted first (`plan`, pure), then handled room by room, the rooms at once. Per
-//! room with sends: 1 TransactWriteItems (the messages and the room's delivery state; again
-//! with the late ones numbered if another delivery of the room got in between), 1
-//! BatchWriteItem (the tasks); then a wake mark per room in the cache. Whatever the room's
-//! size: nothing is read or written per member. Per seen job, 2 conditional UpdateItems per
-//! room. A dead-lettered send takes 1 UpdateItem.
+//! A batch is sorted first (`plan`, pure), then its sends are delivered together: 1
+//! TransactWriteItems (the messages and their rooms' delivery states; again with a room's late
+//! messages numbered when its state moved in between), 1 BatchWriteItem (the tasks), then a wake
+//! mark per room in the cache. Whatever a room's size: nothing is read or written per member.
+//! Per seen job, 2 conditional UpdateItems per room. A dead-lettered send takes 1 UpdateItem.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use serde_json::Value;
@@ -43,8 +42,8 @@ pub struct Send {
 /// What a batch asks for, sorted by kind of work.
 #[derive(Debug, Default, PartialEq)]
 pub struct Plan {
-    /// Sends by room, each room's in groups of at most [`MESSAGES_PER_DELIVERY`].
-    pub sends: BTreeMap<u64, Vec<Vec<Send>>>,
+    /// Sends in groups of at most [`MESSAGES_PER_DELIVERY`], by room.
+    pub sends: Vec<Vec<Send>>,
     /// Position moves, as (record, reader, moves).
     pub seen: Vec<(String, u64, Vec<(u64, Position)>)>,
     /// Records of the dead-letter queue, as (record, body).
@@ -75,9 +74,8 @@ pub fn plan(records: &[SqsMessage], dead_letter_arn: Option<&str>) -> Plan {
             }
         }
     }
-    for (room, room_sends) in sends {
-        plan.sends.insert(room, room_sends.chunks(MESSAGES_PER_DELIVERY).map(<[Send]>::to_vec).collect());
-    }
+    let all: Vec<Send> = sends.into_values().flatten().collect();
+    plan.sends = all.chunks(MESSAGES_PER_DELIVERY).map(<[Send]>::to_vec).collect();
     plan
 }
 
@@ -91,16 +89,13 @@ pub async fn handle(state: &State, event: SqsEvent) -> SqsBatchResponse {
             retry.push(record.clone());
         }
     }
-    let rooms = plan.sends.iter().map(|(&room, groups)| deliver_room(state, room, groups));
-    let delivered = futures_util::future::join_all(rooms).await;
-    let mut woken = Vec::new();
-    for (room, failed) in plan.sends.keys().zip(delivered) {
-        if failed.len() < plan.sends[room].iter().map(Vec::len).sum::<usize>() {
-            woken.push(*room);
-        }
+    let mut woken = std::collections::BTreeSet::new();
+    for group in &plan.sends {
+        let failed = deliver_group(&state.store, group).await;
+        woken.extend(group.iter().filter(|s| !failed.contains(&s.record)).map(|s| s.message.room));
         retry.extend(failed);
     }
-    state.cache.wake(&woken).await;
+    state.cache.wake(&woken.into_iter().collect::<Vec<_>>()).await;
     let moves = plan.seen.iter().map(|(record, reader, positions)| async move {
         state.store.move_positions(*reader, positions).await.map_err(|err| {
             tracing::warn!(message_id = %record, error = ?err, "read position move failed, SQS will deliver it again");
@@ -117,36 +112,33 @@ pub async fn handle(state: &State, event: SqsEvent) -> SqsBatchResponse {
     response
 }
 
-/// Delivers a room's sends; returns the records that failed. One failing group must not hold
-/// back the others: a group that fails goes again job by job.
-async fn deliver_room(state: &State, room: u64, groups: &[Vec<Send>]) -> Vec<String> {
+/// Delivers a group of sends; returns the records that failed. One bad job must not hold back
+/// the others: a group that fails goes again job by job.
+async fn deliver_group(store: &Store, group: &[Send]) -> Vec<String> {
+    let Err(err) = deliver(store, group).await else { return Vec::new() };
+    tracing::warn!(error = ?err, jobs = group.len(), "delivery failed, delivering one by one");
     let mut failed = Vec::new();
-    for group in groups {
-        if let Err(err) = deliver(&state.store, room, group).await {
-            tracing::warn!(room, error = ?err, jobs = group.len(), "delivery failed, delivering one by one");
-            for send in group {
-                if let Err(err) = deliver(&state.store, room, std::slice::from_ref(send)).await {
-                    tracing::warn!(message_id = %send.record, error = ?err, "delivery failed, SQS will deliver it again");
-                    failed.push(send.record.clone());
-                }
-            }
+    for send in group {
+        if let Err(err) = deliver(store, std::slice::from_ref(send)).await {
+            tracing::warn!(message_id = %send.record, error = ?err, "delivery failed, SQS will deliver it again");
+            failed.push(send.record.clone());
         }
     }
     failed
 }
 
-/// Stores a group of one room's messages, then settles their tasks: SUCCESS with the message for
-/// those stored now (or by an earlier delivery that did not get to its task), FAILURE for a room
-/// that is gone.
-async fn deliver(store: &Store, room: u64, sends: &[Send]) -> Result<(), ApiError> {
+/// Stores a group of messages, then settles their tasks: SUCCESS with the message for those
+/// stored now (or by an earlier delivery that did not get to its task), FAILURE for a room that
+/// is gone.
+async fn deliver(store: &Store, sends: &[Send]) -> Result<(), ApiError> {
     let deliveries: Vec<Delivery> = sends.iter().map(|s| Delivery { message: &s.message, task_id: &s.task_id }).collect();
-    let outcomes = store.deliver_room(room, &deliveries).await?;
+    let outcomes = store.deliver(&deliveries).await?;
     let mut stored = Vec::new();
     for (send, outcome) in sends.iter().zip(outcomes) {
         let (task_id, message) = (send.task_id.as_str(), &send.message);
         match outcome {
             Delivered::Stored => {
-                tracing::info!(task_id, room, message = message.id, "delivered");
+                tracing::info!(task_id, room = message.room, message = message.id, "delivered");
                 stored.push((task_id, message, send.room_name.as_str()));
             }
             Delivered::AlreadyStored => {
@@ -206,19 +198,25 @@ mod tests {
             record("f", &send(2, 3), "dlq"),
         ];
         let plan = plan(&records, Some("dlq"));
-        let rooms: Vec<(u64, Vec<&str>)> =
-            plan.sends.iter().map(|(r, groups)| (*r, groups.iter().flatten().map(|s| s.record.as_str()).collect())).collect();
-        assert_eq!(rooms, [(1, vec!["c"]), (2, vec!["a", "e"])]);
+        let sends: Vec<Vec<&str>> = plan.sends.iter().map(|group| group.iter().map(|s| s.record.as_str()).collect()).collect();
+        assert_eq!(sends, [vec!["c", "a", "e"]], "one group, by room");
         assert_eq!(plan.seen, [("b".to_string(), 7, vec![(3, Position { read_to: 9, late_to: 0 })])]);
         assert_eq!(plan.dead, [("f".to_string(), send(2, 3))]);
         assert_eq!(plan.unreadable, ["d"]);
     }
 
     #[test]
-    fn a_room_with_more_sends_than_one_delivery_holds_is_split() {
-        let records: Vec<SqsMessage> = (0..120).map(|i| record(&format!("r{i}"), &send(4, i + 1), "jobs")).collect();
+    fn more_sends_than_one_delivery_holds_are_split() {
+        let records: Vec<SqsMessage> = (0..80).map(|i| record(&format!("r{i}"), &send(4 + i % 3, i + 1), "jobs")).collect();
         let plan = plan(&records, None);
-        let sizes: Vec<usize> = plan.sends[&4].iter().map(Vec::len).collect();
-        assert_eq!(sizes, [MESSAGES_PER_DELIVERY, MESSAGES_PER_DELIVERY, 120 - 2 * MESSAGES_PER_DELIVERY]);
+        let sizes: Vec<usize> = plan.sends.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [MESSAGES_PER_DELIVERY, MESSAGES_PER_DELIVERY, 80 - 2 * MESSAGES_PER_DELIVERY]);
+        assert!(plan.sends.iter().flatten().map(|s| s.message.room).collect::<Vec<_>>().windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn a_full_delivery_fits_one_transaction() {
+        // Each message, its late entry at worst, and a state per room (at most one per message).
+        assert!(3 * MESSAGES_PER_DELIVERY <= shared::store::TXN_ITEMS);
     }
 }

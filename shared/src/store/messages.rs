@@ -128,92 +128,80 @@ pub enum Delivered {
 /// them only, so the next answer goes on from there.
 pub const UNSEEN_PER_ROOM: usize = 200;
 
-/// Messages one delivery transaction stores beside the room's state (and their late entries).
-pub const MESSAGES_PER_DELIVERY: usize = 49;
+/// Messages one delivery transaction stores: with their rooms' states and, at worst, a late
+/// entry each, they fit DynamoDB's 100 items.
+pub const MESSAGES_PER_DELIVERY: usize = 33;
 
 impl Store {
-    /// Stores messages of one room exactly once: one TransactWriteItems of each message's put
-    /// (conditional on not existing yet) and the room's delivery state (conditional on the room
+    /// Stores messages exactly once, of any rooms: one TransactWriteItems of each message's put
+    /// (conditional on not existing yet) and each room's delivery state (conditional on the room
     /// existing and on what was stored before, see the module). A cancelled transaction names the
-    /// failed conditions: redelivered messages are settled, a state that moved meanwhile is read
-    /// back from the cancellation and the transaction goes again with the late ones numbered.
-    pub async fn deliver_room(&self, room: u64, deliveries: &[Delivery<'_>]) -> Result<Vec<Delivered>, ApiError> {
+    /// failed conditions: redelivered messages are settled, a room's state that moved meanwhile
+    /// is read back from the cancellation and the transaction goes again with that room's late
+    /// messages numbered.
+    pub async fn deliver(&self, deliveries: &[Delivery<'_>]) -> Result<Vec<Delivered>, ApiError> {
         assert!(deliveries.len() <= MESSAGES_PER_DELIVERY, "at most {MESSAGES_PER_DELIVERY} messages per delivery");
         let mut outcome: Vec<Option<Delivered>> = vec![None; deliveries.len()];
         let mut ids = HashSet::new();
         for (i, d) in deliveries.iter().enumerate() {
-            assert_eq!(d.message.room, room, "deliveries of one room");
             // The same message twice in one batch: the second copy is a duplicate delivery.
-            if !ids.insert(d.message.id) {
+            if !ids.insert((d.message.room, d.message.id)) {
                 outcome[i] = Some(Delivered::AlreadyStored);
             }
         }
-        // What the room's state is believed to be; `None` until a cancellation shows it.
-        let mut known: Option<DeliveryState> = None;
+        // What each room's state is believed to be; absent until a cancellation shows it.
+        let mut known: HashMap<u64, DeliveryState> = HashMap::new();
         let mut backoff = Backoff::new("TransactWriteItems deliver");
         loop {
-            let pending: Vec<usize> = (0..deliveries.len()).filter(|&i| outcome[i].is_none()).collect();
-            if pending.is_empty() {
+            let mut rooms: std::collections::BTreeMap<u64, Vec<usize>> = std::collections::BTreeMap::new();
+            for i in (0..deliveries.len()).filter(|&i| outcome[i].is_none()) {
+                rooms.entry(deliveries[i].message.room).or_default().push(i);
+            }
+            if rooms.is_empty() {
                 break;
             }
-            let newest = pending.iter().map(|&i| deliveries[i].message.id).max().expect("pending deliveries");
-            let oldest = pending.iter().map(|&i| deliveries[i].message.id).min().expect("pending deliveries");
             let mut txn = Txn::new(self);
-            let puts: Vec<(usize, Slot)> =
-                pending.iter().map(|&i| (i, txn.put(encode(&MessageItem::new(deliveries[i].message)), Some(NEW), &[]))).collect();
-            let state = match known {
-                // First try: nothing newer stored yet, so none of these is late.
-                None => txn.update(
-                    keys::delivery_state(room),
-                    "SET #top = :top",
-                    Some("attribute_exists(pk) AND #top < :oldest"),
-                    &[(":top", n(newest)), (":oldest", n(oldest))],
-                ),
-                Some(before) => {
-                    let mut late: Vec<&StoredMessage> =
-                        pending.iter().map(|&i| deliveries[i].message).filter(|m| m.id < before.top).collect();
-                    late.sort_by_key(|m| m.id);
-                    for (k, message) in late.iter().enumerate() {
-                        let seq = before.late + 1 + k as u64;
-                        let (pk, sk) = keys::late(room, seq);
-                        txn.put(encode(&LateItem { pk, sk, seq, message: (*message).clone() }), Some(NEW), &[]);
-                    }
-                    txn.update(
-                        keys::delivery_state(room),
-                        "SET #top = :top, late = :late",
-                        Some("#top = :was_top AND late = :was_late"),
-                        &[
-                            (":top", n(newest.max(before.top))),
-                            (":late", n(before.late + late.len() as u64)),
-                            (":was_top", n(before.top)),
-                            (":was_late", n(before.late)),
-                        ],
-                    )
+            let mut puts: Vec<(usize, Slot)> = Vec::new();
+            let mut states: Vec<(u64, Slot)> = Vec::new();
+            for (&room, pending) in &rooms {
+                for &i in pending {
+                    puts.push((i, txn.put(encode(&MessageItem::new(deliveries[i].message)), Some(NEW), &[])));
                 }
-            };
+                let messages: Vec<&StoredMessage> = pending.iter().map(|&i| deliveries[i].message).collect();
+                states.push((room, state_write(&mut txn, room, &messages, known.get(&room))));
+            }
             let result = self.transact("TransactWriteItems deliver", txn).await?;
             if let Outcome::Done = result {
-                pending.iter().for_each(|&i| outcome[i] = Some(Delivered::Stored));
+                rooms.values().flatten().for_each(|&i| outcome[i] = Some(Delivered::Stored));
                 break;
             }
+            let mut settled = false;
             for &(i, slot) in &puts {
                 if result.failed(slot) {
                     outcome[i] = Some(Delivered::AlreadyStored);
+                    settled = true;
                 }
             }
-            if result.failed(state) {
-                match result.found(state) {
+            for &(room, slot) in &states {
+                if !result.failed(slot) {
+                    continue;
+                }
+                settled = true;
+                match result.found(slot) {
                     None => {
-                        for &i in &pending {
+                        for &i in &rooms[&room] {
                             outcome[i].get_or_insert(Delivered::RoomGone);
                         }
                     }
-                    Some(found) => known = Some(decode_state(found.clone())?),
+                    Some(found) => {
+                        known.insert(room, decode_state(found.clone())?);
+                    }
                 }
             }
-            if !puts.iter().any(|&(_, slot)| result.failed(slot)) && !result.failed(state) {
-                backoff.wait().await?; // a late entry's number was taken meanwhile: the state moved
-                known = None;
+            if !settled {
+                // A late entry's number was taken meanwhile: the states moved; read them anew.
+                backoff.wait().await?;
+                known.clear();
             }
         }
         Ok(outcome.into_iter().map(|o| o.expect("every delivery settled")).collect())
@@ -299,6 +287,40 @@ impl Store {
     pub async fn next_message_id(&self, room: u64) -> Result<u64, ApiError> {
         self.next("UpdateItem message id", keys::message_seq(room)).await
     }
+}
+
+/// The writes of a room's delivery state for storing `messages` there: on a first try, that
+/// nothing newer is stored yet (so none is late); once the state is `known`, exactly that state
+/// moved on, with a numbered late entry for each message older than its newest.
+fn state_write(txn: &mut Txn, room: u64, messages: &[&StoredMessage], known: Option<&DeliveryState>) -> Slot {
+    let newest = messages.iter().map(|m| m.id).max().expect("messages of the room");
+    let oldest = messages.iter().map(|m| m.id).min().expect("messages of the room");
+    let Some(before) = known else {
+        return txn.update(
+            keys::delivery_state(room),
+            "SET #top = :top",
+            Some("attribute_exists(pk) AND #top < :oldest"),
+            &[(":top", n(newest)), (":oldest", n(oldest))],
+        );
+    };
+    let mut late: Vec<&StoredMessage> = messages.iter().copied().filter(|m| m.id < before.top).collect();
+    late.sort_by_key(|m| m.id);
+    for (k, message) in late.iter().enumerate() {
+        let seq = before.late + 1 + k as u64;
+        let (pk, sk) = keys::late(room, seq);
+        txn.put(encode(&LateItem { pk, sk, seq, message: (*message).clone() }), Some(NEW), &[]);
+    }
+    txn.update(
+        keys::delivery_state(room),
+        "SET #top = :top, late = :late",
+        Some("#top = :was_top AND late = :was_late"),
+        &[
+            (":top", n(newest.max(before.top))),
+            (":late", n(before.late + late.len() as u64)),
+            (":was_top", n(before.top)),
+            (":was_late", n(before.late)),
+        ],
+    )
 }
 
 /// The first message sequence of a direct room, taken with the room: its first message is 1.

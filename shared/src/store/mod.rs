@@ -16,7 +16,7 @@ pub use item::{Attrs, RoomKind};
 pub use membership::{JoinOutcome, LeaveOutcome, Lookup, Member, Membership, Position};
 pub use messages::{Delivered, Delivery, DeliveryState, LateMessage, MessagePage, StoredMessage, MESSAGES_PER_DELIVERY, UNSEEN_PER_ROOM};
 pub use rooms::{direct_room_name, Room, MAX_INITIAL_MEMBERS};
-pub use tasks::TaskRecord;
+pub use tasks::{TaskRecord, TASK_TTL_SECONDS};
 pub use txn::{pack, Outcome, Slot, Txn, TXN_ITEMS};
 pub use users::{UserPage, UserWriteError};
 

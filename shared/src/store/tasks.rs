@@ -1,5 +1,6 @@
-//! Task records of asynchronous sends: PENDING when accepted, then SUCCESS with the stored
-//! message, or FAILURE with a reason. A SUCCESS keeps the message and its room's name, not the
+//! Task records of asynchronous sends, written when they end: SUCCESS with the stored message,
+//! or FAILURE with a reason. A send writes none: its task id is signed (`signing`), so an id of
+//! ours without a record is PENDING. A SUCCESS keeps the message and its room's name, not the
 //! room's members: those are rendered when the task is read, so a task's size (and its write
 //! units) does not grow with its room. Records carry an `expires_at` epoch that the table's TTL
 //! uses to drop them after 24 hours.
@@ -13,9 +14,10 @@ use serde::{Deserialize, Serialize};
 
 pub const TASK_TTL_SECONDS: i64 = 24 * 60 * 60;
 
-/// How a task stands.
+/// How a task ended.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TaskRecord {
+    /// A record of a task still running (written by versions that recorded tasks at acceptance).
     Pending,
     /// Stored: the message and the name of its room.
     Success { message: StoredMessage, room_name: String },
@@ -41,26 +43,13 @@ fn expiry() -> i64 {
     chrono::Utc::now().timestamp() + TASK_TTL_SECONDS
 }
 
-fn task_item(id: &str, state: &str, message: Option<(&StoredMessage, &str)>) -> super::Attrs {
+fn success_item(id: &str, message: &StoredMessage, room_name: &str) -> super::Attrs {
     let (pk, sk) = keys::task(id);
-    let (message, room_name) = message.map(|(m, r)| (m.clone(), r.to_string())).unzip();
-    encode(&TaskItem { pk, sk, task_state: state.into(), task_result: None, message, room_name, expires_at: expiry() })
+    let (message, room_name) = (Some(message.clone()), Some(room_name.to_string()));
+    encode(&TaskItem { pk, sk, task_state: "SUCCESS".into(), task_result: None, message, room_name, expires_at: expiry() })
 }
 
 impl Store {
-    /// One PutItem, unconditional so that an SDK retry of it is harmless: the id is a fresh
-    /// UUID, so an item already there can only be this call's own earlier attempt.
-    pub async fn create_task(&self, id: &str) -> Result<(), ApiError> {
-        self.db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(task_item(id, "PENDING", None)))
-            .send()
-            .await
-            .map_err(|e| ApiError::unavailable("PutItem task", e))?;
-        Ok(())
-    }
-
     /// One GetItem. Expired records count as gone even before TTL deletes them (DynamoDB
     /// deletes expired items within days, DynamoDB Local never).
     pub async fn get_task(&self, id: &str) -> Result<Option<TaskRecord>, ApiError> {
@@ -81,12 +70,12 @@ impl Store {
     /// SUCCESS for tasks whose messages were stored just now (so no other result can be
     /// there). A BatchWriteItem per 25.
     pub async fn finish_tasks(&self, done: &[(&str, &StoredMessage, &str)]) -> Result<(), ApiError> {
-        let items = done.iter().map(|(id, message, room_name)| task_item(id, "SUCCESS", Some((message, room_name)))).collect();
+        let items = done.iter().map(|(id, message, room_name)| success_item(id, message, room_name)).collect();
         self.put_all("BatchWriteItem tasks", items).await
     }
 
     /// SUCCESS for a task whose message was stored by an earlier delivery, unless that
-    /// delivery finished it already (it keeps its first result). One UpdateItem.
+    /// delivery finished it already (it keeps its first result). One conditional UpdateItem.
     pub async fn finish_if_pending(&self, id: &str, message: &StoredMessage, room_name: &str) -> Result<(), ApiError> {
         let values = [(":message", super::item::encode_value(message)), (":room_name", s(room_name))];
         self.settle(id, "SUCCESS", "message = :message, room_name = :room_name", &values, "task_state = :pending", "UpdateItem task success").await
@@ -129,10 +118,5 @@ impl Store {
             .send()
             .await;
         Store::conditional(op, sent, |e| e.is_conditional_check_failed_exception()).map(|_| ())
-    }
-
-    /// Removes a task whose job could not be queued (the client got a 503, not its id).
-    pub async fn delete_task(&self, id: &str) -> Result<(), ApiError> {
-        self.delete_all("BatchWriteItem task", vec![keys::task(id)]).await
     }
 }
