@@ -137,3 +137,49 @@ async fn own_messages_are_never_unseen_and_move_no_position_when_sent() {
     assert_eq!(unseen_of(a).await, json!([]));
     assert_eq!(texts(&unseen_of(b).await[0]["messages"]), ["mine"]);
 }
+
+/// The queue gives a room's deliveries one at a time; invoked directly, four run at once over
+/// one room here, each with messages interleaved with the others', while the reader keeps
+/// reading. Whatever the reads showed plus what unseen then gives must be every message.
+#[tokio::test]
+async fn overlapping_deliveries_of_one_room_skip_nothing() {
+    let (a, na) = new_user("overlap_a").await;
+    let (b, nb) = new_user("overlap_b").await;
+    let (room, name) = new_room(&[&na, &nb]).await;
+    let mut jobs = Vec::new();
+    for i in 0..40 {
+        jobs.push(accepted(room, &name, (a, &na), &format!("m{i}")).await);
+    }
+    let all: std::collections::BTreeSet<String> = (0..40).map(|i| format!("m{i}")).collect();
+    let deliverers: Vec<_> = (0..4)
+        .map(|d| {
+            let mine: Vec<Job> = jobs.iter().skip(d).step_by(4).cloned().collect();
+            tokio::spawn(async move {
+                for pair in mine.chunks(2) {
+                    assert_eq!(invoke_worker(&bodies(pair)).await, json!({"batchItemFailures": []}));
+                }
+            })
+        })
+        .collect();
+    let mut shown = std::collections::BTreeSet::new();
+    while !deliverers.iter().all(|d| d.is_finished()) {
+        let page = get(&format!("/chat/messages/{room}/?user_id={b}&limit=200")).await;
+        shown.extend(texts(&page.json["data"]["messages"]));
+    }
+    for d in deliverers {
+        d.await.unwrap();
+    }
+    // The reads' position moves are asynchronous: drain unseen until it is empty.
+    for _ in 0..100 {
+        let unseen = unseen_of(b).await;
+        if unseen == json!([]) {
+            break;
+        }
+        shown.extend(texts(&unseen[0]["messages"]));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let missing: Vec<&String> = all.difference(&shown).collect();
+    assert!(missing.is_empty(), "skipped: {missing:?}");
+    let log = std::fs::read_to_string(format!("{}/worker.log", std::env::var("RUN").unwrap())).unwrap_or_default();
+    println!("deliveries that overlapped: {}", log.matches("deliveries of the room overlapped").count());
+}

@@ -1,19 +1,25 @@
 //! Messages of a room, and what "seen" means without a row per reader.
 //!
 //! A message lives at `MSGS#<room>` / `MSG#<id>`. Its id comes from the room's sequence when
-//! the API accepts it, so ids sort in acceptance order; the worker stores it later, and
-//! deliveries of one room can finish out of order. Each member's read position says "seen up to
-//! id N" (API.md "Seen state: read positions"). A message stored after a newer one could hide
-//! below a position that moved past it meanwhile, so the room's delivery state (`STATE`) records
-//! the newest id stored, in the same transaction as every delivery: a message older than that
-//! is *late* and also gets an entry numbered in storage order (`LATE#<seq>`). A position is
-//! (`read_to`, `late_to`): unseen are the messages above `read_to` and the late ones above
-//! `late_to`. So a delivery writes the same few items whatever the room's size, and no message
-//! is ever skipped.
+//! the API accepts it, so ids sort in acceptance order; the worker stores it later, and a message
+//! can reach the worker after a newer one (two sends racing to the queue). Each member's read
+//! position says "seen up to id N" (API.md "Seen state: read positions"). A message stored after
+//! a newer one could hide below a position that moved past it meanwhile, so the room's delivery
+//! state (`STATE`) records the newest id stored: a message older than that is *late* and also
+//! gets an entry numbered in storage order (`LATE#<seq>`). A position is (`read_to`,
+//! `late_to`): unseen are the messages above `read_to` and the late ones above `late_to`. So a
+//! delivery writes the same few items whatever the room's size, and no message is ever skipped.
+//!
+//! One writer per room: the queue hands a room's messages to one delivery at a time (a FIFO
+//! message group per room), so a delivery reads the room's state, writes its messages one by one
+//! in id order (each visible before the next, so a reader who saw one saw the older ones), then
+//! moves the state on, conditional on it being unchanged. Should two deliveries of a room ever
+//! overlap anyway, that condition fails for one of them, which then numbers everything the two
+//! wrote as late: shown again, never skipped.
 
 use super::item::{decode, decode_all, encode, n, Attrs};
 use super::membership::Position;
-use super::txn::{Outcome, Slot, Txn, NEW};
+use super::txn::NEW;
 use super::{Backoff, Range, Store};
 use crate::error::ApiError;
 use crate::keys;
@@ -37,12 +43,15 @@ struct MessageItem {
     sk: String,
     #[serde(flatten)]
     message: StoredMessage,
+    /// The number of its late entry, for a message stored after a newer one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    late: Option<u64>,
 }
 
 impl MessageItem {
-    fn new(message: &StoredMessage) -> MessageItem {
+    fn new(message: &StoredMessage, late: Option<u64>) -> MessageItem {
         let (pk, sk) = keys::message(message.room, message.id);
-        MessageItem { pk, sk, message: message.clone() }
+        MessageItem { pk, sk, message: message.clone(), late }
     }
 }
 
@@ -124,87 +133,187 @@ pub enum Delivered {
     RoomGone,
 }
 
+/// How moving a room's delivery state on went.
+enum Moved {
+    Yes,
+    /// Someone else moved it meanwhile.
+    Changed,
+    RoomGone,
+}
+
 /// Most messages one unseen answer returns per room (oldest first); the position moves past
 /// them only, so the next answer goes on from there.
 pub const UNSEEN_PER_ROOM: usize = 200;
 
-/// Messages one delivery transaction stores: with their rooms' states and, at worst, a late
-/// entry each, they fit DynamoDB's 100 items.
-pub const MESSAGES_PER_DELIVERY: usize = 33;
+/// Messages one delivery handles at most (the queue's batches hold 10).
+pub const MESSAGES_PER_DELIVERY: usize = 50;
 
 impl Store {
-    /// Stores messages exactly once, of any rooms: one TransactWriteItems of each message's put
-    /// (conditional on not existing yet) and each room's delivery state (conditional on the room
-    /// existing and on what was stored before, see the module). A cancelled transaction names the
-    /// failed conditions: redelivered messages are settled, a room's state that moved meanwhile
-    /// is read back from the cancellation and the transaction goes again with that room's late
-    /// messages numbered.
+    /// Stores messages of any rooms exactly once, the rooms at once (see the module): per room
+    /// 1 GetItem (its state), a conditional PutItem per message (and per late one its entry),
+    /// 1 conditional UpdateItem (the state moved on).
     pub async fn deliver(&self, deliveries: &[Delivery<'_>]) -> Result<Vec<Delivered>, ApiError> {
-        assert!(deliveries.len() <= MESSAGES_PER_DELIVERY, "at most {MESSAGES_PER_DELIVERY} messages per delivery");
-        let mut outcome: Vec<Option<Delivered>> = vec![None; deliveries.len()];
-        let mut ids = HashSet::new();
+        let mut rooms: std::collections::BTreeMap<u64, Vec<usize>> = std::collections::BTreeMap::new();
         for (i, d) in deliveries.iter().enumerate() {
+            rooms.entry(d.message.room).or_default().push(i);
+        }
+        let stored = rooms.iter().map(|(&room, indexes)| {
+            let messages: Vec<&StoredMessage> = indexes.iter().map(|&i| deliveries[i].message).collect();
+            async move { self.deliver_room(room, &messages).await.map(|outcomes| indexes.iter().copied().zip(outcomes).collect::<Vec<_>>()) }
+        });
+        let mut outcome = vec![Delivered::AlreadyStored; deliveries.len()];
+        for (i, o) in futures_util::future::try_join_all(stored).await?.into_iter().flatten() {
+            outcome[i] = o;
+        }
+        Ok(outcome)
+    }
+
+    /// One room's messages, in their order in `messages`' answer.
+    async fn deliver_room(&self, room: u64, messages: &[&StoredMessage]) -> Result<Vec<Delivered>, ApiError> {
+        let Some(state) = self.delivery_state(room).await? else { return Ok(vec![Delivered::RoomGone; messages.len()]) };
+        let mut order: Vec<usize> = (0..messages.len()).collect();
+        order.sort_by_key(|&i| messages[i].id);
+        let mut outcome = vec![Delivered::AlreadyStored; messages.len()];
+        let (mut newest, mut late) = (state.top, state.late);
+        let mut seen = HashSet::new();
+        let mut written = Vec::new();
+        for i in order {
+            let m = messages[i];
             // The same message twice in one batch: the second copy is a duplicate delivery.
-            if !ids.insert((d.message.room, d.message.id)) {
-                outcome[i] = Some(Delivered::AlreadyStored);
+            if !seen.insert(m.id) {
+                continue;
+            }
+            let late_seq = (m.id < state.top).then_some(late + 1);
+            match self.put_message(m, late_seq).await? {
+                None => {
+                    outcome[i] = Delivered::Stored;
+                    written.push(m.id);
+                    late = late_seq.unwrap_or(late);
+                }
+                // Stored before; if as a late one, its entry may still be missing.
+                Some(earlier) => late = late.max(earlier.unwrap_or(0)),
+            }
+            if let Some(seq) = late_seq.filter(|&s| s <= late) {
+                self.put_late(room, seq, m).await?;
+            }
+            newest = newest.max(m.id);
+        }
+        match self.move_state(room, state, newest, late).await? {
+            Moved::Yes => Ok(outcome),
+            Moved::RoomGone => {
+                // Deleted while we wrote: what we wrote would outlive the room's cleanup.
+                self.delete_all("BatchWriteItem orphans", written.iter().map(|&id| keys::message(room, id)).collect()).await?;
+                Ok(outcome.into_iter().map(|o| if o == Delivered::Stored { Delivered::RoomGone } else { o }).collect())
+            }
+            Moved::Changed => {
+                self.number_contended(room, state, messages).await?;
+                Ok(outcome)
             }
         }
-        // What each room's state is believed to be; absent until a cancellation shows it.
-        let mut known: HashMap<u64, DeliveryState> = HashMap::new();
-        let mut backoff = Backoff::new("TransactWriteItems deliver");
+    }
+
+    /// A conditional PutItem of a message: `None` when stored now, else the late number it was
+    /// stored with before (if any).
+    async fn put_message(&self, m: &StoredMessage, late: Option<u64>) -> Result<Option<Option<u64>>, ApiError> {
+        use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+        let sent = self
+            .db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(encode(&MessageItem::new(m, late))))
+            .condition_expression(NEW)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(None),
+            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                use aws_sdk_dynamodb::operation::put_item::PutItemError;
+                let old = match e.into_err() {
+                    PutItemError::ConditionalCheckFailedException(c) => c.item.unwrap_or_default(),
+                    _ => Default::default(),
+                };
+                let earlier: Option<MessageItem> = if old.is_empty() { None } else { Some(decode("message", old)?) };
+                Ok(Some(earlier.and_then(|i| i.late)))
+            }
+            Err(e) => Err(ApiError::unavailable("PutItem message", e)),
+        }
+    }
+
+    /// The late entry `seq` of a message, unless it is there already.
+    async fn put_late(&self, room: u64, seq: u64, m: &StoredMessage) -> Result<(), ApiError> {
+        let (pk, sk) = keys::late(room, seq);
+        let sent = self
+            .db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(encode(&LateItem { pk, sk, seq, message: m.clone() })))
+            .condition_expression(NEW)
+            .send()
+            .await;
+        Store::conditional("PutItem late message", sent, |e| e.is_conditional_check_failed_exception()).map(|_| ())
+    }
+
+    /// The room's state moved on from `was` to (`top`, `late`), if it still is `was`.
+    async fn move_state(&self, room: u64, was: DeliveryState, top: u64, late: u64) -> Result<Moved, ApiError> {
+        use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+        let sent = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(super::item::key_map(keys::delivery_state(room))))
+            .update_expression("SET #top = :top, late = :late")
+            .condition_expression("#top = :was_top AND late = :was_late")
+            .expression_attribute_names("#top", "top")
+            .expression_attribute_values(":top", n(top))
+            .expression_attribute_values(":late", n(late))
+            .expression_attribute_values(":was_top", n(was.top))
+            .expression_attribute_values(":was_late", n(was.late))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(Moved::Yes),
+            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+                let found = match e.into_err() {
+                    UpdateItemError::ConditionalCheckFailedException(c) => c.item.unwrap_or_default(),
+                    _ => Default::default(),
+                };
+                Ok(if found.is_empty() { Moved::RoomGone } else { Moved::Changed })
+            }
+            Err(e) => Err(ApiError::unavailable("UpdateItem delivery state", e)),
+        }
+    }
+
+    /// Another delivery of the room overlapped this one (see the module): every message
+    /// either wrote since `was` gets a late entry, then the state moves on past them.
+    async fn number_contended(&self, room: u64, was: DeliveryState, ours: &[&StoredMessage]) -> Result<(), ApiError> {
+        tracing::warn!(room, "deliveries of the room overlapped: numbering what both wrote as late");
+        let mut backoff = Backoff::new("delivery of a contended room");
         loop {
-            let mut rooms: std::collections::BTreeMap<u64, Vec<usize>> = std::collections::BTreeMap::new();
-            for i in (0..deliveries.len()).filter(|&i| outcome[i].is_none()) {
-                rooms.entry(deliveries[i].message.room).or_default().push(i);
+            let Some(now) = self.delivery_state(room).await? else { return Ok(()) };
+            let theirs = self
+                .query_page("Query contended", &keys::messages_pk(room), Range::Between(keys::message_sk(was.top + 1), keys::message_sk(now.top)), MESSAGES_PER_DELIVERY * 4, true)
+                .await?;
+            let mut contended: Vec<StoredMessage> = decode_all::<MessageItem>("message", theirs.items)?.into_iter().map(|m| m.message).collect();
+            contended.extend(ours.iter().map(|m| (*m).clone()));
+            contended.sort_by_key(|m| m.id);
+            contended.dedup_by_key(|m| m.id);
+            for (k, m) in contended.iter().enumerate() {
+                self.put_late(room, now.late + 1 + k as u64, m).await?;
             }
-            if rooms.is_empty() {
-                break;
-            }
-            let mut txn = Txn::new(self);
-            let mut puts: Vec<(usize, Slot)> = Vec::new();
-            let mut states: Vec<(u64, Slot)> = Vec::new();
-            for (&room, pending) in &rooms {
-                for &i in pending {
-                    puts.push((i, txn.put(encode(&MessageItem::new(deliveries[i].message)), Some(NEW), &[])));
-                }
-                let messages: Vec<&StoredMessage> = pending.iter().map(|&i| deliveries[i].message).collect();
-                states.push((room, state_write(&mut txn, room, &messages, known.get(&room))));
-            }
-            let result = self.transact("TransactWriteItems deliver", txn).await?;
-            if let Outcome::Done = result {
-                rooms.values().flatten().for_each(|&i| outcome[i] = Some(Delivered::Stored));
-                break;
-            }
-            let mut settled = false;
-            for &(i, slot) in &puts {
-                if result.failed(slot) {
-                    outcome[i] = Some(Delivered::AlreadyStored);
-                    settled = true;
-                }
-            }
-            for &(room, slot) in &states {
-                if !result.failed(slot) {
-                    continue;
-                }
-                settled = true;
-                match result.found(slot) {
-                    None => {
-                        for &i in &rooms[&room] {
-                            outcome[i].get_or_insert(Delivered::RoomGone);
-                        }
-                    }
-                    Some(found) => {
-                        known.insert(room, decode_state(found.clone())?);
-                    }
-                }
-            }
-            if !settled {
-                // A late entry's number was taken meanwhile: the states moved; read them anew.
-                backoff.wait().await?;
-                known.clear();
+            let top = contended.last().map_or(now.top, |m| m.id).max(now.top);
+            match self.move_state(room, now, top, now.late + contended.len() as u64).await? {
+                Moved::Yes | Moved::RoomGone => return Ok(()),
+                Moved::Changed => backoff.wait().await?,
             }
         }
-        Ok(outcome.into_iter().map(|o| o.expect("every delivery settled")).collect())
+    }
+
+    /// The room's delivery state; `None` once the room is gone. One GetItem.
+    async fn delivery_state(&self, room: u64) -> Result<Option<DeliveryState>, ApiError> {
+        self.get("GetItem delivery state", keys::delivery_state(room)).await?.map(decode_state).transpose()
     }
 
     /// The delivery state of each room that still exists. One BatchGetItem per 100 rooms.
@@ -227,7 +336,8 @@ impl Store {
             to.read_to = messages.last().map_or(position.read_to, |m| m.id);
         }
         if state.late > position.late_to {
-            let late = self.late_after(room, position.late_to).await?;
+            // Entries are written before the state counts them: past the count, one may be missing.
+            let late: Vec<LateMessage> = self.late_after(room, position.late_to).await?.into_iter().filter(|l| l.seq <= state.late).collect();
             to.late_to = late.last().map_or(position.late_to, |l| l.seq);
             let known: HashSet<u64> = messages.iter().map(|m| m.id).collect();
             messages.extend(late.into_iter().map(|l| l.message).filter(|m| m.id <= position.read_to && !known.contains(&m.id)));
@@ -262,7 +372,8 @@ impl Store {
         if state.late > position.late_to {
             let shown: HashSet<u64> = page.iter().map(|m| m.id).collect();
             for late in self.late_after(room, position.late_to).await? {
-                if !shown.contains(&late.message.id) && late.message.id <= position.read_to {
+                // Past the state's count an entry may still be missing: go no further.
+                if late.seq > state.late || !shown.contains(&late.message.id) && late.message.id <= position.read_to {
                     break;
                 }
                 to.late_to = late.seq;
@@ -287,40 +398,6 @@ impl Store {
     pub async fn next_message_id(&self, room: u64) -> Result<u64, ApiError> {
         self.next("UpdateItem message id", keys::message_seq(room)).await
     }
-}
-
-/// The writes of a room's delivery state for storing `messages` there: on a first try, that
-/// nothing newer is stored yet (so none is late); once the state is `known`, exactly that state
-/// moved on, with a numbered late entry for each message older than its newest.
-fn state_write(txn: &mut Txn, room: u64, messages: &[&StoredMessage], known: Option<&DeliveryState>) -> Slot {
-    let newest = messages.iter().map(|m| m.id).max().expect("messages of the room");
-    let oldest = messages.iter().map(|m| m.id).min().expect("messages of the room");
-    let Some(before) = known else {
-        return txn.update(
-            keys::delivery_state(room),
-            "SET #top = :top",
-            Some("attribute_exists(pk) AND #top < :oldest"),
-            &[(":top", n(newest)), (":oldest", n(oldest))],
-        );
-    };
-    let mut late: Vec<&StoredMessage> = messages.iter().copied().filter(|m| m.id < before.top).collect();
-    late.sort_by_key(|m| m.id);
-    for (k, message) in late.iter().enumerate() {
-        let seq = before.late + 1 + k as u64;
-        let (pk, sk) = keys::late(room, seq);
-        txn.put(encode(&LateItem { pk, sk, seq, message: (*message).clone() }), Some(NEW), &[]);
-    }
-    txn.update(
-        keys::delivery_state(room),
-        "SET #top = :top, late = :late",
-        Some("#top = :was_top AND late = :was_late"),
-        &[
-            (":top", n(newest.max(before.top))),
-            (":late", n(before.late + late.len() as u64)),
-            (":was_top", n(before.top)),
-            (":was_late", n(before.late)),
-        ],
-    )
 }
 
 /// The first message sequence of a direct room, taken with the room: its first message is 1.
