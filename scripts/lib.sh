@@ -95,6 +95,19 @@ dynamodb_local_jar_dir() {
     dirname "$jar"
 }
 
+# rustfmt and clippy, from rustup when the toolchain came without them.
+ensure_lint_tools() {
+    cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1 && return
+    rustup component add rustfmt clippy
+}
+
+# The formatting and lint gates of scripts/test: cheap, so they fail before anything starts.
+check_format_and_lints() {
+    step "rustfmt and clippy" ensure_lint_tools
+    step "cargo fmt --check" cargo fmt --manifest-path "$ROOT/Cargo.toml" --all --check
+    step "cargo clippy -D warnings" cargo clippy --manifest-path "$ROOT/Cargo.toml" --workspace --all-targets --quiet -- -D warnings
+}
+
 # Everything the stack needs, each step on one line.
 ensure_tools() {
     step "Python tools in .venv (moto, cargo-lambda, SAM CLI)" ensure_venv

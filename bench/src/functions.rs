@@ -15,7 +15,8 @@ pub const FUNCTIONS: [&str; 5] = ["users", "chatrooms", "messages", "tasks", "wo
 /// The first invocation's event: bench/events/<function>.json, or from BENCH_EVENTS if set.
 /// Each shipped event makes exactly one DynamoDB call, so cold starts compare like with like.
 fn event(function: &str) -> Bytes {
-    let dir = std::env::var("BENCH_EVENTS").map(std::path::PathBuf::from)
+    let dir = std::env::var("BENCH_EVENTS")
+        .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("events"));
     let path = dir.join(format!("{function}.json"));
     Bytes::from(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))

@@ -30,7 +30,9 @@ fn setting(name: &str, default: usize) -> usize {
 }
 
 fn path(name: &str) -> PathBuf {
-    PathBuf::from(std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set (scripts/bench sets it)")))
+    PathBuf::from(
+        std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set (scripts/bench sets it)")),
+    )
 }
 
 #[tokio::main]
@@ -42,12 +44,23 @@ async fn main() {
     }
     let mut report = json!({});
     if phase == "all" || phase == "functions" {
-        let rows = functions::run(&path("BIN_DIR"), &path("LAMBDA_DIR"), setting("BENCH_RUNS", 20), setting("BENCH_INVOCATIONS", 1000)).await;
+        let rows = functions::run(
+            &path("BIN_DIR"),
+            &path("LAMBDA_DIR"),
+            setting("BENCH_RUNS", 20),
+            setting("BENCH_INVOCATIONS", 1000),
+        )
+        .await;
         print_functions(&rows);
         report["functions"] = rows;
     }
     if phase == "all" || phase == "stack" {
-        let stack = stack::run(setting("BENCH_PER_CLIENT", 25), setting("BENCH_DELIVERIES", 100), setting("BENCH_WORKER_JOBS", 2000)).await;
+        let stack = stack::run(
+            setting("BENCH_PER_CLIENT", 25),
+            setting("BENCH_DELIVERIES", 100),
+            setting("BENCH_WORKER_JOBS", 2000),
+        )
+        .await;
         print_stack(&stack);
         report["stack"] = stack;
     }
@@ -86,8 +99,13 @@ fn print_functions(rows: &Value) {
     println!("|---|---|---|---|---|");
     for r in rows.as_array().unwrap() {
         let zip = r["artifact_zip_mb"].as_f64().map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
-        println!("| {} | {} | {} | {:.1} | {zip} |", r["function"].as_str().unwrap(), ms(&r["cold_start_ms"]["p50"]),
-            ms(&r["cold_start_ms"]["p90"]), r["peak_rss_mb"].as_f64().unwrap());
+        println!(
+            "| {} | {} | {} | {:.1} | {zip} |",
+            r["function"].as_str().unwrap(),
+            ms(&r["cold_start_ms"]["p50"]),
+            ms(&r["cold_start_ms"]["p90"]),
+            r["peak_rss_mb"].as_f64().unwrap()
+        );
     }
 }
 
@@ -96,13 +114,27 @@ fn print_stack(stack: &Value) {
     println!("|---|---|---|---|---|---|---|---|---|");
     for r in stack["routes"].as_array().unwrap() {
         let l = &r["latency_ms"];
-        let per_call = r["dynamodb_cpu_ms_per_call"].as_f64().map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
-        println!("| {} | {} | {} | {} | {} | {:.0} | {} | {per_call} | {:.2} |", r["route"].as_str().unwrap(), ms(&r["latency_ms_one_client"]["p50"]),
-            ms(&l["p50"]), ms(&l["p90"]), ms(&l["p99"]), r["requests_per_s"].as_f64().unwrap(), r["dynamodb_calls"],
-            r["emulator_cpu_ms_per_request"]["moto"].as_f64().unwrap_or(0.0));
+        let per_call =
+            r["dynamodb_cpu_ms_per_call"].as_f64().map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
+        println!(
+            "| {} | {} | {} | {} | {} | {:.0} | {} | {per_call} | {:.2} |",
+            r["route"].as_str().unwrap(),
+            ms(&r["latency_ms_one_client"]["p50"]),
+            ms(&l["p50"]),
+            ms(&l["p90"]),
+            ms(&l["p99"]),
+            r["requests_per_s"].as_f64().unwrap(),
+            r["dynamodb_calls"],
+            r["emulator_cpu_ms_per_request"]["moto"].as_f64().unwrap_or(0.0)
+        );
     }
     let d = &stack["delivery_ms"];
-    println!("\ndelivery, send to SUCCESS: p50 {} ms, p90 {} ms, p99 {} ms", ms(&d["p50"]), ms(&d["p90"]), ms(&d["p99"]));
+    println!(
+        "\ndelivery, send to SUCCESS: p50 {} ms, p90 {} ms, p99 {} ms",
+        ms(&d["p50"]),
+        ms(&d["p90"]),
+        ms(&d["p99"])
+    );
     print_worker(&stack["worker"]);
     let f = &stack["emulator_floor_ms"];
     for (name, label) in [("GetItem", "GetItem"), ("Query_100_items", "Query of 100 messages")] {
@@ -112,8 +144,10 @@ fn print_stack(stack: &Value) {
 }
 
 fn print_worker(w: &Value) {
-    println!("worker: {} messages/s end to end over {} jobs, {} DynamoDB calls per message", w["messages_per_s"], w["jobs"],
-        w["dynamodb_calls_per_message"]);
+    println!(
+        "worker: {} messages/s end to end over {} jobs, {} DynamoDB calls per message",
+        w["messages_per_s"], w["jobs"], w["dynamodb_calls_per_message"]
+    );
     println!("emulator ceiling, the worker pipeline's calls per 10 messages made bare from 8 clients: {} messages/s",
         w["emulator_ceiling_messages_per_s"]);
 }
@@ -127,7 +161,10 @@ fn print_scale(s: &Value) {
         println!("| {size} | {} | {} |", w[size], u[size]);
     }
     let r = &s["reads_per_idle_poll_minute"];
-    println!("\nDynamoDB reads of an idle long-polling client per minute: in 1 room {}, in 1,000 rooms {}", r["1"], r["1000"]);
+    println!(
+        "\nDynamoDB reads of an idle long-polling client per minute: in 1 room {}, in 1,000 rooms {}",
+        r["1"], r["1000"]
+    );
     println!("\n| hottest partition keys of the spread run | share of write units | share of read units |");
     println!("|---|---|---|");
     for k in s["hottest_partition_keys"].as_array().unwrap() {
@@ -135,12 +172,22 @@ fn print_scale(s: &Value) {
     }
     println!("\n| projection | busiest key: writes/s | write units/s | reads/s | read units/s |");
     println!("|---|---|---|---|---|");
-    for (name, label) in [("projected", "10,000 msgs/s over 10,000 rooms"), ("one_room", "1,000 msgs/s into one room")] {
+    for (name, label) in
+        [("projected", "10,000 msgs/s over 10,000 rooms"), ("one_room", "1,000 msgs/s into one room")]
+    {
         let p = &s[name];
         let b = &p["busiest"];
-        println!("| {label} | {} ({}) | {} ({}) | {} ({}) | {} ({}) |", p["max_key_writes_per_s"], b["writes"].as_str().unwrap_or(""),
-            p["max_key_write_units_per_s"], b["write_units"].as_str().unwrap_or(""), p["max_key_reads_per_s"], b["reads"].as_str().unwrap_or(""),
-            p["max_key_read_units_per_s"], b["read_units"].as_str().unwrap_or(""));
+        println!(
+            "| {label} | {} ({}) | {} ({}) | {} ({}) | {} ({}) |",
+            p["max_key_writes_per_s"],
+            b["writes"].as_str().unwrap_or(""),
+            p["max_key_write_units_per_s"],
+            b["write_units"].as_str().unwrap_or(""),
+            p["max_key_reads_per_s"],
+            b["reads"].as_str().unwrap_or(""),
+            p["max_key_read_units_per_s"],
+            b["read_units"].as_str().unwrap_or("")
+        );
     }
 }
 
@@ -152,8 +199,17 @@ fn print_original(r: &Value) {
     let cpu = &r["cpu_per_request"];
     for (route, l) in r["latency_ms"].as_object().unwrap() {
         let c = &cpu[route];
-        println!("| {route} | {} | {} | {} | {} | {} | {} | {} | {} |", ms(&l["p50"]), ms(&l["p90"]), ms(&l["p99"]), c["server_ms"],
-            c["dynamodb_local_ms"], c["moto_ms"], c["functions_and_router_ms"], c["dynamodb_calls"]);
+        println!(
+            "| {route} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            ms(&l["p50"]),
+            ms(&l["p90"]),
+            ms(&l["p99"]),
+            c["server_ms"],
+            c["dynamodb_local_ms"],
+            c["moto_ms"],
+            c["functions_and_router_ms"],
+            c["dynamodb_calls"]
+        );
     }
     for (route, c) in cpu.as_object().unwrap() {
         println!("  {route}: {}", c["dynamodb_calls_by_function"]);
@@ -161,6 +217,10 @@ fn print_original(r: &Value) {
     let bare = &cpu["GET /chat/task_state/x (no I/O)"];
     println!("\nbare, not our code (8 clients): cargo lambda watch + a function without I/O p50 {} ms, CPU {} ms/request", ms(&bare["latency_ms"]["p50"]), bare["server_ms"]);
     for (name, b) in r["bare"].as_object().unwrap() {
-        println!("  {name}: p50 {} ms, server CPU {} ms/call", ms(&b["latency_ms"]["p50"]), b["cpu"]["server_ms"]);
+        println!(
+            "  {name}: p50 {} ms, server CPU {} ms/call",
+            ms(&b["latency_ms"]["p50"]),
+            b["cpu"]["server_ms"]
+        );
     }
 }

@@ -55,10 +55,24 @@ fn record(samples: &Samples, route: &'static str, ms: f64) {
 /// A client's `i`th request of a route: (method, path, body, expected status).
 fn request(c: &Client, route: &'static str, i: usize) -> (&'static str, String, Option<Value>, u16) {
     match route {
-        "POST /chat/group/{id}/" => ("POST", format!("/chat/group/{}/", c.room), Some(json!({"from": c.id, "text": format!("group {i}")})), 202),
-        "POST /chat/user/{id}/" => ("POST", format!("/chat/user/{}/", c.peer), Some(json!({"from": c.id, "text": format!("direct {i}")})), 202),
-        "GET /chat/messages/{room}/" => ("GET", format!("/chat/messages/{}/?user_id={}", c.room, c.id), None, 200),
-        "GET /chat/messages/unseen/" => ("GET", format!("/chat/messages/unseen/?user_id={}", c.id), None, 200),
+        "POST /chat/group/{id}/" => (
+            "POST",
+            format!("/chat/group/{}/", c.room),
+            Some(json!({"from": c.id, "text": format!("group {i}")})),
+            202,
+        ),
+        "POST /chat/user/{id}/" => (
+            "POST",
+            format!("/chat/user/{}/", c.peer),
+            Some(json!({"from": c.id, "text": format!("direct {i}")})),
+            202,
+        ),
+        "GET /chat/messages/{room}/" => {
+            ("GET", format!("/chat/messages/{}/?user_id={}", c.room, c.id), None, 200)
+        }
+        "GET /chat/messages/unseen/" => {
+            ("GET", format!("/chat/messages/unseen/?user_id={}", c.id), None, 200)
+        }
         "GET /users/" => ("GET", "/users/".into(), None, 200),
         "GET /chat/chatroom/?user_id=N" => ("GET", format!("/chat/chatroom/?user_id={}", c.id), None, 200),
         "GET /chat/task_state/x (no I/O)" => ("GET", "/chat/task_state/x".into(), None, 404),
@@ -66,12 +80,23 @@ fn request(c: &Client, route: &'static str, i: usize) -> (&'static str, String, 
     }
 }
 
-const READ_ROUTES: [&str; 4] = ["GET /chat/messages/{room}/", "GET /chat/messages/unseen/", "GET /users/", "GET /chat/chatroom/?user_id=N"];
+const READ_ROUTES: [&str; 4] = [
+    "GET /chat/messages/{room}/",
+    "GET /chat/messages/unseen/",
+    "GET /users/",
+    "GET /chat/chatroom/?user_id=N",
+];
 const SEND_ROUTES: [&str; 2] = ["POST /chat/group/{id}/", "POST /chat/user/{id}/"];
 
 /// Runs each client's list of routes in order, all clients at once; collects latencies and
 /// counts the answers that were not the expected status.
-async fn workload(base: &str, clients: &[Client], plan: fn(usize) -> &'static str, per_client: usize, samples: &Samples) -> usize {
+async fn workload(
+    base: &str,
+    clients: &[Client],
+    plan: fn(usize) -> &'static str,
+    per_client: usize,
+    samples: &Samples,
+) -> usize {
     let runs = clients.iter().cloned().map(|c| {
         let (base, samples) = (base.to_string(), samples.clone());
         async move {
@@ -94,7 +119,8 @@ async fn workload(base: &str, clients: &[Client], plan: fn(usize) -> &'static st
 /// Busy CPU of the whole machine so far (all cores), in ms: /proc/stat's first line.
 fn machine_busy_ms() -> f64 {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let fields: Vec<f64> = stat.lines().next().unwrap_or("").split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+    let fields: Vec<f64> =
+        stat.lines().next().unwrap_or("").split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
     let idle = fields.get(3).copied().unwrap_or(0.0) + fields.get(4).copied().unwrap_or(0.0);
     (fields.iter().sum::<f64>() - idle) * 10.0
 }
@@ -119,11 +145,29 @@ async fn cpu_per_request<F: std::future::Future<Output = usize>>(requests: usize
 async fn floors(api: &Api, room: u64, user: u64) -> Value {
     let table = var("TABLE_NAME");
     // A standard queue of its own: the bare sends must not reach the worker.
-    let queue = api.sqs.create_queue().queue_name("bench-floor").send().await.expect("CreateQueue").queue_url().unwrap().to_string();
+    let queue = api
+        .sqs
+        .create_queue()
+        .queue_name("bench-floor")
+        .send()
+        .await
+        .expect("CreateQueue")
+        .queue_url()
+        .unwrap()
+        .to_string();
     let s = |v: String| AttributeValue::S(v);
-    let key = |(pk, sk): keys::Key| std::collections::HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))]);
+    let key = |(pk, sk): keys::Key| {
+        std::collections::HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+    };
     let mut out = json!({});
-    for name in ["GetItem", "BatchGetItem of 4", "Query of 60 messages", "UpdateItem (counter)", "PutItem (task)", "SQS SendMessage"] {
+    for name in [
+        "GetItem",
+        "BatchGetItem of 4",
+        "Query of 60 messages",
+        "UpdateItem (counter)",
+        "PutItem (task)",
+        "SQS SendMessage",
+    ] {
         let (api, table, queue) = (api.clone(), table.clone(), queue.clone());
         let samples = Arc::new(Mutex::new(Vec::new()));
         let runs = (0..CLIENTS).map(|c| {
@@ -133,26 +177,69 @@ async fn floors(api: &Api, room: u64, user: u64) -> Value {
                     let started = Instant::now();
                     match name {
                         "GetItem" => {
-                            api.dynamodb.get_item().table_name(&table).set_key(Some(key(keys::user(user)))).consistent_read(true).send().await.unwrap();
+                            api.dynamodb
+                                .get_item()
+                                .table_name(&table)
+                                .set_key(Some(key(keys::user(user))))
+                                .consistent_read(true)
+                                .send()
+                                .await
+                                .unwrap();
                         }
                         "BatchGetItem of 4" => {
-                            let ks = [keys::room(room), keys::delivery_state(room), keys::user(user), keys::membership(user, room)];
-                            let request = KeysAndAttributes::builder().set_keys(Some(ks.into_iter().map(key).collect())).consistent_read(true).build().unwrap();
-                            api.dynamodb.batch_get_item().request_items(&table, request).send().await.unwrap();
+                            let ks = [
+                                keys::room(room),
+                                keys::delivery_state(room),
+                                keys::user(user),
+                                keys::membership(user, room),
+                            ];
+                            let request = KeysAndAttributes::builder()
+                                .set_keys(Some(ks.into_iter().map(key).collect()))
+                                .consistent_read(true)
+                                .build()
+                                .unwrap();
+                            api.dynamodb
+                                .batch_get_item()
+                                .request_items(&table, request)
+                                .send()
+                                .await
+                                .unwrap();
                         }
                         "Query of 60 messages" => {
-                            api.dynamodb.query().table_name(&table).key_condition_expression("pk = :pk").limit(60).scan_index_forward(false)
-                                .expression_attribute_values(":pk", s(keys::messages_pk(room))).consistent_read(true).send().await.unwrap();
+                            api.dynamodb
+                                .query()
+                                .table_name(&table)
+                                .key_condition_expression("pk = :pk")
+                                .limit(60)
+                                .scan_index_forward(false)
+                                .expression_attribute_values(":pk", s(keys::messages_pk(room)))
+                                .consistent_read(true)
+                                .send()
+                                .await
+                                .unwrap();
                         }
                         "UpdateItem (counter)" => {
-                            api.dynamodb.update_item().table_name(&table).set_key(Some(key((format!("BENCH#{c}"), "SEQ".into()))))
-                                .update_expression("ADD #v :one").expression_attribute_names("#v", "value")
-                                .expression_attribute_values(":one", AttributeValue::N("1".into())).send().await.unwrap();
+                            api.dynamodb
+                                .update_item()
+                                .table_name(&table)
+                                .set_key(Some(key((format!("BENCH#{c}"), "SEQ".into()))))
+                                .update_expression("ADD #v :one")
+                                .expression_attribute_names("#v", "value")
+                                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                                .send()
+                                .await
+                                .unwrap();
                         }
                         "PutItem (task)" => {
                             let mut item = key((format!("BENCH#{c}-{i}"), "TASK".into()));
                             item.insert("task_state".into(), s("PENDING".into()));
-                            api.dynamodb.put_item().table_name(&table).set_item(Some(item)).send().await.unwrap();
+                            api.dynamodb
+                                .put_item()
+                                .table_name(&table)
+                                .set_item(Some(item))
+                                .send()
+                                .await
+                                .unwrap();
                         }
                         _ => {
                             api.sqs.send_message().queue_url(&queue).message_body("{}").send().await.unwrap();
@@ -177,10 +264,13 @@ async fn floors(api: &Api, room: u64, user: u64) -> Value {
 pub async fn run() -> Value {
     let api = Api::from_env().await;
     let base = var("API_URL");
-    let users: Vec<(u64, String)> = concurrently(8, (0..25).map(|_| {
-        let api = api.clone();
-        async move { new_user(&api).await }
-    }))
+    let users: Vec<(u64, String)> = concurrently(
+        8,
+        (0..25).map(|_| {
+            let api = api.clone();
+            async move { new_user(&api).await }
+        }),
+    )
     .await;
     let mut rooms = Vec::new();
     for r in 0..5 {
@@ -197,7 +287,14 @@ pub async fn run() -> Value {
 
     let samples: Samples = Arc::default();
     let started = Instant::now();
-    let send_errors = workload(&base, &clients, |i| if i % 5 == 4 { SEND_ROUTES[1] } else { SEND_ROUTES[0] }, SENDS, &samples).await;
+    let send_errors = workload(
+        &base,
+        &clients,
+        |i| if i % 5 == 4 { SEND_ROUTES[1] } else { SEND_ROUTES[0] },
+        SENDS,
+        &samples,
+    )
+    .await;
     let sending = started.elapsed();
     api.quiet().await;
     let delivered = started.elapsed();
@@ -206,7 +303,9 @@ pub async fn run() -> Value {
 
     // Each route alone, for its CPU per request; then what is not ours, bare.
     let mut cpu = json!({});
-    for route in SEND_ROUTES.iter().chain(READ_ROUTES.iter()).chain(["GET /chat/task_state/x (no I/O)"].iter()) {
+    for route in
+        SEND_ROUTES.iter().chain(READ_ROUTES.iter()).chain(["GET /chat/task_state/x (no I/O)"].iter())
+    {
         let route: &'static str = route;
         let alone: Samples = Arc::default();
         let clients = clients.clone();
@@ -223,7 +322,8 @@ pub async fn run() -> Value {
         .await;
         let calls = api.dynamodb_calls(false).await;
         let n = (CLIENTS * per_client) as f64;
-        let per_request: BTreeMap<String, f64> = calls.into_iter().map(|(k, v)| (k, round(v as f64 / n))).collect();
+        let per_request: BTreeMap<String, f64> =
+            calls.into_iter().map(|(k, v)| (k, round(v as f64 / n))).collect();
         result["dynamodb_calls"] = json!(round(per_request.values().sum::<f64>()));
         result["dynamodb_calls_by_function"] = json!(per_request);
         api.quiet().await;
@@ -235,7 +335,8 @@ pub async fn run() -> Value {
     }
     let bare = floors(&api, rooms[0], clients[0].id).await;
 
-    let routes: BTreeMap<&str, Value> = samples.lock().unwrap().iter().map(|(r, s)| (*r, Summary::of(s.clone()).json())).collect();
+    let routes: BTreeMap<&str, Value> =
+        samples.lock().unwrap().iter().map(|(r, s)| (*r, Summary::of(s.clone()).json())).collect();
     json!({
         "clients": CLIENTS, "sends_per_client": SENDS, "reads_per_client": READS,
         "errors": send_errors + read_errors,
@@ -258,6 +359,11 @@ const PLANS: [fn(usize) -> &'static str; 7] = [
 ];
 
 fn index_of(route: &str) -> usize {
-    let all: Vec<&str> = SEND_ROUTES.iter().chain(READ_ROUTES.iter()).copied().chain(["GET /chat/task_state/x (no I/O)"]).collect();
+    let all: Vec<&str> = SEND_ROUTES
+        .iter()
+        .chain(READ_ROUTES.iter())
+        .copied()
+        .chain(["GET /chat/task_state/x (no I/O)"])
+        .collect();
     all.iter().position(|r| *r == route).expect("a route of the plans")
 }

@@ -54,7 +54,9 @@ pub async fn run(listen: &str, target: &str) {
         let (counts, http, target) = (counts.clone(), http.clone(), target.clone());
         tokio::spawn(async move {
             let service = service_fn(move |req| handle(counts.clone(), http.clone(), target.clone(), req));
-            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }
@@ -103,7 +105,11 @@ async fn handle(
 
     if !operation.is_empty() {
         let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let response: Value = if status.is_success() { serde_json::from_slice(&answer_body).unwrap_or(Value::Null) } else { Value::Null };
+        let response: Value = if status.is_success() {
+            serde_json::from_slice(&answer_body).unwrap_or(Value::Null)
+        } else {
+            Value::Null
+        };
         let mut counts = counts.lock().unwrap();
         *counts.calls.entry(format!("{app}:{operation}")).or_default() += 1;
         if status.is_success() {
@@ -122,7 +128,9 @@ async fn handle(
 fn stats(counts: &Mutex<Counts>, path: &str, reset: bool) -> Response<Full<Bytes>> {
     let mut counts = counts.lock().unwrap();
     let body = if path == "/_chat/dynamodb-keys" {
-        let table = |m: &BTreeMap<String, Traffic>| -> Map<String, Value> { m.iter().map(|(k, t)| (k.clone(), t.json())).collect() };
+        let table = |m: &BTreeMap<String, Traffic>| -> Map<String, Value> {
+            m.iter().map(|(k, t)| (k.clone(), t.json())).collect()
+        };
         json!({"partitions": table(&counts.partitions), "items": table(&counts.items)})
     } else {
         json!(counts.calls)
@@ -130,7 +138,10 @@ fn stats(counts: &Mutex<Counts>, path: &str, reset: bool) -> Response<Full<Bytes
     if reset {
         *counts = Counts::default();
     }
-    Response::builder().header("content-type", "application/json").body(Full::new(Bytes::from(body.to_string()))).unwrap()
+    Response::builder()
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap()
 }
 
 /// Counts what one successful call read and wrote, per partition key and per item.
@@ -213,7 +224,9 @@ fn item_key(item: &Value) -> String {
 }
 
 fn read(counts: &mut Counts, item: &Value, requests: u64, units: f64) {
-    for t in [counts.partitions.entry(pk_of(item)).or_default(), counts.items.entry(item_key(item)).or_default()] {
+    for t in
+        [counts.partitions.entry(pk_of(item)).or_default(), counts.items.entry(item_key(item)).or_default()]
+    {
         t.read_requests += requests;
         t.items_read += 1;
         t.read_units += units;
@@ -221,7 +234,9 @@ fn read(counts: &mut Counts, item: &Value, requests: u64, units: f64) {
 }
 
 fn write(counts: &mut Counts, item: &Value, units: f64) {
-    for t in [counts.partitions.entry(pk_of(item)).or_default(), counts.items.entry(item_key(item)).or_default()] {
+    for t in
+        [counts.partitions.entry(pk_of(item)).or_default(), counts.items.entry(item_key(item)).or_default()]
+    {
         t.items_written += 1;
         t.write_units += units;
     }
@@ -255,7 +270,9 @@ fn value_size(value: &Value) -> usize {
         "N" => v.as_str().map_or(0, |n| n.trim_start_matches('-').len().div_ceil(2) + 1),
         "BOOL" | "NULL" => 1,
         "SS" | "BS" => v.as_array().map_or(0, |a| a.iter().filter_map(Value::as_str).map(str::len).sum()),
-        "NS" => v.as_array().map_or(0, |a| a.iter().filter_map(Value::as_str).map(|n| n.len().div_ceil(2) + 1).sum()),
+        "NS" => v
+            .as_array()
+            .map_or(0, |a| a.iter().filter_map(Value::as_str).map(|n| n.len().div_ceil(2) + 1).sum()),
         "L" => 3 + v.as_array().map_or(0, |a| a.iter().map(|e| 1 + value_size(e)).sum()),
         "M" => 3 + v.as_object().map_or(0, |m| m.iter().map(|(k, e)| 1 + k.len() + value_size(e)).sum()),
         _ => 0,

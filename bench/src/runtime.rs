@@ -39,13 +39,19 @@ impl Stub {
         let addr = listener.local_addr().unwrap();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (answers_tx, answers_rx) = mpsc::unbounded_channel();
-        let shared = Arc::new(Shared { events: Mutex::new(events_rx), answers: answers_tx, next_id: AtomicU64::new(1) });
+        let shared = Arc::new(Shared {
+            events: Mutex::new(events_rx),
+            answers: answers_tx,
+            next_id: AtomicU64::new(1),
+        });
         let server = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let shared = shared.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| handle(shared.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
@@ -67,16 +73,23 @@ impl Drop for Stub {
     }
 }
 
-async fn handle(shared: Arc<Shared>, req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
+async fn handle(
+    shared: Arc<Shared>,
+    req: Request<hyper::body::Incoming>,
+) -> Result<Response<Full<Bytes>>, hyper::Error> {
     let path = req.uri().path().to_string();
     if path.ends_with("/invocation/next") {
         let event = shared.events.lock().await.recv().await.unwrap_or_default();
         let id = shared.next_id.fetch_add(1, Ordering::SeqCst);
-        let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() + 30_000;
+        let deadline =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() + 30_000;
         return Ok(Response::builder()
             .header("lambda-runtime-aws-request-id", format!("bench-{id}"))
             .header("lambda-runtime-deadline-ms", deadline.to_string())
-            .header("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:bench")
+            .header(
+                "lambda-runtime-invoked-function-arn",
+                "arn:aws:lambda:us-east-1:123456789012:function:bench",
+            )
             .header("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000;Sampled=0")
             .body(Full::new(event))
             .unwrap());

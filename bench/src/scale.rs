@@ -46,10 +46,13 @@ fn owner(pk: &str) -> Owner {
 }
 
 async fn users(api: &Api, n: usize) -> Vec<(u64, String)> {
-    crate::stack::concurrently(8, (0..n).map(|_| {
-        let api = api.clone();
-        async move { crate::stack::new_user(&api).await }
-    }))
+    crate::stack::concurrently(
+        8,
+        (0..n).map(|_| {
+            let api = api.clone();
+            async move { crate::stack::new_user(&api).await }
+        }),
+    )
     .await
 }
 
@@ -95,7 +98,11 @@ async fn idle_poll_reads(api: &Api, user: u64, seconds: u64) -> f64 {
     }
     let calls = api.dynamodb_calls(false).await;
     let reads = ["GetItem", "BatchGetItem", "Query", "TransactGetItems"];
-    calls.iter().filter(|(k, _)| reads.iter().any(|r| *k == &format!("messages:{r}"))).map(|(_, v)| *v as f64).sum::<f64>()
+    calls
+        .iter()
+        .filter(|(k, _)| reads.iter().any(|r| *k == &format!("messages:{r}")))
+        .map(|(_, v)| *v as f64)
+        .sum::<f64>()
         * 60.0
         / seconds as f64
 }
@@ -103,11 +110,19 @@ async fn idle_poll_reads(api: &Api, user: u64, seconds: u64) -> f64 {
 /// Clients acting at once in their rooms as chat users do: three sends to one read, the reads
 /// half unseen and half a page of history, one send in five a direct message. Returns the
 /// messages sent and the per-key traffic of the run (background work included).
-async fn mixed(api: &Api, clients: &[(u64, String)], rooms: &[(u64, Vec<u64>)], actions: usize, direct: bool) -> (usize, Keys) {
+async fn mixed(
+    api: &Api,
+    clients: &[(u64, String)],
+    rooms: &[(u64, Vec<u64>)],
+    actions: usize,
+    direct: bool,
+) -> (usize, Keys) {
     if direct {
         // The pairs' direct rooms exist before the run: a room is created once, not per message.
         for (c, &(me, _)) in clients.iter().enumerate() {
-            let task = send(api, format!("/chat/user/{}/", clients[(c + 1) % clients.len()].0), me, "hello".into()).await;
+            let task =
+                send(api, format!("/chat/user/{}/", clients[(c + 1) % clients.len()].0), me, "hello".into())
+                    .await;
             assert_eq!(api.finished(&task).await["state"], "SUCCESS");
         }
     }
@@ -174,8 +189,11 @@ fn project(keys: &Keys, messages: usize, rooms_run: usize, msgs_per_s: f64, room
 /// The keys with the largest shares of the run's write and read units.
 fn hottest(keys: &Keys, n: usize) -> Vec<Value> {
     let (w, r) = keys.partitions.values().fold((0.0, 0.0), |(w, r), t| (w + t.write_units, r + t.read_units));
-    let mut rows: Vec<(String, f64, f64)> =
-        keys.partitions.iter().map(|(pk, t)| (pk.clone(), t.write_units / w.max(1.0), t.read_units / r.max(1.0))).collect();
+    let mut rows: Vec<(String, f64, f64)> = keys
+        .partitions
+        .iter()
+        .map(|(pk, t)| (pk.clone(), t.write_units / w.max(1.0), t.read_units / r.max(1.0)))
+        .collect();
     rows.sort_by(|a, b| (b.1.max(b.2)).total_cmp(&a.1.max(a.2)));
     rows.into_iter()
         .take(n)
@@ -199,10 +217,13 @@ pub async fn run() -> Value {
     let alone = crate::stack::new_user(&api).await;
     room_of(&api, std::slice::from_ref(&alone)).await;
     let busy = crate::stack::new_user(&api).await;
-    crate::stack::concurrently(8, (0..1000).map(|_| {
-        let (api, busy) = (api.clone(), busy.clone());
-        async move { room_of(&api, &[busy]).await }
-    }))
+    crate::stack::concurrently(
+        8,
+        (0..1000).map(|_| {
+            let (api, busy) = (api.clone(), busy.clone());
+            async move { room_of(&api, &[busy]).await }
+        }),
+    )
     .await;
     let mut idle = Map::new();
     idle.insert("1".into(), json!(crate::stats::round(idle_poll_reads(&api, alone.0, seconds).await)));

@@ -94,9 +94,14 @@ impl Api {
     /// background work does not weigh on the next phase's figures.
     pub async fn quiet(&self) {
         let started = Instant::now();
-        for queue in [std::env::var("QUEUE_URL").expect("QUEUE_URL"), std::env::var("DLQ_URL").expect("DLQ_URL")] {
+        for queue in
+            [std::env::var("QUEUE_URL").expect("QUEUE_URL"), std::env::var("DLQ_URL").expect("DLQ_URL")]
+        {
             while self.queue_depth(&queue).await > 0 {
-                assert!(started.elapsed() < Duration::from_secs(600), "the worker did not catch up within 10 min");
+                assert!(
+                    started.elapsed() < Duration::from_secs(600),
+                    "the worker did not catch up within 10 min"
+                );
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
@@ -156,7 +161,14 @@ where
 
 pub async fn new_user(api: &Api) -> (u64, String) {
     let name = unique("bench");
-    let user = api.expect("POST", "/users/", Some(json!({"username": name, "password": "Passw0rd!", "profile": {}})), 201).await;
+    let user = api
+        .expect(
+            "POST",
+            "/users/",
+            Some(json!({"username": name, "password": "Passw0rd!", "profile": {}})),
+            201,
+        )
+        .await;
     (user["id"].as_u64().unwrap(), name)
 }
 
@@ -181,7 +193,12 @@ async fn fixture(api: &Api, per_client: usize) -> Fixture {
     let mut tasks = Vec::new();
     for i in 0..100 {
         let body = json!({"from": users[i % CLIENTS], "text": format!("message {i}")});
-        tasks.push(api.expect("POST", &format!("/chat/group/{history_room}/"), Some(body), 202).await["data"].as_str().unwrap().to_string());
+        tasks.push(
+            api.expect("POST", &format!("/chat/group/{history_room}/"), Some(body), 202).await["data"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
     for task in &tasks {
         assert_eq!(api.finished(task).await["state"], "SUCCESS");
@@ -194,7 +211,12 @@ async fn fixture(api: &Api, per_client: usize) -> Fixture {
         let room = new_room(api, &[&keeper, &reader_name]).await;
         for i in 0..5 {
             let body = json!({"from": keeper_id, "text": format!("for you {i}")});
-            reader_tasks.push(api.expect("POST", &format!("/chat/group/{room}/"), Some(body), 202).await["data"].as_str().unwrap().to_string());
+            reader_tasks.push(
+                api.expect("POST", &format!("/chat/group/{room}/"), Some(body), 202).await["data"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
         }
         readers.push(reader);
     }
@@ -249,7 +271,8 @@ async fn warm_up(api: &Api, fx: &Arc<Fixture>) {
             tokio::spawn(async move {
                 api.expect("GET", &format!("/users/{}/", fx.users[c]), None, 200).await;
                 api.expect("GET", "/chat/chatroom/", None, 200).await;
-                api.expect("GET", &format!("/chat/messages/unseen/?user_id={}", fx.users[c]), None, 200).await;
+                api.expect("GET", &format!("/chat/messages/unseen/?user_id={}", fx.users[c]), None, 200)
+                    .await;
                 api.expect("GET", &format!("/chat/task_state/{}", fx.task), None, 200).await;
             })
         });
@@ -262,8 +285,12 @@ struct Route {
     name: &'static str,
     function: &'static str,
     per_client: usize,
-    request: Arc<dyn Fn(Api, Arc<Fixture>, usize, usize) -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>,
+    request: Request,
 }
+
+type Request = Arc<
+    dyn Fn(Api, Arc<Fixture>, usize, usize) -> futures_util::future::BoxFuture<'static, ()> + Send + Sync,
+>;
 
 macro_rules! route {
     ($name:expr, $function:expr, $per_client:expr, |$api:ident, $fx:ident, $c:ident, $i:ident| $body:expr) => {
@@ -271,7 +298,9 @@ macro_rules! route {
             name: $name,
             function: $function,
             per_client: $per_client,
-            request: Arc::new(move |$api: Api, $fx: Arc<Fixture>, $c: usize, $i: usize| Box::pin(async move { $body })),
+            request: Arc::new(move |$api: Api, $fx: Arc<Fixture>, $c: usize, $i: usize| {
+                Box::pin(async move { $body })
+            }),
         }
     };
 }
@@ -285,7 +314,13 @@ fn routes(per_client: usize) -> Vec<Route> {
             api.expect("GET", &format!("/users/{}/", fx.users[c]), None, 200).await;
         }),
         route!("PATCH /users/{id}/", "users", per_client, |api, fx, c, i| {
-            api.expect("PATCH", &format!("/users/{}/", fx.users[c]), Some(json!({"first_name": format!("n{i}")})), 200).await;
+            api.expect(
+                "PATCH",
+                &format!("/users/{}/", fx.users[c]),
+                Some(json!({"first_name": format!("n{i}")})),
+                200,
+            )
+            .await;
         }),
         route!("POST /users/ (argon2id)", "users", 3, |api, _fx, _c, _i| {
             new_user(&api).await;
@@ -303,29 +338,52 @@ fn routes(per_client: usize) -> Vec<Route> {
             new_room(&api, &[&fx.names[c]]).await;
         }),
         route!("GET /chat/chatroom/{id}/?user_id=N", "chatrooms", per_client, |api, fx, c, _i| {
-            api.expect("GET", &format!("/chat/chatroom/{}/?user_id={}", fx.history_room, fx.users[c]), None, 200).await;
+            api.expect(
+                "GET",
+                &format!("/chat/chatroom/{}/?user_id={}", fx.history_room, fx.users[c]),
+                None,
+                200,
+            )
+            .await;
         }),
-        route!("PUT + DELETE /chat/chatroom/{id}/ (join, leave)", "chatrooms", per_client, |api, fx, c, _i| {
-            let path = format!("/chat/chatroom/{}/?user_id={}", fx.join_rooms[c], fx.users[c]);
-            api.expect("PUT", &path, None, 200).await;
-            api.expect("DELETE", &path, None, 204).await;
-        }),
+        route!(
+            "PUT + DELETE /chat/chatroom/{id}/ (join, leave)",
+            "chatrooms",
+            per_client,
+            |api, fx, c, _i| {
+                let path = format!("/chat/chatroom/{}/?user_id={}", fx.join_rooms[c], fx.users[c]);
+                api.expect("PUT", &path, None, 200).await;
+                api.expect("DELETE", &path, None, 204).await;
+            }
+        ),
         route!("POST /chat/group/{id}/", "messages", per_client, |api, fx, c, i| {
             let body = json!({"from": fx.users[c], "text": format!("load {c} {i}")});
             api.expect("POST", &format!("/chat/group/{}/", fx.send_room), Some(body), 202).await;
         }),
         route!("POST /chat/user/{id}/", "messages", per_client, |api, fx, c, i| {
             let body = json!({"from": fx.users[c], "text": format!("dm {c} {i}")});
-            api.expect("POST", &format!("/chat/user/{}/", fx.users[(c + 1) % fx.users.len()]), Some(body), 202).await;
+            api.expect(
+                "POST",
+                &format!("/chat/user/{}/", fx.users[(c + 1) % fx.users.len()]),
+                Some(body),
+                202,
+            )
+            .await;
         }),
         route!("GET /chat/messages/{id}/ (100 messages)", "messages", per_client, |api, fx, c, _i| {
             let path = format!("/chat/messages/{}/?user_id={}&limit=100", fx.history_room, fx.users[c]);
             let page = api.expect("GET", &path, None, 200).await;
             assert_eq!(page["data"]["messages"].as_array().unwrap().len(), 100);
         }),
-        route!("GET /chat/messages/unseen/ (5 unseen, then none)", "messages", per_client, |api, fx, c, _i| {
-            api.expect("GET", &format!("/chat/messages/unseen/?user_id={}", fx.readers[c]), None, 200).await;
-        }),
+        route!(
+            "GET /chat/messages/unseen/ (5 unseen, then none)",
+            "messages",
+            per_client,
+            |api, fx, c, _i| {
+                api.expect("GET", &format!("/chat/messages/unseen/?user_id={}", fx.readers[c]), None, 200)
+                    .await;
+            }
+        ),
         route!("GET /chat/task_state/{id}", "tasks", per_client, |api, fx, _c, _i| {
             api.expect("GET", &format!("/chat/task_state/{}", fx.task), None, 200).await;
         }),
@@ -390,12 +448,34 @@ async fn worker_throughput(api: &Api, jobs: usize) -> (f64, f64, u64) {
             .map(|&i| {
                 let room = rooms[i % WORKER_ROOMS];
                 let id = (i / WORKER_ROOMS) as u64 + 1;
-                let message = StoredMessage { id, room, from_id: a, from_username: na.clone(), text: format!("job {i}"), sent_at: shared::now() };
-                let job = Job::Send { task_id: uuid::Uuid::new_v4().to_string(), room_name: "bench".into(), message };
-                SendMessageBatchRequestEntry::builder().id(i.to_string()).message_body(job.body()).message_group_id(job.group()).build().unwrap()
+                let message = StoredMessage {
+                    id,
+                    room,
+                    from_id: a,
+                    from_username: na.clone(),
+                    text: format!("job {i}"),
+                    sent_at: shared::now(),
+                };
+                let job = Job::Send {
+                    task_id: uuid::Uuid::new_v4().to_string(),
+                    room_name: "bench".into(),
+                    message,
+                };
+                SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(job.body())
+                    .message_group_id(job.group())
+                    .build()
+                    .unwrap()
             })
             .collect();
-        api.sqs.send_message_batch().queue_url(&queue).set_entries(Some(entries)).send().await.expect("SendMessageBatch");
+        api.sqs
+            .send_message_batch()
+            .queue_url(&queue)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .expect("SendMessageBatch");
     }
     // Done when the queues are empty: the poller deletes a job once the worker handled it.
     api.quiet().await;
@@ -433,13 +513,24 @@ async fn emulator_floor(api: &Api, room: u64) -> Value {
                 async move {
                     if name == "GetItem" {
                         let (pk, sk) = keys::user(1);
-                        db.get_item().table_name(table).key("pk", AttributeValue::S(pk)).key("sk", AttributeValue::S(sk))
-                            .consistent_read(true).send().await.expect("GetItem");
+                        db.get_item()
+                            .table_name(table)
+                            .key("pk", AttributeValue::S(pk))
+                            .key("sk", AttributeValue::S(sk))
+                            .consistent_read(true)
+                            .send()
+                            .await
+                            .expect("GetItem");
                     } else {
-                        db.query().table_name(table).limit(100).scan_index_forward(false)
+                        db.query()
+                            .table_name(table)
+                            .limit(100)
+                            .scan_index_forward(false)
                             .key_condition_expression("pk = :pk")
                             .expression_attribute_values(":pk", AttributeValue::S(keys::messages_pk(room)))
-                            .send().await.expect("Query");
+                            .send()
+                            .await
+                            .expect("Query");
                     }
                 }
             })
@@ -518,42 +609,110 @@ async fn worker_ceiling(api: &Api, room: u64, batches: usize) -> f64 {
         async move {
             let s = |v: String| AttributeValue::S(v);
             let ids: Vec<String> = (0..10).map(|n| format!("{c}-{i}-{n}")).collect();
-            let entries: Vec<SendMessageBatchRequestEntry> =
-                ids.iter().map(|id| SendMessageBatchRequestEntry::builder().id(id).message_body(id).build().unwrap()).collect();
-            api.sqs.send_message_batch().queue_url(&queue).set_entries(Some(entries)).send().await.expect("SendMessageBatch");
-            let got = api.sqs.receive_message().queue_url(&queue).max_number_of_messages(10).send().await.expect("ReceiveMessage");
-            api.dynamodb.query().table_name(&table).key_condition_expression("pk = :pk AND begins_with(sk, :member)")
+            let entries: Vec<SendMessageBatchRequestEntry> = ids
+                .iter()
+                .map(|id| SendMessageBatchRequestEntry::builder().id(id).message_body(id).build().unwrap())
+                .collect();
+            api.sqs
+                .send_message_batch()
+                .queue_url(&queue)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .expect("SendMessageBatch");
+            let got = api
+                .sqs
+                .receive_message()
+                .queue_url(&queue)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("ReceiveMessage");
+            api.dynamodb
+                .query()
+                .table_name(&table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :member)")
                 .expression_attribute_values(":pk", s(keys::room_pk(room)))
                 .expression_attribute_values(":member", s(keys::MEMBER_PREFIX.into()))
-                .consistent_read(true).send().await.expect("Query");
+                .consistent_read(true)
+                .send()
+                .await
+                .expect("Query");
             use aws_sdk_dynamodb::types::{Put, PutRequest, TransactWriteItem, Update, WriteRequest};
-            let item = |pk: String, sk: String| std::collections::HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk)), ("text".to_string(), s("ceiling".into()))]);
+            let item = |pk: String, sk: String| {
+                std::collections::HashMap::from([
+                    ("pk".to_string(), s(pk)),
+                    ("sk".to_string(), s(sk)),
+                    ("text".to_string(), s("ceiling".into())),
+                ])
+            };
             let mut txn: Vec<TransactWriteItem> = ids
                 .iter()
                 .map(|id| {
-                    let put = Put::builder().table_name(&table).set_item(Some(item("BENCH#message".into(), id.clone())))
-                        .condition_expression("attribute_not_exists(pk)").build().unwrap();
+                    let put = Put::builder()
+                        .table_name(&table)
+                        .set_item(Some(item("BENCH#message".into(), id.clone())))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build()
+                        .unwrap();
                     TransactWriteItem::builder().put(put).build()
                 })
                 .collect();
-            let update = Update::builder().table_name(&table).key("pk", s(format!("BENCH#state-{c}"))).key("sk", s("STATE".into()))
-                .update_expression("ADD #top :n").expression_attribute_names("#top", "top")
-                .expression_attribute_values(":n", AttributeValue::N("10".into())).build().unwrap();
+            let update = Update::builder()
+                .table_name(&table)
+                .key("pk", s(format!("BENCH#state-{c}")))
+                .key("sk", s("STATE".into()))
+                .update_expression("ADD #top :n")
+                .expression_attribute_names("#top", "top")
+                .expression_attribute_values(":n", AttributeValue::N("10".into()))
+                .build()
+                .unwrap();
             txn.push(TransactWriteItem::builder().update(update).build());
-            api.dynamodb.transact_write_items().set_transact_items(Some(txn)).send().await.expect("TransactWriteItems");
+            api.dynamodb
+                .transact_write_items()
+                .set_transact_items(Some(txn))
+                .send()
+                .await
+                .expect("TransactWriteItems");
             let tasks: Vec<WriteRequest> = ids
                 .iter()
-                .map(|id| WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item("BENCH#task".into(), id.clone()))).build().unwrap()).build())
+                .map(|id| {
+                    WriteRequest::builder()
+                        .put_request(
+                            PutRequest::builder()
+                                .set_item(Some(item("BENCH#task".into(), id.clone())))
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                })
                 .collect();
-            api.dynamodb.batch_write_item().request_items(&table, tasks).send().await.expect("BatchWriteItem");
+            api.dynamodb
+                .batch_write_item()
+                .request_items(&table, tasks)
+                .send()
+                .await
+                .expect("BatchWriteItem");
             let received = got.messages.unwrap_or_default();
             if !received.is_empty() {
                 let entries: Vec<DeleteMessageBatchRequestEntry> = received
                     .iter()
                     .enumerate()
-                    .map(|(n, m)| DeleteMessageBatchRequestEntry::builder().id(n.to_string()).receipt_handle(m.receipt_handle().unwrap()).build().unwrap())
+                    .map(|(n, m)| {
+                        DeleteMessageBatchRequestEntry::builder()
+                            .id(n.to_string())
+                            .receipt_handle(m.receipt_handle().unwrap())
+                            .build()
+                            .unwrap()
+                    })
                     .collect();
-                api.sqs.delete_message_batch().queue_url(&queue).set_entries(Some(entries)).send().await.expect("DeleteMessageBatch");
+                api.sqs
+                    .delete_message_batch()
+                    .queue_url(&queue)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .expect("DeleteMessageBatch");
             }
         }
     })

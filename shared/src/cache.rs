@@ -73,7 +73,9 @@ impl Cache {
         let client = self.client.as_ref()?;
         let mut slot = self.conn.lock().await;
         if slot.is_none() || fresh {
-            let config = AsyncConnectionConfig::new().set_connection_timeout(Some(TIMEOUT)).set_response_timeout(Some(TIMEOUT));
+            let config = AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(TIMEOUT))
+                .set_response_timeout(Some(TIMEOUT));
             *slot = match client.get_multiplexed_async_connection_with_config(&config).await {
                 Ok(c) => Some(c),
                 Err(e) => {
@@ -182,12 +184,14 @@ impl Cache {
         for &room in rooms {
             pipe.cmd("MGET").arg(self.members_generation_key(room)).arg(self.members_key(room));
         }
-        let read: Vec<(Option<String>, Option<String>)> = self.run("members", Command::Pipeline(pipe)).await?;
+        let read: Vec<(Option<String>, Option<String>)> =
+            self.run("members", Command::Pipeline(pipe)).await?;
         Some(
             read.into_iter()
                 .map(|(generation, list)| {
                     let generation = generation.unwrap_or_else(|| "0".into());
-                    let list = list.and_then(|l| l.strip_prefix(&format!("{generation}|")).map(str::to_string));
+                    let list =
+                        list.and_then(|l| l.strip_prefix(&format!("{generation}|")).map(str::to_string));
                     (list, generation)
                 })
                 .collect(),
@@ -230,7 +234,10 @@ enum Command {
 }
 
 impl Command {
-    async fn query<T: redis::FromRedisValue>(&self, conn: &mut MultiplexedConnection) -> redis::RedisResult<T> {
+    async fn query<T: redis::FromRedisValue>(
+        &self,
+        conn: &mut MultiplexedConnection,
+    ) -> redis::RedisResult<T> {
         match self {
             Command::Single(c) => c.query_async(conn).await,
             Command::Pipeline(p) => p.query_async(conn).await,

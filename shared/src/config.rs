@@ -36,7 +36,10 @@ fn required(name: &str) -> String {
 pub const MAX_ROOM_MEMBERS: u64 = 1000;
 
 pub fn store(config: &SdkConfig) -> Store {
-    let max = optional("MAX_ROOM_MEMBERS").and_then(|v| v.parse().ok()).filter(|&m| m > 0).unwrap_or(MAX_ROOM_MEMBERS);
+    let max = optional("MAX_ROOM_MEMBERS")
+        .and_then(|v| v.parse().ok())
+        .filter(|&m| m > 0)
+        .unwrap_or(MAX_ROOM_MEMBERS);
     Store::new(aws_sdk_dynamodb::Client::new(config), required("TABLE_NAME"), max)
 }
 
@@ -88,7 +91,9 @@ pub async fn cache(config: &SdkConfig) -> Cache {
 /// The URL of an ElastiCache cache by name: a serverless cache (always TLS), else a replication
 /// group (its configuration endpoint in cluster mode, else its primary endpoint).
 pub async fn cache_url(client: &aws_sdk_elasticache::Client, name: &str) -> Option<String> {
-    let url = |tls: bool, host: &str, port: i32| format!("{}://{host}:{port}", if tls { "rediss" } else { "redis" });
+    let url = |tls: bool, host: &str, port: i32| {
+        format!("{}://{host}:{port}", if tls { "rediss" } else { "redis" })
+    };
     match client.describe_serverless_caches().serverless_cache_name(name).send().await {
         Ok(out) => {
             if let Some(e) = out.serverless_caches().first().and_then(|c| c.endpoint()) {

@@ -15,11 +15,17 @@ pub enum ApiError {
     Forbidden(String),
     Conflict(String),
     /// 405: the route exists but not for this method; `allow` lists the methods it has.
-    MethodNotAllowed { message: String, allow: String },
+    MethodNotAllowed {
+        message: String,
+        allow: String,
+    },
     /// 413: a body or text over its size limit.
     TooLarge(String),
     /// 429: too many attempts; `retry_after` seconds until the next may succeed.
-    TooManyRequests { message: String, retry_after: u64 },
+    TooManyRequests {
+        message: String,
+        retry_after: u64,
+    },
     /// 503: a backing service (DynamoDB, SQS) failed or timed out.
     Unavailable(String),
 }
@@ -112,11 +118,9 @@ impl ApiError {
 fn flatten(errors: &Value) -> String {
     match errors {
         Value::Array(items) => items.iter().map(flatten).collect::<Vec<_>>().join(" "),
-        Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| format!("{k}: {}", flatten(v)))
-            .collect::<Vec<_>>()
-            .join("; "),
+        Value::Object(map) => {
+            map.iter().map(|(k, v)| format!("{k}: {}", flatten(v))).collect::<Vec<_>>().join("; ")
+        }
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }

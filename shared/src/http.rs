@@ -139,7 +139,9 @@ pub fn user_id(req: &Request) -> Result<u64, ApiError> {
 /// `?user_id=N` when given.
 pub fn optional_user_id(req: &Request) -> Result<Option<u64>, ApiError> {
     query(req, "user_id")
-        .map(|raw| parse_id(&raw).ok_or_else(|| ApiError::BadRequest("user_id must be a positive integer.".into())))
+        .map(|raw| {
+            parse_id(&raw).ok_or_else(|| ApiError::BadRequest("user_id must be a positive integer.".into()))
+        })
         .transpose()
 }
 
@@ -147,7 +149,9 @@ pub fn optional_user_id(req: &Request) -> Result<Option<u64>, ApiError> {
 pub fn bounded_query(req: &Request, name: &str, min: u64, max: u64) -> Result<Option<u64>, ApiError> {
     let Some(raw) = query(req, name) else { return Ok(None) };
     let value = raw.trim().parse::<u64>().ok().filter(|v| (min..=max).contains(v));
-    value.map(Some).ok_or_else(|| ApiError::BadRequest(format!("{name} must be an integer from {min} to {max}.")))
+    value
+        .map(Some)
+        .ok_or_else(|| ApiError::BadRequest(format!("{name} must be an integer from {min} to {max}.")))
 }
 
 /// A page of a list (API.md "Paging of lists"): at most `limit` items with ids above `after`.
@@ -165,16 +169,17 @@ pub const MAX_PAGE: usize = 200;
 pub fn page(req: &Request) -> Result<PageRequest, ApiError> {
     let limit = match query(req, "limit") {
         None => DEFAULT_PAGE,
-        Some(raw) => raw
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=MAX_PAGE).contains(l))
-            .ok_or_else(|| ApiError::field("limit", format!("Ensure this value is a whole number from 1 to {MAX_PAGE}.")))?,
+        Some(raw) => {
+            raw.trim().parse::<usize>().ok().filter(|l| (1..=MAX_PAGE).contains(l)).ok_or_else(|| {
+                ApiError::field("limit", format!("Ensure this value is a whole number from 1 to {MAX_PAGE}."))
+            })?
+        }
     };
     let after = match query(req, "after") {
         None => 0,
-        Some(raw) => parse_id(&raw).ok_or_else(|| ApiError::field("after", "Enter a positive whole number."))?,
+        Some(raw) => {
+            parse_id(&raw).ok_or_else(|| ApiError::field("after", "Enter a positive whole number."))?
+        }
     };
     Ok(PageRequest { limit, after })
 }
@@ -184,7 +189,9 @@ pub fn page(req: &Request) -> Result<PageRequest, ApiError> {
 pub fn next_link(req: &Request, last_id: u64) -> String {
     let mut pairs: Vec<(String, String)> = req
         .query_string_parameters_ref()
-        .map(|q| q.iter().filter(|(k, _)| *k != "after").map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        .map(|q| {
+            q.iter().filter(|(k, _)| *k != "after").map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        })
         .unwrap_or_default();
     pairs.sort();
     pairs.push(("after".into(), last_id.to_string()));
@@ -244,7 +251,9 @@ pub fn error_response(err: &ApiError, style: Style) -> Response<Body> {
     let response = json_response(err.status(), &err.body(style));
     match err {
         ApiError::MethodNotAllowed { allow, .. } => with_header(response, "allow", allow),
-        ApiError::TooManyRequests { retry_after, .. } => with_header(response, "retry-after", &retry_after.to_string()),
+        ApiError::TooManyRequests { retry_after, .. } => {
+            with_header(response, "retry-after", &retry_after.to_string())
+        }
         ApiError::Unauthorized(_) => with_header(response, "www-authenticate", "Bearer"),
         _ => response,
     }
@@ -286,7 +295,12 @@ mod tests {
     #[test]
     fn bodies_that_are_not_a_json_object_are_400_and_oversized_ones_413() {
         // API Gateway hands over bytes that are not UTF-8 as a binary body.
-        for body in [Body::Binary(vec![0xff, 0xfe, b'{']), Body::Text("[1]".into()), Body::Text(" ".into()), Body::Empty] {
+        for body in [
+            Body::Binary(vec![0xff, 0xfe, b'{']),
+            Body::Text("[1]".into()),
+            Body::Text(" ".into()),
+            Body::Empty,
+        ] {
             assert!(matches!(json_object(&with_body(body)), Err(ApiError::BadRequest(_))));
         }
         let huge = Body::Text(format!("{{\"a\": \"{}\"}}", "x".repeat(MAX_BODY_BYTES)));
@@ -322,7 +336,9 @@ mod tests {
             (Path::List, Verb::Get) => Some(Endpoint::List),
             (Path::List, Verb::Post) => Some(Endpoint::Create),
             (Path::Item, Verb::Get) => Some(Endpoint::Read),
-            (Path::List | Path::Item, Verb::Put | Verb::Patch | Verb::Delete) | (Path::Item, Verb::Post) => None,
+            (Path::List | Path::Item, Verb::Put | Verb::Patch | Verb::Delete) | (Path::Item, Verb::Post) => {
+                None
+            }
         },
     };
 
@@ -331,14 +347,26 @@ mod tests {
         for uri in ["/things", "/things/"] {
             assert_eq!(ROUTES.resolve(&request("GET", uri, Body::Empty)).unwrap(), (Endpoint::List, vec![]));
         }
-        assert_eq!(ROUTES.resolve(&request("GET", "/things/7/", Body::Empty)).unwrap(), (Endpoint::Read, vec!["7".into()]));
+        assert_eq!(
+            ROUTES.resolve(&request("GET", "/things/7/", Body::Empty)).unwrap(),
+            (Endpoint::Read, vec!["7".into()])
+        );
         match ROUTES.resolve(&request("DELETE", "/things", Body::Empty)) {
             Err(ApiError::MethodNotAllowed { allow, .. }) => assert_eq!(allow, "GET, POST"),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(ROUTES.resolve(&request("OPTIONS", "/things/1", Body::Empty)), Err(ApiError::MethodNotAllowed { .. })));
-        assert!(matches!(ROUTES.resolve(&request("GET", "/things/7/x", Body::Empty)), Err(ApiError::NotFound(_))));
-        assert_eq!(ROUTES.table(), vec![("/things", vec![Verb::Get, Verb::Post]), ("/things/{id}", vec![Verb::Get])]);
+        assert!(matches!(
+            ROUTES.resolve(&request("OPTIONS", "/things/1", Body::Empty)),
+            Err(ApiError::MethodNotAllowed { .. })
+        ));
+        assert!(matches!(
+            ROUTES.resolve(&request("GET", "/things/7/x", Body::Empty)),
+            Err(ApiError::NotFound(_))
+        ));
+        assert_eq!(
+            ROUTES.table(),
+            vec![("/things", vec![Verb::Get, Verb::Post]), ("/things/{id}", vec![Verb::Get])]
+        );
     }
 
     #[test]
@@ -347,7 +375,10 @@ mod tests {
         // lambda_http parses the query string of a request it built itself only from the event;
         // build the parameters the way API Gateway hands them over.
         let params: std::collections::HashMap<String, String> =
-            [("limit", "2"), ("first_name", "Zoë"), ("after", "5")].into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+            [("limit", "2"), ("first_name", "Zoë"), ("after", "5")]
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect();
         let req = req.with_query_string_parameters(params);
         assert_eq!(next_link(&req, 9), "</users/?first_name=Zo%C3%AB&limit=2&after=9>; rel=\"next\"");
     }

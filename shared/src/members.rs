@@ -12,7 +12,10 @@ pub async fn of(store: &Store, cache: &Cache, rooms: &[u64]) -> Result<HashMap<u
     let mut found = HashMap::new();
     let mut missing = Vec::new();
     for (i, &room) in rooms.iter().enumerate() {
-        let hit = cached.as_ref().and_then(|c| c[i].0.as_deref()).and_then(|json| serde_json::from_str::<Vec<(u64, String)>>(json).ok());
+        let hit = cached
+            .as_ref()
+            .and_then(|c| c[i].0.as_deref())
+            .and_then(|json| serde_json::from_str::<Vec<(u64, String)>>(json).ok());
         match hit {
             Some(list) => {
                 found.insert(room, list.into_iter().map(|(id, username)| Member { id, username }).collect());
@@ -26,7 +29,9 @@ pub async fn of(store: &Store, cache: &Cache, rooms: &[u64]) -> Result<HashMap<u
         let members = read[&room].clone();
         if let Some(generation) = generation {
             let list: Vec<(u64, &str)> = members.iter().map(|m| (m.id, m.username.as_str())).collect();
-            cache.store_members(room, &serde_json::to_string(&list).expect("lists serialize"), &generation).await;
+            cache
+                .store_members(room, &serde_json::to_string(&list).expect("lists serialize"), &generation)
+                .await;
         }
         found.insert(room, members);
     }

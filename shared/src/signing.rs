@@ -14,7 +14,9 @@ pub struct Signing {
 
 impl Signing {
     pub fn from_secret(secret: &str) -> Signing {
-        let derive = |purpose: &str| hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes()), purpose.as_bytes());
+        let derive = |purpose: &str| {
+            hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes()), purpose.as_bytes())
+        };
         Signing {
             task_ids: hmac::Key::new(hmac::HMAC_SHA256, derive("task ids").as_ref()),
             token_key: derive("tokens").as_ref().to_vec(),

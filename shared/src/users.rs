@@ -66,21 +66,20 @@ pub fn parse_changes(body: &Map<String, Value>, partial: bool) -> Result<UserCha
     let mut errors = Map::new();
     let mut changes = UserChanges::default();
 
-    let text = |name: &str, max: usize, rule: TextRule, errors: &mut Map<String, Value>| {
-        match body.get(name) {
-            None if partial || !rule.required => None,
-            None => {
-                errors.insert(name.into(), json!([REQUIRED]));
+    let text = |name: &str, max: usize, rule: TextRule, errors: &mut Map<String, Value>| match body.get(name)
+    {
+        None if partial || !rule.required => None,
+        None => {
+            errors.insert(name.into(), json!([REQUIRED]));
+            None
+        }
+        Some(value) => match check_text(value, max, &rule) {
+            Ok(v) => v,
+            Err(msgs) => {
+                errors.insert(name.into(), json!(msgs));
                 None
             }
-            Some(value) => match check_text(value, max, &rule) {
-                Ok(v) => v,
-                Err(msgs) => {
-                    errors.insert(name.into(), json!(msgs));
-                    None
-                }
-            },
-        }
+        },
     };
     changes.username = text("username", 150, TextRule::USERNAME, &mut errors);
     changes.password = text("password", 128, TextRule::PASSWORD, &mut errors);
@@ -97,12 +96,11 @@ pub fn parse_changes(body: &Map<String, Value>, partial: bool) -> Result<UserCha
             let mut profile_errors = Map::new();
             match profile.get("status") {
                 None | Some(Value::Null) => {}
-                Some(Value::String(s)) if STATUSES.contains(&s.as_str()) => {
-                    changes.status = Some(s.clone())
-                }
+                Some(Value::String(s)) if STATUSES.contains(&s.as_str()) => changes.status = Some(s.clone()),
                 Some(other) => {
                     let shown = other.as_str().map(str::to_string).unwrap_or_else(|| other.to_string());
-                    profile_errors.insert("status".into(), json!([format!("\"{shown}\" is not a valid choice.")]));
+                    profile_errors
+                        .insert("status".into(), json!([format!("\"{shown}\" is not a valid choice.")]));
                 }
             }
             if let Some(value) = profile.get("status_msg") {
@@ -141,11 +139,16 @@ struct TextRule {
 }
 
 impl TextRule {
-    const USERNAME: TextRule = TextRule { required: true, nullable: false, blank: false, trim: true, check: username_error };
-    const PASSWORD: TextRule = TextRule { required: true, nullable: false, blank: false, trim: false, check: no_error };
-    const NAME: TextRule = TextRule { required: false, nullable: false, blank: true, trim: true, check: no_error };
-    const EMAIL: TextRule = TextRule { required: false, nullable: false, blank: true, trim: true, check: email_error };
-    const STATUS_MSG: TextRule = TextRule { required: false, nullable: true, blank: true, trim: true, check: no_error };
+    const USERNAME: TextRule =
+        TextRule { required: true, nullable: false, blank: false, trim: true, check: username_error };
+    const PASSWORD: TextRule =
+        TextRule { required: true, nullable: false, blank: false, trim: false, check: no_error };
+    const NAME: TextRule =
+        TextRule { required: false, nullable: false, blank: true, trim: true, check: no_error };
+    const EMAIL: TextRule =
+        TextRule { required: false, nullable: false, blank: true, trim: true, check: email_error };
+    const STATUS_MSG: TextRule =
+        TextRule { required: false, nullable: true, blank: true, trim: true, check: no_error };
 }
 
 fn no_error(_: &str) -> Option<&'static str> {
@@ -248,7 +251,10 @@ impl UserFilter {
     pub fn parse(query: impl Fn(&str) -> Option<String>) -> Result<UserFilter, ApiError> {
         let id = match query("id") {
             None => None,
-            Some(raw) => Some(crate::http::parse_id(&raw).ok_or_else(|| ApiError::field("id", "Enter a positive whole number."))?),
+            Some(raw) => Some(
+                crate::http::parse_id(&raw)
+                    .ok_or_else(|| ApiError::field("id", "Enter a positive whole number."))?,
+            ),
         };
         Ok(UserFilter {
             id,
@@ -303,7 +309,11 @@ mod tests {
 
     #[test]
     fn numbers_become_text_and_status_defaults_are_left_to_the_caller() {
-        let c = parse_changes(&body(json!({"username": "a", "password": "p", "profile": {"status_msg": 5}})), false).unwrap();
+        let c = parse_changes(
+            &body(json!({"username": "a", "password": "p", "profile": {"status_msg": 5}})),
+            false,
+        )
+        .unwrap();
         assert_eq!(c.status_msg, Some(Some("5".into())));
         assert_eq!(c.status, None);
     }

@@ -47,7 +47,9 @@ impl Reply {
     pub fn next_page(&self) -> Option<String> {
         let link = self.link.as_deref()?;
         let (target, params) = link.split_once(';')?;
-        params.contains("rel=\"next\"").then(|| target.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+        params
+            .contains("rel=\"next\"")
+            .then(|| target.trim().trim_start_matches('<').trim_end_matches('>').to_string())
     }
 }
 
@@ -61,7 +63,8 @@ pub async fn request(method: Method, path: &str, body: Option<Body>) -> Reply {
     let res = req.send().await.expect("the API answers");
     let status = res.status();
     let header = |name: &str| res.headers().get(name).map(|v| v.to_str().unwrap().to_string());
-    let (cache, content_type, allow, link) = (header("x-cache"), header("content-type"), header("allow"), header("link"));
+    let (cache, content_type, allow, link) =
+        (header("x-cache"), header("content-type"), header("allow"), header("link"));
     let text = res.text().await.unwrap();
     let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
     Reply { status, cache, content_type, allow, link, text, json }

@@ -105,7 +105,8 @@ async fn create_without_members_gives_an_empty_room() {
 #[tokio::test]
 async fn duplicate_room_name_is_409() {
     let (_, name) = new_room(&[]).await;
-    let r = post("/chat/chatroom/", json!({"room_name": name, "room_member": [{"username": "user_1"}]})).await;
+    let r =
+        post("/chat/chatroom/", json!({"room_name": name, "room_member": [{"username": "user_1"}]})).await;
     assert_error(&r, 409);
     assert!(r.json["msg"].as_str().unwrap().contains(&name));
     // And the refused create added nobody anywhere.
@@ -169,7 +170,11 @@ async fn malformed_create_bodies_are_400() {
 
 #[tokio::test]
 async fn room_names_keep_unicode_and_expression_like_text_literally() {
-    for name in [format!("família ☕ {}", unique("u")), format!("'; DROP TABLE rooms; -- {}", unique("s")), format!("#pk = :v {}", unique("e"))] {
+    for name in [
+        format!("família ☕ {}", unique("u")),
+        format!("'; DROP TABLE rooms; -- {}", unique("s")),
+        format!("#pk = :v {}", unique("e")),
+    ] {
         let r = post("/chat/chatroom/", json!({"room_name": name})).await;
         assert_eq!(r.status(), 201, "{}", r.text);
         let id = r.json["data"]["id"].as_u64().unwrap();
@@ -264,7 +269,10 @@ async fn detail_without_user_shows_the_name_of_a_group_room() {
     for path in [format!("/chat/chatroom/{id}/"), format!("/chat/chatroom/{id}")] {
         let r = get(&path).await;
         assert_eq!(r.status(), 200);
-        assert_eq!(r.json, json!({"status": 200, "message": "HTTP_200_OK", "data": {"id": id, "room_name": name}}));
+        assert_eq!(
+            r.json,
+            json!({"status": 200, "message": "HTTP_200_OK", "data": {"id": id, "room_name": name}})
+        );
     }
     assert_error(&get("/chat/chatroom/999999999/").await, 404);
     for bad in ["0", "-2", "1.5", "x"] {
@@ -300,7 +308,8 @@ async fn deleted_user_leaves_their_rooms() {
 /// create writes in its first transaction, so the create's later transactions are covered too).
 #[tokio::test]
 async fn a_room_holds_at_most_max_room_members() {
-    let max: usize = std::env::var("MAX_ROOM_MEMBERS").expect("MAX_ROOM_MEMBERS is set by scripts/test").parse().unwrap();
+    let max: usize =
+        std::env::var("MAX_ROOM_MEMBERS").expect("MAX_ROOM_MEMBERS is set by scripts/test").parse().unwrap();
     let users = concurrently((0..=max).map(|_| new_user("crowd"))).await;
     let names: Vec<&str> = users.iter().map(|(_, n)| n.as_str()).collect();
     let name = unique("crowded");

@@ -49,7 +49,7 @@ async fn duplicate_deliveries_store_one_message_and_never_resurrect_seen_ones() 
     let job = job_of(&task, &state["result"]);
     // The same job twice in one batch, then again in another batch: nothing fails, nothing new.
     assert_eq!(invoke_worker(&bodies(&[job.clone(), job.clone()])).await, json!({"batchItemFailures": []}));
-    assert_eq!(invoke_worker(&bodies(&[job.clone()])).await, json!({"batchItemFailures": []}));
+    assert_eq!(invoke_worker(&bodies(std::slice::from_ref(&job))).await, json!({"batchItemFailures": []}));
     // And twice more through the real queue.
     let queue = job_queue().await;
     queue.send(&job).await.unwrap();
@@ -60,7 +60,11 @@ async fn duplicate_deliveries_store_one_message_and_never_resurrect_seen_ones() 
     assert_eq!(texts, [json!("only once"), json!("after the duplicates")]);
     assert_eq!(finished(&task).await, state, "the task keeps its first result");
     let unseen = unseen_of(b).await;
-    assert_eq!(unseen[0]["messages"].as_array().unwrap().len(), 1, "only the new message is unseen: {unseen}");
+    assert_eq!(
+        unseen[0]["messages"].as_array().unwrap().len(),
+        1,
+        "only the new message is unseen: {unseen}"
+    );
     assert_eq!(unseen[0]["messages"][0]["id"], marker["id"]);
 }
 
@@ -75,12 +79,23 @@ async fn a_job_that_breaks_its_batch_does_not_hold_back_the_others() {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
     let task = signing.issue_task_id(now);
     let job = |id: u64, task: &str, text: &str| {
-        let message = StoredMessage { id, room, from_id: a, from_username: na.clone(), text: text.into(), sent_at: shared::now() };
+        let message = StoredMessage {
+            id,
+            room,
+            from_id: a,
+            from_username: na.clone(),
+            text: text.into(),
+            sent_at: shared::now(),
+        };
         Job::Send { task_id: task.to_string(), room_name: name.clone(), message }
     };
     let base = 900_000_000_000 + room * 10;
     let good_task = signing.issue_task_id(now);
-    let batch = [job(base, &task, "twin one"), job(base + 1, &task, "twin two"), job(base + 2, &good_task, "innocent")];
+    let batch = [
+        job(base, &task, "twin one"),
+        job(base + 1, &task, "twin two"),
+        job(base + 2, &good_task, "innocent"),
+    ];
     assert_eq!(invoke_worker(&bodies(&batch)).await, json!({"batchItemFailures": []}));
     let texts: Vec<Value> = all_messages(room, a).await.iter().map(|m| m["text"].clone()).collect();
     assert!(texts.contains(&json!("innocent")), "{texts:?}");
@@ -94,9 +109,15 @@ async fn seen_jobs_are_idempotent() {
     let (b, nb) = new_user("seen_b").await;
     let (room, _) = new_room(&[&na, &nb]).await;
     let m = delivered_group(room, a, "look").await;
-    let seen = Job::Seen { reader: b, positions: vec![(room, Position { read_to: m["id"].as_u64().unwrap(), late_to: 0 })] };
+    let seen = Job::Seen {
+        reader: b,
+        positions: vec![(room, Position { read_to: m["id"].as_u64().unwrap(), late_to: 0 })],
+    };
     for _ in 0..3 {
-        assert_eq!(invoke_worker(&bodies(&[seen.clone(), seen.clone()])).await, json!({"batchItemFailures": []}));
+        assert_eq!(
+            invoke_worker(&bodies(&[seen.clone(), seen.clone()])).await,
+            json!({"batchItemFailures": []})
+        );
     }
     assert_eq!(unseen_of(b).await, json!([]));
 }
@@ -161,11 +182,25 @@ async fn worker_killed_mid_batch_and_restarted_loses_and_duplicates_nothing() {
 async fn a_poison_job_ends_failure_through_the_dead_letter_queue() {
     let _serial = SERIAL.lock().await;
     // A task id as the API issues it, and a job for it that the worker can never read.
-    let task = signing().await.issue_task_id(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64);
-    assert_eq!(get(&format!("/chat/task_state/{task}")).await.json, json!({"state": "PENDING", "result": null}));
-    let poison = json!({"kind": "send", "task_id": task, "room_name": "x", "message": {"id": "not a number"}});
+    let task = signing().await.issue_task_id(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64,
+    );
+    assert_eq!(
+        get(&format!("/chat/task_state/{task}")).await.json,
+        json!({"state": "PENDING", "result": null})
+    );
+    let poison =
+        json!({"kind": "send", "task_id": task, "room_name": "x", "message": {"id": "not a number"}});
     let queue = std::env::var("QUEUE_URL").unwrap();
-    sqs().await.send_message().queue_url(queue).message_body(poison.to_string()).message_group_id("poison").send().await.unwrap();
+    sqs()
+        .await
+        .send_message()
+        .queue_url(queue)
+        .message_body(poison.to_string())
+        .message_group_id("poison")
+        .send()
+        .await
+        .unwrap();
     // Retried maxReceiveCount (3 here) times, moved to the DLQ, then failed with a reason.
     let state = finished(&task).await;
     assert_eq!(

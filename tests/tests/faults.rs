@@ -106,20 +106,26 @@ fn assert_unavailable(r: &Reply, took: Duration, what: &str) {
 
 /// A task id as the API issues it: only such an id makes `task_state` read DynamoDB.
 async fn a_task_id() -> String {
-    signing().await.issue_task_id(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64)
+    signing().await.issue_task_id(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64,
+    )
 }
 
 /// One request per route that needs DynamoDB, with valid input.
 fn every_route(room: u64, task: &str) -> Vec<(Method, String, Option<Value>)> {
     vec![
         (Method::GET, "/users/1/".into(), None),
-        (Method::POST, "/users/".into(), Some(json!({"username": unique("down"), "password": "p", "profile": {}}))),
+        (
+            Method::POST,
+            "/users/".into(),
+            Some(json!({"username": unique("down"), "password": "p", "profile": {}})),
+        ),
         (Method::PATCH, "/users/1/".into(), Some(json!({"first_name": "x"}))),
         (Method::DELETE, "/users/999999/".into(), None),
         (Method::GET, "/chat/chatroom/".into(), None),
         (Method::GET, "/chat/chatroom/?user_id=1".into(), None),
         (Method::POST, "/chat/chatroom/".into(), Some(json!({"room_name": unique("down")}))),
-        (Method::GET, format!("/chat/chatroom/{room}/")  , None),
+        (Method::GET, format!("/chat/chatroom/{room}/"), None),
         (Method::PUT, format!("/chat/chatroom/{room}/?user_id=2"), None),
         (Method::DELETE, format!("/chat/chatroom/{room}/?user_id=1"), None),
         (Method::POST, "/chat/user/2/".into(), Some(json!({"from": 1, "text": "t"}))),
@@ -146,7 +152,10 @@ async fn dynamodb_down_is_a_quick_json_503_on_every_route_and_changes_nothing() 
     assert_eq!(r.status(), 400);
     // Nothing changed: the same room, the same members, no message.
     assert_eq!(get(&format!("/chat/chatroom/{room}/?user_id=1")).await.json, before);
-    assert!(get(&format!("/chat/messages/{room}/?user_id=1")).await.json["data"]["messages"].as_array().unwrap().is_empty());
+    assert!(get(&format!("/chat/messages/{room}/?user_id=1")).await.json["data"]["messages"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
@@ -170,9 +179,12 @@ async fn sqs_down_refuses_sends_but_reads_work() {
     let (room, _) = new_room(&[&na, &nb]).await;
     delivered_group(room, a, "before the outage").await;
 
-    let (r, took) = faulty(Method::POST, &format!("/chat/group/{room}/"), Some(json!({"from": a, "text": "lost?"}))).await;
+    let (r, took) =
+        faulty(Method::POST, &format!("/chat/group/{room}/"), Some(json!({"from": a, "text": "lost?"})))
+            .await;
     assert_unavailable(&r, took, "group send");
-    let (r, took) = faulty(Method::POST, &format!("/chat/user/{b}/"), Some(json!({"from": a, "text": "lost?"}))).await;
+    let (r, took) =
+        faulty(Method::POST, &format!("/chat/user/{b}/"), Some(json!({"from": a, "text": "lost?"}))).await;
     assert_unavailable(&r, took, "direct send");
     // Reads need no queue: seen marking that cannot be queued just leaves messages unseen.
     let (r, _) = faulty(Method::GET, &format!("/chat/messages/{room}/?user_id={b}"), None).await;
@@ -183,7 +195,12 @@ async fn sqs_down_refuses_sends_but_reads_work() {
     // The refused sends left nothing behind.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let history = get(&format!("/chat/messages/{room}/?user_id={a}")).await;
-    let texts: Vec<&str> = history.json["data"]["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    let texts: Vec<&str> = history.json["data"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
     assert_eq!(texts, ["before the outage"]);
 }
 
@@ -199,7 +216,8 @@ async fn the_functions_recover_when_the_services_come_back() {
     assert_eq!(r.status(), 200, "{}", r.text);
     let (a, na) = new_user("back").await;
     let (room, _) = new_room(&[&na]).await;
-    let (r, _) = faulty(Method::POST, &format!("/chat/group/{room}/"), Some(json!({"from": a, "text": "back"}))).await;
+    let (r, _) =
+        faulty(Method::POST, &format!("/chat/group/{room}/"), Some(json!({"from": a, "text": "back"}))).await;
     assert_eq!(r.status(), 202, "{}", r.text);
     let state = finished(r.json["data"].as_str().unwrap()).await;
     assert_eq!(state["state"], "SUCCESS");

@@ -8,7 +8,11 @@ use serde_json::json;
 #[tokio::test]
 async fn ids_past_every_limit_are_400_and_the_largest_valid_one_is_404() {
     for id in ["9007199254740992", "18446744073709551616", "1e3", "0x10", "%20", "1%2F2"] {
-        for path in [format!("/users/{id}/"), format!("/chat/chatroom/{id}/"), format!("/chat/messages/{id}/?user_id=1")] {
+        for path in [
+            format!("/users/{id}/"),
+            format!("/chat/chatroom/{id}/"),
+            format!("/chat/messages/{id}/?user_id=1"),
+        ] {
             let r = get(&path).await;
             assert_eq!(r.status(), 400, "{path}: {}", r.text);
             assert!(r.json.is_object(), "{path}");
@@ -27,11 +31,15 @@ async fn control_characters_are_refused_in_names_and_kept_in_text() {
         let r = post("/users/", json!({"username": name, "password": "p", "profile": {}})).await;
         assert_eq!(r.status(), 400, "{name:?}: {}", r.text);
         assert!(r.json.get("username").is_some());
-        assert_error(&post("/chat/chatroom/", json!({"room_name": format!("{}{name}", unique("r"))})).await, 400);
+        assert_error(
+            &post("/chat/chatroom/", json!({"room_name": format!("{}{name}", unique("r"))})).await,
+            400,
+        );
     }
     let (a, na) = new_user("ctl").await;
     let (room, _) = new_room(&[&na]).await;
-    let text = "tab\there, newline\nthere, bell\u{7}, escape\u{1b}[31m, emoji 🦀, rtl \u{202e}olleh, nul \u{0}.";
+    let text =
+        "tab\there, newline\nthere, bell\u{7}, escape\u{1b}[31m, emoji 🦀, rtl \u{202e}olleh, nul \u{0}.";
     let stored = delivered_group(room, a, text).await;
     assert_eq!(stored["text"], text);
     let history = get(&format!("/chat/messages/{room}/?user_id={a}")).await;
@@ -40,11 +48,21 @@ async fn control_characters_are_refused_in_names_and_kept_in_text() {
 
 #[tokio::test]
 async fn sql_and_expression_like_strings_are_stored_literally() {
-    let hostile = ["'; DROP TABLE users; --", "\" OR \"1\"=\"1", "#pk = :v AND attribute_exists(sk)", "${jndi:ldap://x}", "{{7*7}}"];
+    let hostile = [
+        "'; DROP TABLE users; --",
+        "\" OR \"1\"=\"1",
+        "#pk = :v AND attribute_exists(sk)",
+        "${jndi:ldap://x}",
+        "{{7*7}}",
+    ];
     for value in hostile {
         let name = unique("lit");
-        let r = post("/users/", json!({"username": name, "password": value, "first_name": value, "last_name": value,
-                                         "profile": {"status_msg": value}})).await;
+        let r = post(
+            "/users/",
+            json!({"username": name, "password": value, "first_name": value, "last_name": value,
+                                         "profile": {"status_msg": value}}),
+        )
+        .await;
         assert_eq!(r.status(), 201, "{value}: {}", r.text);
         let id = r.json["id"].as_u64().unwrap();
         let back = get(&format!("/users/{id}/")).await.json;
@@ -56,13 +74,20 @@ async fn sql_and_expression_like_strings_are_stored_literally() {
 }
 
 fn urlencode(value: &str) -> String {
-    value.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    value
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }
 
 #[tokio::test]
 async fn unicode_names_round_trip() {
     let name = format!("Zoë_Ørsted_李_{}", &unique("u")[2..]);
-    let r = post("/users/", json!({"username": name, "password": "p", "first_name": "Zoë", "profile": {"status_msg": "☕ 🦀"}})).await;
+    let r = post(
+        "/users/",
+        json!({"username": name, "password": "p", "first_name": "Zoë", "profile": {"status_msg": "☕ 🦀"}}),
+    )
+    .await;
     assert_eq!(r.status(), 201, "{}", r.text);
     assert_eq!(get(&format!("/users/?username={}", urlencode(&name))).await.json[0]["username"], name);
     let room = format!("Família ☕ {}", unique("r"));
@@ -79,7 +104,10 @@ async fn request_logs_hold_neither_passwords_nor_message_text() {
     let r = post("/users/", json!({"username": name, "password": password, "profile": {}})).await;
     assert_eq!(r.status(), 201);
     let id = r.json["id"].as_u64().unwrap();
-    assert_eq!(patch(&format!("/users/{id}/"), json!({"password": format!("{password}-2")})).await.status(), 200);
+    assert_eq!(
+        patch(&format!("/users/{id}/"), json!({"password": format!("{password}-2")})).await.status(),
+        200
+    );
     let (room, _) = new_room(&[&name]).await;
     delivered_group(room, id, &text).await;
     assert_eq!(get(&format!("/chat/messages/{room}/?user_id={id}")).await.status(), 200);

@@ -73,7 +73,7 @@ async fn leaving_a_direct_room_hides_it_until_the_next_message_from_either_side(
     assert!(get(&format!("/chat/chatroom/?user_id={b}")).await.json["data"].as_array().unwrap().is_empty());
     assert_error(&history(room, b, "").await, 403);
     let detail = get(&format!("/chat/chatroom/{room}/?user_id={a}")).await;
-    assert_eq!(member_names(&detail.json["data"]), [na.clone()]);
+    assert_eq!(member_names(&detail.json["data"]), [na.as_str()]);
     // a writes again: b is a member again and sees the whole conversation.
     let again = finished(&send_direct(a, b, "are you there?").await).await;
     assert_eq!(again["result"]["room"]["id"], room);
@@ -182,7 +182,8 @@ async fn long_polling_returns_as_soon_as_a_message_arrives() {
     let (b, nb) = new_user("poll_b").await;
     let (room, _) = new_room(&[&na, &nb]).await;
     let started = Instant::now();
-    let waiting = tokio::spawn(async move { get(&format!("/chat/messages/unseen/?user_id={b}&wait=20")).await });
+    let waiting =
+        tokio::spawn(async move { get(&format!("/chat/messages/unseen/?user_id={b}&wait=20")).await });
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(!waiting.is_finished(), "nothing unseen yet, so the poll is still waiting");
     send_group(room, a, "wake up").await;
@@ -227,7 +228,8 @@ async fn history_pages_backwards_with_limit_and_before() {
     assert_eq!(member_names(&all.json["data"]), [na]);
     assert_eq!(texts(&all.json["data"]["messages"]), ["m1", "m2", "m3", "m4", "m5"]);
     assert!(all.json["data"].get("next_before").is_none());
-    let ids: Vec<u64> = all.json["data"]["messages"].as_array().unwrap().iter().map(|m| m["id"].as_u64().unwrap()).collect();
+    let ids: Vec<u64> =
+        all.json["data"]["messages"].as_array().unwrap().iter().map(|m| m["id"].as_u64().unwrap()).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]));
 
     let page = history(room, a, "&limit=2").await;
@@ -284,10 +286,16 @@ async fn a_history_page_moves_the_read_position_to_its_newest_message_and_never_
     // Older messages are behind the position now; only the other room is unseen.
     let unseen = unseen_of(b).await;
     assert_eq!(unseen.as_array().unwrap().len(), 1, "{unseen}");
-    assert_eq!((unseen[0]["id"].as_u64(), texts(&unseen[0]["messages"])), (Some(other), vec!["elsewhere".to_string()]));
+    assert_eq!(
+        (unseen[0]["id"].as_u64(), texts(&unseen[0]["messages"])),
+        (Some(other), vec!["elsewhere".to_string()])
+    );
     // Reading an older page does not move it back.
     let before = page.json["data"]["next_before"].as_u64().unwrap();
-    assert_eq!(texts(&history(room, b, &format!("&limit=2&before={before}")).await.json["data"]["messages"]), ["m1", "m2"]);
+    assert_eq!(
+        texts(&history(room, b, &format!("&limit=2&before={before}")).await.json["data"]["messages"]),
+        ["m1", "m2"]
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(position(b, room).await.read_to, ids[3]);
     // Sending moves nobody's position: the sender's stays where it was.
@@ -425,7 +433,9 @@ async fn a_send_to_a_room_deleted_before_delivery_fails_with_a_reason() {
 
 #[tokio::test]
 async fn task_state_errors_are_404() {
-    for id in ["00000000-0000-4000-8000-000000000000", "not-a-uuid", "0", "00000000-0000-4000-8000-00000000000Z"] {
+    for id in
+        ["00000000-0000-4000-8000-000000000000", "not-a-uuid", "0", "00000000-0000-4000-8000-00000000000Z"]
+    {
         assert_error(&get(&format!("/chat/task_state/{id}")).await, 404);
         assert_error(&get(&format!("/chat/task_state/{id}/")).await, 404);
     }

@@ -12,7 +12,8 @@ async fn walk(first: &str, pick: fn(&Value) -> &Value) -> Vec<Vec<Value>> {
     while let Some(path) = next {
         let r = get(&path).await;
         assert_eq!(r.status(), 200, "{path}: {}", r.text);
-        pages.push(pick(&r.json).as_array().unwrap_or_else(|| panic!("{path}: a list in {}", r.text)).clone());
+        pages
+            .push(pick(&r.json).as_array().unwrap_or_else(|| panic!("{path}: a list in {}", r.text)).clone());
         next = r.next_page();
         assert!(pages.len() < 1000, "the links never end");
     }
@@ -64,8 +65,11 @@ async fn filters_combine_with_paging_and_links_keep_them() {
     let mut members = Vec::new();
     for i in 0..12 {
         let first = if i % 3 == 0 { "Third" } else { "Other" };
-        let r = post("/users/", json!({"username": unique("kin"), "password": "p", "last_name": family, "first_name": first,
-            "profile": {"status": if i % 2 == 0 { "Busy" } else { "Online" }}}))
+        let r = post(
+            "/users/",
+            json!({"username": unique("kin"), "password": "p", "last_name": family, "first_name": first,
+            "profile": {"status": if i % 2 == 0 { "Busy" } else { "Online" }}}),
+        )
         .await;
         assert_eq!(r.status(), 201, "{}", r.text);
         members.push(r.json["id"].as_u64().unwrap());
@@ -77,7 +81,9 @@ async fn filters_combine_with_paging_and_links_keep_them() {
     let pages = walk(&format!("/users/?last_name={family}&first_name=Third&limit=2"), users).await;
     assert_eq!(ids(&pages), thirds);
     let busy_thirds: Vec<u64> = members.iter().copied().step_by(6).collect();
-    let pages = walk(&format!("/users/?first_name=Third&profile__status=Busy&last_name={family}&limit=1"), users).await;
+    let pages =
+        walk(&format!("/users/?first_name=Third&profile__status=Busy&last_name={family}&limit=1"), users)
+            .await;
     assert_eq!(ids(&pages), busy_thirds);
     // `after` alone starts anywhere.
     let r = get(&format!("/users/?last_name={family}&after={}", members[9])).await;

@@ -33,7 +33,14 @@ async fn until_read_to(user: u64, room: u64, read_to: u64) {
 /// A message accepted now (its id from the room's sequence), not yet delivered.
 async fn accepted(room: u64, room_name: &str, from: (u64, &str), text: &str) -> Job {
     let id = store().await.next_message_id(room).await.unwrap();
-    let message = StoredMessage { id, room, from_id: from.0, from_username: from.1.into(), text: text.into(), sent_at: shared::now() };
+    let message = StoredMessage {
+        id,
+        room,
+        from_id: from.0,
+        from_username: from.1.into(),
+        text: text.into(),
+        sent_at: shared::now(),
+    };
     Job::Send { task_id: uuid::Uuid::new_v4().to_string(), room_name: room_name.into(), message }
 }
 
@@ -107,7 +114,8 @@ async fn read_positions_never_move_backward() {
     assert_eq!(unseen_of(b).await, json!([]));
     // A move for a room the reader left does not bring the membership back.
     assert_eq!(delete(&format!("/chat/chatroom/{room}/?user_id={b}")).await.status(), 204);
-    let stale = Job::Seen { reader: b, positions: vec![(room, Position { read_to: second + 5, late_to: 3 })] };
+    let stale =
+        Job::Seen { reader: b, positions: vec![(room, Position { read_to: second + 5, late_to: 3 })] };
     assert_eq!(invoke_worker(&bodies(&[stale])).await, json!({"batchItemFailures": []}));
     assert!(store().await.memberships(b).await.unwrap().iter().all(|m| m.room.id != room));
 }
@@ -180,6 +188,7 @@ async fn overlapping_deliveries_of_one_room_skip_nothing() {
     }
     let missing: Vec<&String> = all.difference(&shown).collect();
     assert!(missing.is_empty(), "skipped: {missing:?}");
-    let log = std::fs::read_to_string(format!("{}/worker.log", std::env::var("RUN").unwrap())).unwrap_or_default();
+    let log =
+        std::fs::read_to_string(format!("{}/worker.log", std::env::var("RUN").unwrap())).unwrap_or_default();
     println!("deliveries that overlapped: {}", log.matches("deliveries of the room overlapped").count());
 }

@@ -53,7 +53,8 @@ async fn many_clients_lose_and_duplicate_nothing_and_keep_room_order() {
                     let r = if step % 8 == 0 {
                         get(&format!("/chat/messages/unseen/?user_id={me}")).await
                     } else {
-                        get(&format!("/chat/messages/{}/?user_id={me}&limit=20", rooms[step % rooms.len()])).await
+                        get(&format!("/chat/messages/{}/?user_id={me}&limit=20", rooms[step % rooms.len()]))
+                            .await
                     };
                     assert_eq!(r.status(), 200, "{}", r.text);
                     reads.fetch_add(1, Ordering::SeqCst);
@@ -62,7 +63,11 @@ async fn many_clients_lose_and_duplicate_nothing_and_keep_room_order() {
                     accepted.push(Accepted { room: None, task: send_direct(me, to, &text).await, text });
                 } else {
                     let room = rooms[step % rooms.len()];
-                    accepted.push(Accepted { room: Some(room), task: send_group(room, me, &text).await, text });
+                    accepted.push(Accepted {
+                        room: Some(room),
+                        task: send_group(room, me, &text).await,
+                        text,
+                    });
                 }
             }
             accepted
@@ -108,11 +113,14 @@ async fn many_clients_lose_and_duplicate_nothing_and_keep_room_order() {
     let mut stored_total = 0;
     for (room, mut want) in expected {
         want.sort();
-        let reader = users.iter().find(|(id, _)| {
-            want.iter().any(|(_, text)| text.starts_with(&format!("{id}:")))
-        }).unwrap().0;
+        let reader = users
+            .iter()
+            .find(|(id, _)| want.iter().any(|(_, text)| text.starts_with(&format!("{id}:"))))
+            .unwrap()
+            .0;
         let stored = all_messages(room, reader).await;
-        let got: Vec<(u64, &str)> = stored.iter().map(|m| (m["id"].as_u64().unwrap(), m["text"].as_str().unwrap())).collect();
+        let got: Vec<(u64, &str)> =
+            stored.iter().map(|m| (m["id"].as_u64().unwrap(), m["text"].as_str().unwrap())).collect();
         stored_total += got.len();
         assert_eq!(got, want, "room {room}: stored messages differ from accepted ones, or their order does");
         // Each client's messages appear in the order it sent them.
@@ -120,7 +128,10 @@ async fn many_clients_lose_and_duplicate_nothing_and_keep_room_order() {
         for (_, text) in &got {
             let (client, step) = text.split_once(':').unwrap();
             let step: u64 = step.parse().unwrap();
-            assert!(last_step.insert(client, step).is_none_or(|previous| previous < step), "room {room}: {text} out of order");
+            assert!(
+                last_step.insert(client, step).is_none_or(|previous| previous < step),
+                "room {room}: {text} out of order"
+            );
         }
     }
     assert_eq!(success + failure, accepted.len());

@@ -30,7 +30,11 @@ async fn list() -> Reply {
 /// A user of the family; returns (id, username).
 async fn new_member(prefix: &str) -> (u64, String) {
     let name = unique(prefix);
-    let r = post("/users/", json!({"username": name, "password": "Passw0rd!", "last_name": family(), "profile": {}})).await;
+    let r = post(
+        "/users/",
+        json!({"username": name, "password": "Passw0rd!", "last_name": family(), "profile": {}}),
+    )
+    .await;
     assert_eq!(r.status(), 201, "{}", r.text);
     (r.json["id"].as_u64().unwrap(), name)
 }
@@ -99,7 +103,10 @@ async fn delete_invalidates_before_responding() {
 async fn failed_writes_keep_the_cache() {
     let _serial = SERIAL.lock().await;
     warm().await;
-    assert_eq!(post("/users/", json!({"username": "user_1", "password": "x", "profile": {}})).await.status(), 400);
+    assert_eq!(
+        post("/users/", json!({"username": "user_1", "password": "x", "profile": {}})).await.status(),
+        400
+    );
     assert_eq!(list().await.cache.as_deref(), Some("HIT"));
 }
 

@@ -241,7 +241,8 @@ async fn patch_merges_profile_and_keeps_other_fields() {
     )
     .await;
     let id = r.json["id"].as_u64().unwrap();
-    let r = patch(&format!("/users/{id}/"), json!({"last_name": "New", "profile": {"status": "Online"}})).await;
+    let r =
+        patch(&format!("/users/{id}/"), json!({"last_name": "New", "profile": {"status": "Online"}})).await;
     assert_eq!(r.status(), 200, "{}", r.text);
     assert_eq!(r.json["first_name"], "Old");
     assert_eq!(r.json["last_name"], "New");
@@ -270,7 +271,11 @@ async fn patch_rename_frees_the_old_name_and_refuses_a_taken_one() {
 async fn invalid_patch_changes_nothing() {
     let (id, name) = new_user("badpatch").await;
     let before = get(&format!("/users/{id}/")).await.json;
-    let r = patch(&format!("/users/{id}/"), json!({"first_name": "Fine", "email": "nope", "profile": {"status": "x"}})).await;
+    let r = patch(
+        &format!("/users/{id}/"),
+        json!({"first_name": "Fine", "email": "nope", "profile": {"status": "x"}}),
+    )
+    .await;
     assert_eq!(r.status(), 400);
     assert!(r.json.get("email").is_some() && r.json.get("profile").is_some());
     assert_eq!(get(&format!("/users/{id}/")).await.json, before);
@@ -290,7 +295,9 @@ async fn put_with_profile_replaces_the_user() {
     let name = unique("putnew");
     let r = put(
         &format!("/users/{id}/"),
-        Some(json!({"username": name, "password": "new", "profile": {"status": "Busy", "status_msg": "away"}})),
+        Some(
+            json!({"username": name, "password": "new", "profile": {"status": "Busy", "status_msg": "away"}}),
+        ),
     )
     .await;
     assert_eq!(r.status(), 200, "{}", r.text);

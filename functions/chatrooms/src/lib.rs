@@ -98,7 +98,8 @@ async fn list_of_user(state: &State, req: &Request, user: u64) -> Result<Respons
     }
     let ids: Vec<u64> = rooms.iter().map(|m| m.room.id).collect();
     let members = members::of(&state.store, &state.cache, &ids).await?;
-    let data = rooms.iter().map(|m| render::room(m.room.id, &m.room.room_name, &members[&m.room.id])).collect();
+    let data =
+        rooms.iter().map(|m| render::room(m.room.id, &m.room.room_name, &members[&m.room.id])).collect();
     Ok(page(req, data, next))
 }
 
@@ -124,7 +125,11 @@ pub fn parse_new_room(body: &Map<String, Value>, max_members: u64) -> Result<New
     let entries = match body.get("room_member") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(entries)) => entries.clone(),
-        Some(_) => return Err(ApiError::BadRequest("room_member must be a list of {\"username\": ...} objects.".into())),
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "room_member must be a list of {\"username\": ...} objects.".into(),
+            ))
+        }
     };
     let mut members: Vec<String> = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
@@ -135,12 +140,17 @@ pub fn parse_new_room(body: &Map<String, Value>, max_members: u64) -> Result<New
                 }
             }
             _ => {
-                return Err(ApiError::BadRequest(format!("room_member[{i}] must be an object {{\"username\": string}}, got {entry}.")))
+                return Err(ApiError::BadRequest(format!(
+                    "room_member[{i}] must be an object {{\"username\": string}}, got {entry}."
+                )))
             }
         }
     }
     if members.len() as u64 > max_members {
-        return Err(ApiError::BadRequest(format!("A chat room holds at most {max_members} members; room_member names {}.", members.len())));
+        return Err(ApiError::BadRequest(format!(
+            "A chat room holds at most {max_members} members; room_member names {}.",
+            members.len()
+        )));
     }
     Ok(NewRoom { name, members })
 }
@@ -148,17 +158,21 @@ pub fn parse_new_room(body: &Map<String, Value>, max_members: u64) -> Result<New
 async fn create(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
     let new = parse_new_room(&json_object(req)?, state.store.max_room_members)?;
     let ids = state.store.user_ids_by_name(&new.members).await?;
-    let unknown: Vec<&str> = new.members.iter().filter(|n| !ids.contains_key(*n)).map(String::as_str).collect();
+    let unknown: Vec<&str> =
+        new.members.iter().filter(|n| !ids.contains_key(*n)).map(String::as_str).collect();
     if !unknown.is_empty() {
-        return Err(ApiError::BadRequest(format!("Unknown username(s): {}. Nothing was created.", unknown.join(", "))));
+        return Err(ApiError::BadRequest(format!(
+            "Unknown username(s): {}. Nothing was created.",
+            unknown.join(", ")
+        )));
     }
-    let mut members: Vec<Member> = new.members.iter().map(|n| Member { id: ids[n], username: n.clone() }).collect();
+    let mut members: Vec<Member> =
+        new.members.iter().map(|n| Member { id: ids[n], username: n.clone() }).collect();
     members.sort_by_key(|m| m.id);
-    let room = state
-        .store
-        .create_group_room(&new.name, &members)
-        .await?
-        .ok_or_else(|| ApiError::Conflict(format!("A chat room named \"{}\" already exists.", new.name)))?;
+    let room =
+        state.store.create_group_room(&new.name, &members).await?.ok_or_else(|| {
+            ApiError::Conflict(format!("A chat room named \"{}\" already exists.", new.name))
+        })?;
     Ok(envelope(201, Some(render::room(room.id, &room.room_name, &members))))
 }
 
@@ -167,7 +181,9 @@ async fn detail(state: &State, room: u64, user: Option<u64>) -> Result<Response<
     let found = state.store.lookup(room, user, false).await?;
     let Some(user) = user else {
         return match found.room {
-            Some(r) if r.kind == RoomKind::Group => Ok(envelope(200, Some(json!({"id": r.id, "room_name": r.room_name})))),
+            Some(r) if r.kind == RoomKind::Group => {
+                Ok(envelope(200, Some(json!({"id": r.id, "room_name": r.room_name}))))
+            }
             _ => Err(ApiError::room_not_found(room)),
         };
     };
@@ -183,8 +199,15 @@ async fn join(state: &State, room: u64, user: u64) -> Result<Response<Body>, Api
     if room_data.kind == RoomKind::Direct {
         return Err(ApiError::Forbidden("A direct (private) chat room cannot be joined.".into()));
     }
-    let already = || ApiError::BadRequest(format!("User {} is already a member of this chat room.", user_data.username));
-    let full = || ApiError::Conflict(format!("Chat room {room} is full: it holds at most {} members.", state.store.max_room_members));
+    let already = || {
+        ApiError::BadRequest(format!("User {} is already a member of this chat room.", user_data.username))
+    };
+    let full = || {
+        ApiError::Conflict(format!(
+            "Chat room {room} is full: it holds at most {} members.",
+            state.store.max_room_members
+        ))
+    };
     if found.membership.is_some() {
         return Err(already());
     }
@@ -206,7 +229,8 @@ async fn leave(state: &State, room: u64, user: u64) -> Result<Response<Body>, Ap
     let found = state.store.lookup(room, Some(user), false).await?;
     let room_data = found.room.ok_or_else(|| ApiError::room_not_found(room))?;
     let user_data = found.user.ok_or_else(|| ApiError::user_not_found(user))?;
-    let not_member = || ApiError::BadRequest(format!("User {} is not a member of this chat room.", user_data.username));
+    let not_member =
+        || ApiError::BadRequest(format!("User {} is not a member of this chat room.", user_data.username));
     if found.membership.is_none() {
         return Err(not_member());
     }
@@ -230,15 +254,24 @@ mod tests {
 
     #[test]
     fn members_are_optional_and_deduplicated() {
-        assert_eq!(parse_new_room(&body(json!({"room_name": "a"})), 10).unwrap().members, Vec::<String>::new());
-        let new = parse_new_room(&body(json!({"room_name": "a", "room_member": [{"username": "x"}, {"username": "x"}]})), 10);
+        assert_eq!(
+            parse_new_room(&body(json!({"room_name": "a"})), 10).unwrap().members,
+            Vec::<String>::new()
+        );
+        let new = parse_new_room(
+            &body(json!({"room_name": "a", "room_member": [{"username": "x"}, {"username": "x"}]})),
+            10,
+        );
         assert_eq!(new.unwrap().members, vec!["x"]);
     }
 
     #[test]
     fn malformed_member_entries_are_named() {
-        for entry in [json!("x"), json!({"user": "x"}), json!({"username": 3}), json!({"username": "x", "id": 1})] {
-            let err = parse_new_room(&body(json!({"room_name": "a", "room_member": [entry]})), 10).unwrap_err();
+        for entry in
+            [json!("x"), json!({"user": "x"}), json!({"username": 3}), json!({"username": "x", "id": 1})]
+        {
+            let err =
+                parse_new_room(&body(json!({"room_name": "a", "room_member": [entry]})), 10).unwrap_err();
             assert!(matches!(&err, ApiError::BadRequest(m) if m.contains("room_member[0]")), "{err:?}");
         }
     }
@@ -253,9 +286,11 @@ mod tests {
 
     #[test]
     fn a_room_holds_at_most_the_member_cap() {
-        let members = |n: usize| json!((0..n).map(|i| json!({"username": format!("u{i}")})).collect::<Vec<_>>());
+        let members =
+            |n: usize| json!((0..n).map(|i| json!({"username": format!("u{i}")})).collect::<Vec<_>>());
         assert!(parse_new_room(&body(json!({"room_name": "a", "room_member": members(1000)})), 1000).is_ok());
-        let err = parse_new_room(&body(json!({"room_name": "a", "room_member": members(1001)})), 1000).unwrap_err();
+        let err =
+            parse_new_room(&body(json!({"room_name": "a", "room_member": members(1001)})), 1000).unwrap_err();
         assert!(matches!(&err, ApiError::BadRequest(m) if m.contains("at most 1000")), "{err:?}");
     }
 }

@@ -5,9 +5,9 @@ use crate::State;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 use shared::http::{self, envelope};
-use shared::{members, render};
 use shared::store::{DeliveryState, Membership, Position, StoredMessage};
 use shared::ApiError;
+use shared::{members, render};
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -29,7 +29,10 @@ pub async fn history(state: &State, req: &Request, room: u64) -> Result<Response
     let limit = http::bounded_query(req, "limit", 1, MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT) as usize;
     let before = match http::query(req, "before") {
         None => None,
-        Some(raw) => Some(http::parse_id(&raw).ok_or_else(|| ApiError::BadRequest("before must be a positive message id.".into()))?),
+        Some(raw) => Some(
+            http::parse_id(&raw)
+                .ok_or_else(|| ApiError::BadRequest("before must be a positive message id.".into()))?,
+        ),
     };
     let found = state.store.lookup(room, Some(reader), true).await?;
     let delivery = found.state.unwrap_or(DeliveryState { room, top: 0, late: 0 });
@@ -80,8 +83,11 @@ pub async fn unseen(state: &State, req: &Request) -> Result<Response<Body>, ApiE
     loop {
         let looked: Vec<&Membership> = memberships.iter().filter(|m| watched.contains(&m.room.id)).collect();
         let found = look(state, reader, &looked).await?;
-        let moves: Vec<(u64, Position)> =
-            found.iter().filter(|f| f.to != f.membership.position).map(|f| (f.membership.room.id, f.to)).collect();
+        let moves: Vec<(u64, Position)> = found
+            .iter()
+            .filter(|f| f.to != f.membership.position)
+            .map(|f| (f.membership.room.id, f.to))
+            .collect();
         let unseen: Vec<Found> = found.into_iter().filter(|f| !f.messages.is_empty()).collect();
         if !unseen.is_empty() || Instant::now() >= deadline {
             let data = render_unseen(state, &unseen).await?;
@@ -106,7 +112,12 @@ pub async fn unseen(state: &State, req: &Request) -> Result<Response<Body>, ApiE
 
 /// Waits until some of the rooms may hold news: the rooms whose wake marks changed, or, without
 /// a cache, all of them after a while. `None` once the deadline passes first.
-async fn wait_for_news(state: &State, rooms: &[u64], marks: &mut Option<Vec<Option<u64>>>, deadline: Instant) -> Option<Vec<u64>> {
+async fn wait_for_news(
+    state: &State,
+    rooms: &[u64],
+    marks: &mut Option<Vec<Option<u64>>>,
+    deadline: Instant,
+) -> Option<Vec<u64>> {
     loop {
         let Some(before) = marks.as_ref() else {
             let batches = rooms.len().div_ceil(100).max(1) as u32;
@@ -127,7 +138,12 @@ async fn wait_for_news(state: &State, rooms: &[u64], marks: &mut Option<Vec<Opti
         tokio::time::sleep(WAKE_POLL).await;
         match state.cache.wake_marks(rooms).await {
             Some(now) => {
-                let woken: Vec<u64> = rooms.iter().zip(before.iter().zip(&now)).filter(|(_, (b, n))| b != n).map(|(r, _)| *r).collect();
+                let woken: Vec<u64> = rooms
+                    .iter()
+                    .zip(before.iter().zip(&now))
+                    .filter(|(_, (b, n))| b != n)
+                    .map(|(r, _)| *r)
+                    .collect();
                 *marks = Some(now);
                 if !woken.is_empty() {
                     return Some(woken);

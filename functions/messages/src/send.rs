@@ -24,7 +24,9 @@ pub struct Send {
 /// `{"from": id or "id", "text": "1-1024 characters"}`.
 pub fn parse_send(body: &Map<String, Value>) -> Result<Send, ApiError> {
     let from = match body.get("from") {
-        None | Some(Value::Null) => return Err(ApiError::BadRequest("from (the sender's user id) is required.".into())),
+        None | Some(Value::Null) => {
+            return Err(ApiError::BadRequest("from (the sender's user id) is required.".into()))
+        }
         Some(Value::Number(n)) => n.as_u64().filter(|&id| id > 0 && id <= http::MAX_ID),
         Some(Value::String(s)) => http::parse_id(s),
         Some(_) => None,
@@ -48,7 +50,9 @@ pub fn parse_send(body: &Map<String, Value>) -> Result<Send, ApiError> {
 pub async fn direct(state: &State, req: &Request, recipient: u64) -> Result<Response<Body>, ApiError> {
     let send = parse_send(&json_object(req)?)?;
     let found = state.store.direct_lookup(send.from, recipient).await?;
-    let find = |id: u64| found.users.iter().find(|u| u.id == id).cloned().ok_or_else(|| ApiError::user_not_found(id));
+    let find = |id: u64| {
+        found.users.iter().find(|u| u.id == id).cloned().ok_or_else(|| ApiError::user_not_found(id))
+    };
     let (sender, to) = (find(send.from)?, find(recipient)?);
     let opened = state.store.open_direct_room(&sender, &to, found).await?;
     if opened.joined {
@@ -60,14 +64,21 @@ pub async fn direct(state: &State, req: &Request, recipient: u64) -> Result<Resp
 /// `POST /chat/group/{room}/`: the sender must be a current member.
 pub async fn group(state: &State, req: &Request, room: u64) -> Result<Response<Body>, ApiError> {
     let send = parse_send(&json_object(req)?)?;
-    let (room_data, sender, _) = state.store.lookup(room, Some(send.from), false).await?.member(room, send.from)?;
+    let (room_data, sender, _) =
+        state.store.lookup(room, Some(send.from), false).await?.member(room, send.from)?;
     accept(state, &room_data, &sender, send.text, None).await
 }
 
 /// Gives the message its id in the room (so ids sort in acceptance order) and its time of
 /// acceptance, and queues the delivery under a new task id. A job that cannot be queued is a
 /// 503: its task id is never handed out, so no task stays PENDING.
-async fn accept(state: &State, room: &Room, sender: &User, text: String, id: Option<u64>) -> Result<Response<Body>, ApiError> {
+async fn accept(
+    state: &State,
+    room: &Room,
+    sender: &User,
+    text: String,
+    id: Option<u64>,
+) -> Result<Response<Body>, ApiError> {
     let id = match id {
         Some(id) => id,
         None => state.store.next_message_id(room.id).await?,
@@ -75,7 +86,14 @@ async fn accept(state: &State, room: &Room, sender: &User, text: String, id: Opt
     let now = chrono::Utc::now();
     let task_id = state.signing.issue_task_id(now.timestamp_millis() as u64);
     let sent_at = now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    let message = StoredMessage { id, room: room.id, from_id: sender.id, from_username: sender.username.clone(), text, sent_at };
+    let message = StoredMessage {
+        id,
+        room: room.id,
+        from_id: sender.id,
+        from_username: sender.username.clone(),
+        text,
+        sent_at,
+    };
     let job = Job::Send { task_id: task_id.clone(), room_name: room.room_name.clone(), message };
     state.queue.send(&job).await?;
     Ok(envelope(202, Some(json!(task_id))))
@@ -94,7 +112,10 @@ mod tests {
         assert_eq!(parse(json!({"from": 2, "text": "hey"})).unwrap().from, 2);
         assert_eq!(parse(json!({"from": "2", "text": "hey"})).unwrap().from, 2);
         for bad in [json!(0), json!(-1), json!(1.5), json!("x"), json!(true), json!([2])] {
-            assert!(matches!(parse(json!({"from": bad, "text": "t"})), Err(ApiError::BadRequest(_))), "{bad}");
+            assert!(
+                matches!(parse(json!({"from": bad, "text": "t"})), Err(ApiError::BadRequest(_))),
+                "{bad}"
+            );
         }
     }
 

@@ -56,7 +56,9 @@ async fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError>
     let pending = json!({"state": "PENDING", "result": null});
     let body = match state.store.get_task(id).await? {
         None | Some(TaskRecord::Pending) => pending,
-        Some(TaskRecord::Failure(text)) => json!({"state": "FAILURE", "result": serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text))}),
+        Some(TaskRecord::Failure(text)) => {
+            json!({"state": "FAILURE", "result": serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text))})
+        }
         Some(TaskRecord::Success { message, room_name }) => {
             let members = state.store.members(message.room).await?;
             let names = state.store.names(&members, &[message.from_id]).await?;

@@ -62,7 +62,10 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
 
 async fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
     let (endpoint, params) = ROUTES.resolve(req)?;
-    let id = || http::parse_id(&params[0]).ok_or_else(|| ApiError::BadRequest("User id must be a positive integer.".into()));
+    let id = || {
+        http::parse_id(&params[0])
+            .ok_or_else(|| ApiError::BadRequest("User id must be a positive integer.".into()))
+    };
     match endpoint {
         Endpoint::List => list(state, req).await,
         Endpoint::Create => create(state, req).await,
@@ -94,7 +97,10 @@ async fn list(state: &State, req: &Request) -> Result<Response<Body>, ApiError> 
         None => {
             let found = state.store.list_users(&filter, page).await?;
             let found = Page { users: found.users, next_after: found.next_after };
-            state.cache.store_user_page(&key, &serde_json::to_string(&found).expect("pages serialize"), &generation).await;
+            state
+                .cache
+                .store_user_page(&key, &serde_json::to_string(&found).expect("pages serialize"), &generation)
+                .await;
             found
         }
     };
@@ -178,7 +184,9 @@ fn duplicate_username() -> ApiError {
 fn write_error(err: UserWriteError) -> ApiError {
     match err {
         UserWriteError::DuplicateUsername => duplicate_username(),
-        UserWriteError::Changed => ApiError::Conflict("The user changed while updating it, please retry.".into()),
+        UserWriteError::Changed => {
+            ApiError::Conflict("The user changed while updating it, please retry.".into())
+        }
         UserWriteError::Api(e) => e,
     }
 }

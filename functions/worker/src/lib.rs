@@ -40,13 +40,16 @@ pub struct Send {
     pub message: StoredMessage,
 }
 
+/// A reader's position moves, as (room, new position).
+pub type Moves = Vec<(u64, Position)>;
+
 /// What a batch asks for, sorted by kind of work.
 #[derive(Debug, Default, PartialEq)]
 pub struct Plan {
     /// Sends in groups of at most [`MESSAGES_PER_DELIVERY`], by room.
     pub sends: Vec<Vec<Send>>,
     /// Position moves, as (record, reader, moves).
-    pub seen: Vec<(String, u64, Vec<(u64, Position)>)>,
+    pub seen: Vec<(String, u64, Moves)>,
     /// Records of the dead-letter queue, as (record, body).
     pub dead: Vec<(String, String)>,
     /// Records that are no job at all: SQS delivers them again, then dead-letters them.
@@ -132,7 +135,8 @@ async fn deliver_group(store: &Store, group: &[Send]) -> Vec<String> {
 /// stored now (or by an earlier delivery that did not get to its task), FAILURE for a room that
 /// is gone.
 async fn deliver(store: &Store, sends: &[Send]) -> Result<(), ApiError> {
-    let deliveries: Vec<Delivery> = sends.iter().map(|s| Delivery { message: &s.message, task_id: &s.task_id }).collect();
+    let deliveries: Vec<Delivery> =
+        sends.iter().map(|s| Delivery { message: &s.message, task_id: &s.task_id }).collect();
     let outcomes = store.deliver(&deliveries).await?;
     let mut stored = Vec::new();
     for (send, outcome) in sends.iter().zip(outcomes) {
@@ -183,7 +187,14 @@ mod tests {
     }
 
     fn send(room: u64, id: u64) -> String {
-        let message = StoredMessage { id, room, from_id: 1, from_username: "a".into(), text: "t".into(), sent_at: "now".into() };
+        let message = StoredMessage {
+            id,
+            room,
+            from_id: 1,
+            from_username: "a".into(),
+            text: "t".into(),
+            sent_at: "now".into(),
+        };
         Job::Send { task_id: format!("task-{id}"), room_name: "r".into(), message }.body()
     }
 
@@ -199,7 +210,8 @@ mod tests {
             record("f", &send(2, 3), "dlq"),
         ];
         let plan = plan(&records, Some("dlq"));
-        let sends: Vec<Vec<&str>> = plan.sends.iter().map(|group| group.iter().map(|s| s.record.as_str()).collect()).collect();
+        let sends: Vec<Vec<&str>> =
+            plan.sends.iter().map(|group| group.iter().map(|s| s.record.as_str()).collect()).collect();
         assert_eq!(sends, [vec!["c", "a", "e"]], "one group, by room");
         assert_eq!(plan.seen, [("b".to_string(), 7, vec![(3, Position { read_to: 9, late_to: 0 })])]);
         assert_eq!(plan.dead, [("f".to_string(), send(2, 3))]);
@@ -209,11 +221,18 @@ mod tests {
     #[test]
     fn more_sends_than_one_delivery_holds_are_split() {
         let n = 2 * MESSAGES_PER_DELIVERY as u64 + 7;
-        let records: Vec<SqsMessage> = (0..n).map(|i| record(&format!("r{i}"), &send(4 + i % 3, i + 1), "jobs")).collect();
+        let records: Vec<SqsMessage> =
+            (0..n).map(|i| record(&format!("r{i}"), &send(4 + i % 3, i + 1), "jobs")).collect();
         let plan = plan(&records, None);
         let sizes: Vec<usize> = plan.sends.iter().map(Vec::len).collect();
         assert_eq!(sizes, [MESSAGES_PER_DELIVERY, MESSAGES_PER_DELIVERY, 7]);
-        assert!(plan.sends.iter().flatten().map(|s| s.message.room).collect::<Vec<_>>().windows(2).all(|w| w[0] <= w[1]));
+        assert!(plan
+            .sends
+            .iter()
+            .flatten()
+            .map(|s| s.message.room)
+            .collect::<Vec<_>>()
+            .windows(2)
+            .all(|w| w[0] <= w[1]));
     }
-
 }

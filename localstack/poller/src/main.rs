@@ -12,7 +12,6 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use aws_sdk_sqs::Client;
-use std::collections::HashMap;
 use std::time::Duration;
 
 #[derive(Clone)]
@@ -45,7 +44,8 @@ async fn main() {
     let mut tasks = Vec::new();
     for (url, pollers) in [(env("QUEUE_URL"), env_or("POLLERS", 8)), (env("DLQ_URL"), 1)] {
         let arn = queue_arn(&sqs, &url).await;
-        let source = Source { sqs: sqs.clone(), http: http.clone(), url, arn, worker: worker.clone(), batch_size };
+        let source =
+            Source { sqs: sqs.clone(), http: http.clone(), url, arn, worker: worker.clone(), batch_size };
         for _ in 0..pollers.max(1) {
             tasks.push(tokio::spawn(poll(source.clone())));
         }
@@ -144,7 +144,7 @@ fn record(source: &Source, m: &aws_sdk_sqs::types::Message) -> SqsMessage {
     record.attributes = m
         .attributes()
         .map(|a| a.iter().map(|(k, v)| (k.as_str().to_string(), v.clone())).collect())
-        .unwrap_or_else(HashMap::new);
+        .unwrap_or_default();
     record.event_source = Some("aws:sqs".into());
     record.event_source_arn = Some(source.arn.clone());
     record.aws_region = std::env::var("AWS_REGION").ok();

@@ -27,7 +27,12 @@ struct DirectGuard {
 
 impl DirectGuard {
     fn room(&self) -> Room {
-        Room { id: self.room_id, room_name: self.room_name.clone(), kind: RoomKind::Direct, pair: Some((self.lo, self.hi)) }
+        Room {
+            id: self.room_id,
+            room_name: self.room_name.clone(),
+            kind: RoomKind::Direct,
+            pair: Some((self.lo, self.hi)),
+        }
     }
 
     fn missing(&self) -> Vec<u64> {
@@ -66,13 +71,23 @@ pub(super) fn member_flag(txn: &mut Txn, pair: (u64, u64), user: u64, member: bo
     } else {
         "SET hi_member = :m"
     };
-    txn.update(keys::direct_pair(pair.0, pair.1), flag, None, &[(":m", aws_sdk_dynamodb::types::AttributeValue::Bool(member))]);
+    txn.update(
+        keys::direct_pair(pair.0, pair.1),
+        flag,
+        None,
+        &[(":m", aws_sdk_dynamodb::types::AttributeValue::Bool(member))],
+    );
 }
 
 impl Store {
     /// Both users and the pair's guard. One BatchGetItem.
     pub async fn direct_lookup(&self, from: u64, to: u64) -> Result<DirectLookup, ApiError> {
-        let items = self.get_many("BatchGetItem direct", vec![keys::user(from), keys::user(to), keys::direct_pair(from, to)]).await?;
+        let items = self
+            .get_many(
+                "BatchGetItem direct",
+                vec![keys::user(from), keys::user(to), keys::direct_pair(from, to)],
+            )
+            .await?;
         let mut found = DirectLookup { users: Vec::new(), guard: None };
         for item in items {
             if super::sk_of(&item) == "DIRECT" {
@@ -88,12 +103,19 @@ impl Store {
     /// already; a user who left is joined again from the room's current delivery state (a
     /// GetItem and a join); a new room is an UpdateItem (room counter) and one
     /// TransactWriteItems guarded by the pair item.
-    pub async fn open_direct_room(&self, a: &User, b: &User, found: DirectLookup) -> Result<DirectRoom, ApiError> {
+    pub async fn open_direct_room(
+        &self,
+        a: &User,
+        b: &User,
+        found: DirectLookup,
+    ) -> Result<DirectRoom, ApiError> {
         let mut guard = found.guard;
         let mut backoff = Backoff::new("direct room");
         loop {
             match guard {
-                Some(g) if g.missing().is_empty() => return Ok(DirectRoom { room: g.room(), first_id: None, joined: false }),
+                Some(g) if g.missing().is_empty() => {
+                    return Ok(DirectRoom { room: g.room(), first_id: None, joined: false })
+                }
                 Some(g) => {
                     let room = g.room();
                     let state = self.get("GetItem delivery state", keys::delivery_state(room.id)).await?;
@@ -129,11 +151,25 @@ impl Store {
     async fn create_direct_room(&self, a: &User, b: &User) -> Result<Option<Room>, ApiError> {
         let (lo, hi) = if a.id <= b.id { (a, b) } else { (b, a) };
         let id = self.next("UpdateItem room counter", keys::counter("room")).await?;
-        let room = Room { id, room_name: direct_room_name(a, b), kind: RoomKind::Direct, pair: Some((lo.id, hi.id)) };
+        let room = Room {
+            id,
+            room_name: direct_room_name(a, b),
+            kind: RoomKind::Direct,
+            pair: Some((lo.id, hi.id)),
+        };
         let users: Vec<&User> = if lo.id == hi.id { vec![lo] } else { vec![lo, hi] };
         let mut txn = Txn::new(self);
         let (pk, sk) = keys::direct_pair(lo.id, hi.id);
-        let item = DirectGuard { pk, sk, room_id: id, room_name: room.room_name.clone(), lo: lo.id, hi: hi.id, lo_member: true, hi_member: true };
+        let item = DirectGuard {
+            pk,
+            sk,
+            room_id: id,
+            room_name: room.room_name.clone(),
+            lo: lo.id,
+            hi: hi.id,
+            lo_member: true,
+            hi_member: true,
+        };
         let guard = txn.put(encode(&item), Some(NEW), &[]);
         self.room_writes(&mut txn, &room, users.len() as u64);
         // The first message's id is taken with the room: its send needs no further write.
@@ -145,7 +181,9 @@ impl Store {
         match outcome {
             Outcome::Done => Ok(Some(room)),
             _ if outcome.failed(guard) => Ok(None),
-            Outcome::Cancelled(_) => Err(ApiError::NotFound("A user of this conversation does not exist.".into())),
+            Outcome::Cancelled(_) => {
+                Err(ApiError::NotFound("A user of this conversation does not exist.".into()))
+            }
         }
     }
 
@@ -161,6 +199,7 @@ impl Store {
             .expression_attribute_values(":id", super::item::n(room))
             .send()
             .await;
-        Store::conditional("DeleteItem direct guard", sent, |e| e.is_conditional_check_failed_exception()).map(|_| ())
+        Store::conditional("DeleteItem direct guard", sent, |e| e.is_conditional_check_failed_exception())
+            .map(|_| ())
     }
 }

@@ -66,7 +66,8 @@ mod tests {
 
     #[test]
     fn items_round_trip_and_a_missing_or_mistyped_attribute_is_an_error() {
-        let item = Example { pk: "ROOM#1".into(), sk: "META".into(), id: 1, kind: RoomKind::Direct, note: None };
+        let item =
+            Example { pk: "ROOM#1".into(), sk: "META".into(), id: 1, kind: RoomKind::Direct, note: None };
         let attrs = encode(&item);
         assert_eq!(attrs["kind"], s("direct"));
         assert_eq!(decode::<Example>("example", attrs.clone()).unwrap(), item);

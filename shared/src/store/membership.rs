@@ -72,7 +72,10 @@ impl MembershipItem {
 
     fn membership(self) -> Membership {
         let position = self.position();
-        Membership { room: Room { id: self.room, room_name: self.room_name, kind: self.kind, pair: self.pair }, position }
+        Membership {
+            room: Room { id: self.room, room_name: self.room_name, kind: self.kind, pair: self.pair },
+            position,
+        }
     }
 }
 
@@ -92,9 +95,9 @@ impl Lookup {
     pub fn member(self, room: u64, user: u64) -> Result<(Room, User, Position), ApiError> {
         let found = self.room.ok_or_else(|| ApiError::room_not_found(room))?;
         let who = self.user.ok_or_else(|| ApiError::user_not_found(user))?;
-        let position = self
-            .membership
-            .ok_or_else(|| ApiError::Forbidden(format!("User {} is not a member of chat room {room}.", who.username)))?;
+        let position = self.membership.ok_or_else(|| {
+            ApiError::Forbidden(format!("User {} is not a member of chat room {room}.", who.username))
+        })?;
         Ok((found, who, position))
     }
 }
@@ -118,7 +121,11 @@ pub enum LeaveOutcome {
 /// Returns the member item's slot.
 pub(super) fn member_writes(txn: &mut Txn, room: &Room, user: &Member, position: Position) -> (Slot, Slot) {
     let (pk, sk) = keys::member(room.id, user.id);
-    let member = txn.put(encode(&MemberItem { pk, sk, user_id: user.id, username: user.username.clone() }), Some(NEW), &[]);
+    let member = txn.put(
+        encode(&MemberItem { pk, sk, user_id: user.id, username: user.username.clone() }),
+        Some(NEW),
+        &[],
+    );
     let (pk, sk) = keys::membership(user.id, room.id);
     let item = MembershipItem {
         pk,
@@ -191,9 +198,21 @@ impl Store {
     }
 
     /// A page of the rooms a user is a member of, by id, and the id to continue after. One Query.
-    pub async fn rooms_of_user(&self, user: u64, page: PageRequest) -> Result<(Vec<Membership>, Option<u64>), ApiError> {
+    pub async fn rooms_of_user(
+        &self,
+        user: u64,
+        page: PageRequest,
+    ) -> Result<(Vec<Membership>, Option<u64>), ApiError> {
         let after = keys::room_sk(page.after);
-        let got = self.query_page("Query rooms of user", &keys::user_pk(user), Range::After(keys::ROOM_PREFIX, &after), page.limit, true).await?;
+        let got = self
+            .query_page(
+                "Query rooms of user",
+                &keys::user_pk(user),
+                Range::After(keys::ROOM_PREFIX, &after),
+                page.limit,
+                true,
+            )
+            .await?;
         let items: Vec<MembershipItem> = decode_all("membership", got.items)?;
         let next = if got.more { items.last().map(|i| i.room) } else { None };
         Ok((items.into_iter().map(MembershipItem::membership).collect(), next))
@@ -201,8 +220,12 @@ impl Store {
 
     /// Every room of a user with the read positions: one paginated Query.
     pub async fn memberships(&self, user: u64) -> Result<Vec<Membership>, ApiError> {
-        let items = self.query_all("Query rooms of user", &keys::user_pk(user), Some(keys::ROOM_PREFIX)).await?;
-        Ok(decode_all::<MembershipItem>("membership", items)?.into_iter().map(MembershipItem::membership).collect())
+        let items =
+            self.query_all("Query rooms of user", &keys::user_pk(user), Some(keys::ROOM_PREFIX)).await?;
+        Ok(decode_all::<MembershipItem>("membership", items)?
+            .into_iter()
+            .map(MembershipItem::membership)
+            .collect())
     }
 
     /// Adds a user to a room, reading from its current delivery state on: one
@@ -211,7 +234,12 @@ impl Store {
     pub async fn join(&self, room: &Room, user: &Member, from: Position) -> Result<JoinOutcome, ApiError> {
         let mut txn = Txn::new(self);
         let max = self.max_room_members;
-        let meta = txn.update(keys::room(room.id), "ADD member_count :one", Some("attribute_exists(pk) AND member_count < :max"), &[(":one", n(1)), (":max", n(max))]);
+        let meta = txn.update(
+            keys::room(room.id),
+            "ADD member_count :one",
+            Some("attribute_exists(pk) AND member_count < :max"),
+            &[(":one", n(1)), (":max", n(max))],
+        );
         let (member, exists) = member_writes(&mut txn, room, user, from);
         if let Some(pair) = room.pair {
             super::direct::member_flag(&mut txn, pair, user.id, true);
@@ -223,7 +251,9 @@ impl Store {
             _ if outcome.failed(meta) => JoinOutcome::RoomFull,
             _ if outcome.failed(member) => JoinOutcome::AlreadyMember,
             _ if outcome.failed(exists) => JoinOutcome::UserGone,
-            Outcome::Cancelled(reasons) => return Err(ApiError::unavailable("TransactWriteItems join", reasons)),
+            Outcome::Cancelled(reasons) => {
+                return Err(ApiError::unavailable("TransactWriteItems join", reasons))
+            }
         })
     }
 
@@ -231,7 +261,8 @@ impl Store {
     /// the room itself.
     pub async fn leave(&self, room: &Room, user: u64) -> Result<LeaveOutcome, ApiError> {
         let mut txn = Txn::new(self);
-        let meta = txn.update(keys::room(room.id), "ADD member_count :minus", Some(EXISTS), &[(":minus", n(-1))]);
+        let meta =
+            txn.update(keys::room(room.id), "ADD member_count :minus", Some(EXISTS), &[(":minus", n(-1))]);
         txn.delete(keys::member(room.id, user), Some(EXISTS), &[]);
         txn.delete(keys::membership(user, room.id), None, &[]);
         if let Some(pair) = room.pair {
@@ -273,7 +304,10 @@ impl Store {
                     .expression_attribute_values(":to", n(value))
                     .send()
                     .await;
-                Store::conditional("UpdateItem read position", sent, |e| e.is_conditional_check_failed_exception()).map(|_| ())
+                Store::conditional("UpdateItem read position", sent, |e| {
+                    e.is_conditional_check_failed_exception()
+                })
+                .map(|_| ())
             })
         });
         futures_util::future::try_join_all(updates).await?;
@@ -295,7 +329,8 @@ impl Store {
                 .expression_attribute_values(":name", super::item::s(&user.username))
                 .send()
                 .await;
-            Store::conditional("UpdateItem member name", sent, |e| e.is_conditional_check_failed_exception()).map(|_| ())
+            Store::conditional("UpdateItem member name", sent, |e| e.is_conditional_check_failed_exception())
+                .map(|_| ())
         });
         futures_util::future::try_join_all(updates).await?;
         Ok(rooms.iter().map(|m| m.room.id).collect())

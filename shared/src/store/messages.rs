@@ -159,7 +159,11 @@ impl Store {
         }
         let stored = rooms.iter().map(|(&room, indexes)| {
             let messages: Vec<&StoredMessage> = indexes.iter().map(|&i| deliveries[i].message).collect();
-            async move { self.deliver_room(room, &messages).await.map(|outcomes| indexes.iter().copied().zip(outcomes).collect::<Vec<_>>()) }
+            async move {
+                self.deliver_room(room, &messages)
+                    .await
+                    .map(|outcomes| indexes.iter().copied().zip(outcomes).collect::<Vec<_>>())
+            }
         });
         let mut outcome = vec![Delivered::AlreadyStored; deliveries.len()];
         for (i, o) in futures_util::future::try_join_all(stored).await?.into_iter().flatten() {
@@ -170,7 +174,9 @@ impl Store {
 
     /// One room's messages, in their order in `messages`' answer.
     async fn deliver_room(&self, room: u64, messages: &[&StoredMessage]) -> Result<Vec<Delivered>, ApiError> {
-        let Some(state) = self.delivery_state(room).await? else { return Ok(vec![Delivered::RoomGone; messages.len()]) };
+        let Some(state) = self.delivery_state(room).await? else {
+            return Ok(vec![Delivered::RoomGone; messages.len()]);
+        };
         let mut order: Vec<usize> = (0..messages.len()).collect();
         order.sort_by_key(|&i| messages[i].id);
         let mut outcome = vec![Delivered::AlreadyStored; messages.len()];
@@ -202,8 +208,15 @@ impl Store {
             Moved::Yes => Ok(outcome),
             Moved::RoomGone => {
                 // Deleted while we wrote: what we wrote would outlive the room's cleanup.
-                self.delete_all("BatchWriteItem orphans", written.iter().map(|&id| keys::message(room, id)).collect()).await?;
-                Ok(outcome.into_iter().map(|o| if o == Delivered::Stored { Delivered::RoomGone } else { o }).collect())
+                self.delete_all(
+                    "BatchWriteItem orphans",
+                    written.iter().map(|&id| keys::message(room, id)).collect(),
+                )
+                .await?;
+                Ok(outcome
+                    .into_iter()
+                    .map(|o| if o == Delivered::Stored { Delivered::RoomGone } else { o })
+                    .collect())
             }
             Moved::Changed => {
                 self.number_contended(room, state, messages).await?;
@@ -214,7 +227,11 @@ impl Store {
 
     /// A conditional PutItem of a message: `None` when stored now, else the late number it was
     /// stored with before (if any).
-    async fn put_message(&self, m: &StoredMessage, late: Option<u64>) -> Result<Option<Option<u64>>, ApiError> {
+    async fn put_message(
+        &self,
+        m: &StoredMessage,
+        late: Option<u64>,
+    ) -> Result<Option<Option<u64>>, ApiError> {
         use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
         let sent = self
             .db
@@ -227,13 +244,16 @@ impl Store {
             .await;
         match sent {
             Ok(_) => Ok(None),
-            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e))
+                if e.err().is_conditional_check_failed_exception() =>
+            {
                 use aws_sdk_dynamodb::operation::put_item::PutItemError;
                 let old = match e.into_err() {
                     PutItemError::ConditionalCheckFailedException(c) => c.item.unwrap_or_default(),
                     _ => Default::default(),
                 };
-                let earlier: Option<MessageItem> = if old.is_empty() { None } else { Some(decode("message", old)?) };
+                let earlier: Option<MessageItem> =
+                    if old.is_empty() { None } else { Some(decode("message", old)?) };
                 Ok(Some(earlier.and_then(|i| i.late)))
             }
             Err(e) => Err(ApiError::unavailable("PutItem message", e)),
@@ -251,11 +271,18 @@ impl Store {
             .condition_expression(NEW)
             .send()
             .await;
-        Store::conditional("PutItem late message", sent, |e| e.is_conditional_check_failed_exception()).map(|_| ())
+        Store::conditional("PutItem late message", sent, |e| e.is_conditional_check_failed_exception())
+            .map(|_| ())
     }
 
     /// The room's state moved on from `was` to (`top`, `late`), if it still is `was`.
-    async fn move_state(&self, room: u64, was: DeliveryState, top: u64, late: u64) -> Result<Moved, ApiError> {
+    async fn move_state(
+        &self,
+        room: u64,
+        was: DeliveryState,
+        top: u64,
+        late: u64,
+    ) -> Result<Moved, ApiError> {
         use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
         let sent = self
             .db
@@ -274,7 +301,9 @@ impl Store {
             .await;
         match sent {
             Ok(_) => Ok(Moved::Yes),
-            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e))
+                if e.err().is_conditional_check_failed_exception() =>
+            {
                 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
                 let found = match e.into_err() {
                     UpdateItemError::ConditionalCheckFailedException(c) => c.item.unwrap_or_default(),
@@ -288,15 +317,27 @@ impl Store {
 
     /// Another delivery of the room overlapped this one (see the module): every message
     /// either wrote since `was` gets a late entry, then the state moves on past them.
-    async fn number_contended(&self, room: u64, was: DeliveryState, ours: &[&StoredMessage]) -> Result<(), ApiError> {
+    async fn number_contended(
+        &self,
+        room: u64,
+        was: DeliveryState,
+        ours: &[&StoredMessage],
+    ) -> Result<(), ApiError> {
         tracing::warn!(room, "deliveries of the room overlapped: numbering what both wrote as late");
         let mut backoff = Backoff::new("delivery of a contended room");
         loop {
             let Some(now) = self.delivery_state(room).await? else { return Ok(()) };
             let theirs = self
-                .query_page("Query contended", &keys::messages_pk(room), Range::Between(keys::message_sk(was.top + 1), keys::message_sk(now.top)), MESSAGES_PER_DELIVERY * 4, true)
+                .query_page(
+                    "Query contended",
+                    &keys::messages_pk(room),
+                    Range::Between(keys::message_sk(was.top + 1), keys::message_sk(now.top)),
+                    MESSAGES_PER_DELIVERY * 4,
+                    true,
+                )
                 .await?;
-            let mut contended: Vec<StoredMessage> = decode_all::<MessageItem>("message", theirs.items)?.into_iter().map(|m| m.message).collect();
+            let mut contended: Vec<StoredMessage> =
+                decode_all::<MessageItem>("message", theirs.items)?.into_iter().map(|m| m.message).collect();
             contended.extend(ours.iter().map(|m| (*m).clone()));
             contended.sort_by_key(|m| m.id);
             contended.dedup_by_key(|m| m.id);
@@ -318,7 +359,12 @@ impl Store {
 
     /// The delivery state of each room that still exists. One BatchGetItem per 100 rooms.
     pub async fn delivery_states(&self, rooms: &[u64]) -> Result<HashMap<u64, DeliveryState>, ApiError> {
-        let items = self.get_many("BatchGetItem delivery states", rooms.iter().map(|&r| keys::delivery_state(r)).collect()).await?;
+        let items = self
+            .get_many(
+                "BatchGetItem delivery states",
+                rooms.iter().map(|&r| keys::delivery_state(r)).collect(),
+            )
+            .await?;
         let states: Vec<DeliveryState> = items.into_iter().map(decode_state).collect::<Result<_, _>>()?;
         Ok(states.into_iter().map(|s| (s.room, s)).collect())
     }
@@ -327,20 +373,43 @@ impl Store {
     /// most [`UNSEEN_PER_ROOM`], oldest first) and the late ones above `late_to` at or below
     /// `read_to`, by id; and the position once they are read. One Query for each part that
     /// `state` says is there.
-    pub async fn unseen_in(&self, room: u64, position: Position, state: &DeliveryState) -> Result<(Vec<StoredMessage>, Position), ApiError> {
+    pub async fn unseen_in(
+        &self,
+        room: u64,
+        position: Position,
+        state: &DeliveryState,
+    ) -> Result<(Vec<StoredMessage>, Position), ApiError> {
         let (mut messages, mut to) = (Vec::new(), position);
         if state.top > position.read_to {
             let after = keys::message_sk(position.read_to);
-            let got = self.query_page("Query unseen", &keys::messages_pk(room), Range::After(keys::MESSAGE_PREFIX, &after), UNSEEN_PER_ROOM, true).await?;
-            messages = decode_all::<MessageItem>("message", got.items)?.into_iter().map(|m| m.message).collect();
+            let got = self
+                .query_page(
+                    "Query unseen",
+                    &keys::messages_pk(room),
+                    Range::After(keys::MESSAGE_PREFIX, &after),
+                    UNSEEN_PER_ROOM,
+                    true,
+                )
+                .await?;
+            messages =
+                decode_all::<MessageItem>("message", got.items)?.into_iter().map(|m| m.message).collect();
             to.read_to = messages.last().map_or(position.read_to, |m| m.id);
         }
         if state.late > position.late_to {
             // Entries are written before the state counts them: past the count, one may be missing.
-            let late: Vec<LateMessage> = self.late_after(room, position.late_to).await?.into_iter().filter(|l| l.seq <= state.late).collect();
+            let late: Vec<LateMessage> = self
+                .late_after(room, position.late_to)
+                .await?
+                .into_iter()
+                .filter(|l| l.seq <= state.late)
+                .collect();
             to.late_to = late.last().map_or(position.late_to, |l| l.seq);
             let known: HashSet<u64> = messages.iter().map(|m| m.id).collect();
-            messages.extend(late.into_iter().map(|l| l.message).filter(|m| m.id <= position.read_to && !known.contains(&m.id)));
+            messages.extend(
+                late.into_iter()
+                    .map(|l| l.message)
+                    .filter(|m| m.id <= position.read_to && !known.contains(&m.id)),
+            );
             messages.sort_by_key(|m| m.id);
         }
         Ok((messages, to))
@@ -349,7 +418,15 @@ impl Store {
     /// Late entries of a room numbered above `seq`, in storage order (at most 200). One Query.
     async fn late_after(&self, room: u64, seq: u64) -> Result<Vec<LateMessage>, ApiError> {
         let after = keys::late_sk(seq);
-        let got = self.query_page("Query late", &keys::delivered_pk(room), Range::After(keys::LATE_PREFIX, &after), UNSEEN_PER_ROOM, true).await?;
+        let got = self
+            .query_page(
+                "Query late",
+                &keys::delivered_pk(room),
+                Range::After(keys::LATE_PREFIX, &after),
+                UNSEEN_PER_ROOM,
+                true,
+            )
+            .await?;
         let items: Vec<LateItem> = decode_all("late message", got.items)?;
         Ok(items.into_iter().map(|l| LateMessage { seq: l.seq, message: l.message }).collect())
     }
@@ -373,7 +450,9 @@ impl Store {
             let shown: HashSet<u64> = page.iter().map(|m| m.id).collect();
             for late in self.late_after(room, position.late_to).await? {
                 // Past the state's count an entry may still be missing: go no further.
-                if late.seq > state.late || !shown.contains(&late.message.id) && late.message.id <= position.read_to {
+                if late.seq > state.late
+                    || !shown.contains(&late.message.id) && late.message.id <= position.read_to
+                {
                     break;
                 }
                 to.late_to = late.seq;
@@ -384,11 +463,17 @@ impl Store {
 
     /// A page of a room's history: the `limit` newest messages older than `before`, returned
     /// oldest first. One Query (descending, `limit + 1` items to know whether older ones exist).
-    pub async fn history(&self, room: u64, limit: usize, before: Option<u64>) -> Result<MessagePage, ApiError> {
+    pub async fn history(
+        &self,
+        room: u64,
+        limit: usize,
+        before: Option<u64>,
+    ) -> Result<MessagePage, ApiError> {
         let upper = keys::message_sk(before.unwrap_or(keys::MAX_MESSAGE_ID + 1).saturating_sub(1));
         let range = Range::Between(keys::message_sk(0), upper);
         let got = self.query_page("Query history", &keys::messages_pk(room), range, limit, false).await?;
-        let mut messages: Vec<StoredMessage> = decode_all::<MessageItem>("message", got.items)?.into_iter().map(|m| m.message).collect();
+        let mut messages: Vec<StoredMessage> =
+            decode_all::<MessageItem>("message", got.items)?.into_iter().map(|m| m.message).collect();
         messages.reverse();
         let next_before = if got.more { messages.first().map(|m| m.id) } else { None };
         Ok(MessagePage { messages, next_before })
@@ -403,5 +488,10 @@ impl Store {
 /// The first message sequence of a direct room, taken with the room: its first message is 1.
 pub(super) fn first_message_seq(room: u64) -> Attrs {
     let (pk, sk) = keys::message_seq(room);
-    [("pk".to_string(), super::item::s(pk)), ("sk".to_string(), super::item::s(sk)), ("value".to_string(), n(1))].into()
+    [
+        ("pk".to_string(), super::item::s(pk)),
+        ("sk".to_string(), super::item::s(sk)),
+        ("value".to_string(), n(1)),
+    ]
+    .into()
 }

@@ -14,7 +14,10 @@ mod users;
 pub use direct::{DirectLookup, DirectRoom};
 pub use item::{Attrs, RoomKind};
 pub use membership::{JoinOutcome, LeaveOutcome, Lookup, Member, Membership, Position};
-pub use messages::{Delivered, Delivery, DeliveryState, LateMessage, MessagePage, StoredMessage, MESSAGES_PER_DELIVERY, UNSEEN_PER_ROOM};
+pub use messages::{
+    Delivered, Delivery, DeliveryState, LateMessage, MessagePage, StoredMessage, MESSAGES_PER_DELIVERY,
+    UNSEEN_PER_ROOM,
+};
 pub use rooms::{direct_room_name, Room, MAX_INITIAL_MEMBERS};
 pub use tasks::{TaskRecord, TASK_TTL_SECONDS};
 pub use txn::{pack, Outcome, Slot, Txn, TXN_ITEMS};
@@ -129,7 +132,11 @@ impl Store {
         let mut pending: Vec<Attrs> = keys.into_iter().map(key_map).collect();
         let mut backoff = Backoff::new(op);
         while !pending.is_empty() {
-            let request = KeysAndAttributes::builder().set_keys(Some(pending)).consistent_read(true).build().expect("keys are set");
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(pending))
+                .consistent_read(true)
+                .build()
+                .expect("keys are set");
             let out = self
                 .db
                 .batch_get_item()
@@ -138,7 +145,11 @@ impl Store {
                 .await
                 .map_err(|e| ApiError::unavailable(op, e))?;
             found.extend(out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
-            pending = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
             if !pending.is_empty() {
                 backoff.wait().await?;
             }
@@ -189,7 +200,12 @@ impl Store {
     /// Every item of a partition, or those whose sort key starts with `prefix`, in sort-key
     /// order: a paginated Query, strongly consistent. Only for partitions with a bound on their
     /// size (members of a room, rooms of a user) or for deletions.
-    pub(crate) async fn query_all(&self, op: &'static str, pk: &str, prefix: Option<&str>) -> Result<Vec<Attrs>, ApiError> {
+    pub(crate) async fn query_all(
+        &self,
+        op: &'static str,
+        pk: &str,
+        prefix: Option<&str>,
+    ) -> Result<Vec<Attrs>, ApiError> {
         let query = self.db.query().table_name(&self.table).expression_attribute_values(":pk", s(pk));
         let query = match prefix {
             Some(prefix) => query
@@ -212,7 +228,10 @@ impl Store {
         let requests = items
             .into_iter()
             .map(|item| {
-                let put = aws_sdk_dynamodb::types::PutRequest::builder().set_item(Some(item)).build().expect("item is set");
+                let put = aws_sdk_dynamodb::types::PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .expect("item is set");
                 WriteRequest::builder().put_request(put).build()
             })
             .collect();

@@ -35,7 +35,15 @@ pub(super) struct RoomItem {
 impl RoomItem {
     pub fn new(room: &Room, member_count: u64) -> RoomItem {
         let (pk, sk) = keys::room(room.id);
-        RoomItem { pk, sk, id: room.id, room_name: room.room_name.clone(), kind: room.kind, pair: room.pair, member_count }
+        RoomItem {
+            pk,
+            sk,
+            id: room.id,
+            room_name: room.room_name.clone(),
+            kind: room.kind,
+            pair: room.pair,
+            member_count,
+        }
     }
 
     pub fn room(&self) -> Room {
@@ -77,10 +85,21 @@ impl Store {
     /// A page of group rooms by id, and the id to continue after. One Query of the listing.
     pub async fn list_group_rooms(&self, page: PageRequest) -> Result<(Vec<Room>, Option<u64>), ApiError> {
         let after = keys::room_sk(page.after);
-        let got = self.query_page("Query group rooms", keys::GROUPS_PK, Range::After(keys::ROOM_PREFIX, &after), page.limit, true).await?;
+        let got = self
+            .query_page(
+                "Query group rooms",
+                keys::GROUPS_PK,
+                Range::After(keys::ROOM_PREFIX, &after),
+                page.limit,
+                true,
+            )
+            .await?;
         let entries: Vec<GroupEntry> = decode_all("group listing", got.items)?;
         let next = if got.more { entries.last().map(|e| e.id) } else { None };
-        let rooms = entries.into_iter().map(|e| Room { id: e.id, room_name: e.room_name, kind: RoomKind::Group, pair: None }).collect();
+        let rooms = entries
+            .into_iter()
+            .map(|e| Room { id: e.id, room_name: e.room_name, kind: RoomKind::Group, pair: None })
+            .collect();
         Ok((rooms, next))
     }
 
@@ -102,7 +121,8 @@ impl Store {
         let (first, rest) = members.split_at(members.len().min(MAX_INITIAL_MEMBERS));
         let mut txn = Txn::new(self);
         let (guard_pk, guard_sk) = keys::room_name(name);
-        let guard = txn.put(encode(&NameGuard { pk: guard_pk, sk: guard_sk, room_id: room.id }), Some(NEW), &[]);
+        let guard =
+            txn.put(encode(&NameGuard { pk: guard_pk, sk: guard_sk, room_id: room.id }), Some(NEW), &[]);
         self.room_writes(&mut txn, &room, members.len() as u64);
         let (pk, sk) = keys::group_listing(room.id);
         txn.put(encode(&GroupEntry { pk, sk, id: room.id, room_name: name.to_string() }), None, &[]);
@@ -155,7 +175,8 @@ impl Store {
 
     /// Everything a room holds, the room first.
     async fn delete_room(&self, room: &Room) -> Result<(), ApiError> {
-        self.delete_all("BatchWriteItem room", vec![keys::room(room.id), keys::delivery_state(room.id)]).await?;
+        self.delete_all("BatchWriteItem room", vec![keys::room(room.id), keys::delivery_state(room.id)])
+            .await?;
         let mut doomed = vec![keys::message_seq(room.id)];
         if room.kind == RoomKind::Group {
             doomed.extend([keys::room_name(&room.room_name), keys::group_listing(room.id)]);

@@ -6,8 +6,8 @@
 //! uses to drop them after 24 hours.
 
 use super::item::{decode, encode, key_map, s, Attrs};
-use super::StoredMessage;
 use super::Store;
+use super::StoredMessage;
 use crate::error::ApiError;
 use crate::keys;
 use serde::{Deserialize, Serialize};
@@ -46,7 +46,15 @@ fn expiry() -> i64 {
 fn success_item(id: &str, message: &StoredMessage, room_name: &str) -> super::Attrs {
     let (pk, sk) = keys::task(id);
     let (message, room_name) = (Some(message.clone()), Some(room_name.to_string()));
-    encode(&TaskItem { pk, sk, task_state: "SUCCESS".into(), task_result: None, message, room_name, expires_at: expiry() })
+    encode(&TaskItem {
+        pk,
+        sk,
+        task_state: "SUCCESS".into(),
+        task_result: None,
+        message,
+        room_name,
+        expires_at: expiry(),
+    })
 }
 
 impl Store {
@@ -62,7 +70,9 @@ impl Store {
             ("PENDING", ..) => TaskRecord::Pending,
             ("SUCCESS", Some(message), Some(room_name), _) => TaskRecord::Success { message, room_name },
             ("FAILURE", _, _, Some(result)) => TaskRecord::Failure(result),
-            (state, ..) => return Err(ApiError::corrupt("task", format!("state {state} without its result"))),
+            (state, ..) => {
+                return Err(ApiError::corrupt("task", format!("state {state} without its result")))
+            }
         };
         Ok(Some(record))
     }
@@ -70,21 +80,43 @@ impl Store {
     /// SUCCESS for tasks whose messages were stored just now (so no other result can be
     /// there). A BatchWriteItem per 25.
     pub async fn finish_tasks(&self, done: &[(&str, &StoredMessage, &str)]) -> Result<(), ApiError> {
-        let items = done.iter().map(|(id, message, room_name)| success_item(id, message, room_name)).collect();
+        let items =
+            done.iter().map(|(id, message, room_name)| success_item(id, message, room_name)).collect();
         self.put_all("BatchWriteItem tasks", items).await
     }
 
     /// SUCCESS for a task whose message was stored by an earlier delivery, unless that
     /// delivery finished it already (it keeps its first result). One conditional UpdateItem.
-    pub async fn finish_if_pending(&self, id: &str, message: &StoredMessage, room_name: &str) -> Result<(), ApiError> {
+    pub async fn finish_if_pending(
+        &self,
+        id: &str,
+        message: &StoredMessage,
+        room_name: &str,
+    ) -> Result<(), ApiError> {
         let values = [(":message", super::item::encode_value(message)), (":room_name", s(room_name))];
-        self.settle(id, "SUCCESS", "message = :message, room_name = :room_name", &values, "task_state = :pending", "UpdateItem task success").await
+        self.settle(
+            id,
+            "SUCCESS",
+            "message = :message, room_name = :room_name",
+            &values,
+            "task_state = :pending",
+            "UpdateItem task success",
+        )
+        .await
     }
 
     /// FAILURE with a reason, unless the task already succeeded. One UpdateItem.
     pub async fn fail_task(&self, id: &str, reason: &str) -> Result<(), ApiError> {
         let result = serde_json::json!({ "error": reason }).to_string();
-        self.settle(id, "FAILURE", "task_result = :result", &[(":result", s(result))], "task_state <> :success", "UpdateItem task failure").await
+        self.settle(
+            id,
+            "FAILURE",
+            "task_result = :result",
+            &[(":result", s(result))],
+            "task_state <> :success",
+            "UpdateItem task failure",
+        )
+        .await
     }
 
     /// Ends a task as `state` with `set` (an update expression's assignments of `values`),
@@ -112,7 +144,9 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_map(keys::task(id))))
-            .update_expression(format!("SET task_state = :state, {set}, expires_at = if_not_exists(expires_at, :expires)"))
+            .update_expression(format!(
+                "SET task_state = :state, {set}, expires_at = if_not_exists(expires_at, :expires)"
+            ))
             .condition_expression(format!("attribute_not_exists(pk) OR {still}"))
             .set_expression_attribute_values(Some(all))
             .send()

@@ -9,7 +9,8 @@ use crate::keys::Key;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    CancellationReason, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    CancellationReason, ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
 };
 
 /// Items per TransactWriteItems call (DynamoDB's limit).
@@ -139,7 +140,9 @@ impl Outcome {
     pub fn failed(&self, slot: Slot) -> bool {
         match self {
             Outcome::Done => false,
-            Outcome::Cancelled(reasons) => reasons.get(slot.0).is_some_and(|r| r.code() == Some("ConditionalCheckFailed")),
+            Outcome::Cancelled(reasons) => {
+                reasons.get(slot.0).is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
+            }
         }
     }
 
@@ -147,7 +150,9 @@ impl Outcome {
     pub fn found(&self, slot: Slot) -> Option<&Attrs> {
         match self {
             Outcome::Done => None,
-            Outcome::Cancelled(reasons) => reasons.get(slot.0).and_then(|r| r.item()).filter(|item| !item.is_empty()),
+            Outcome::Cancelled(reasons) => {
+                reasons.get(slot.0).and_then(|r| r.item()).filter(|item| !item.is_empty())
+            }
         }
     }
 }
@@ -158,11 +163,14 @@ impl Store {
     pub async fn transact(&self, op: &'static str, txn: Txn) -> Result<Outcome, ApiError> {
         let mut backoff = Backoff::new(op);
         loop {
-            let sent = self.db.transact_write_items().set_transact_items(Some(txn.items.clone())).send().await;
+            let sent =
+                self.db.transact_write_items().set_transact_items(Some(txn.items.clone())).send().await;
             let reasons = match sent {
                 Ok(_) => return Ok(Outcome::Done),
                 Err(SdkError::ServiceError(ctx)) => match ctx.err() {
-                    TransactWriteItemsError::TransactionCanceledException(e) => e.cancellation_reasons().to_vec(),
+                    TransactWriteItemsError::TransactionCanceledException(e) => {
+                        e.cancellation_reasons().to_vec()
+                    }
                     TransactWriteItemsError::TransactionInProgressException(_) => Vec::new(),
                     other => return Err(ApiError::unavailable(op, other)),
                 },
@@ -171,7 +179,8 @@ impl Store {
             if reasons.iter().any(|r| r.code() == Some("ConditionalCheckFailed")) {
                 return Ok(Outcome::Cancelled(reasons));
             }
-            let conflict = reasons.is_empty() || reasons.iter().any(|r| r.code() == Some("TransactionConflict"));
+            let conflict =
+                reasons.is_empty() || reasons.iter().any(|r| r.code() == Some("TransactionConflict"));
             if !conflict {
                 return Err(ApiError::unavailable(op, reasons));
             }
@@ -204,10 +213,17 @@ mod tests {
 
     #[test]
     fn hash_names_stand_for_the_attribute_of_that_name() {
-        let found = names(&[Some("SET #top = :top, late = late + :n"), Some("#user.username = :old AND #top < :min")]).unwrap();
+        let found = names(&[
+            Some("SET #top = :top, late = late + :n"),
+            Some("#user.username = :old AND #top < :min"),
+        ])
+        .unwrap();
         let mut found: Vec<_> = found.into_iter().collect();
         found.sort();
-        assert_eq!(found, [("#top".to_string(), "top".to_string()), ("#user".to_string(), "user".to_string())]);
+        assert_eq!(
+            found,
+            [("#top".to_string(), "top".to_string()), ("#user".to_string(), "user".to_string())]
+        );
         assert_eq!(names(&[Some("attribute_exists(pk)"), None]), None);
     }
 

@@ -52,10 +52,14 @@ struct UsernameGuard {
 /// The index partition that serves a filter, the most selective first; the listing when no
 /// indexed filter is given.
 fn partition(filter: &UserFilter) -> String {
-    [(UserIndex::LastName, &filter.last_name), (UserIndex::FirstName, &filter.first_name), (UserIndex::Status, &filter.status)]
-        .into_iter()
-        .find_map(|(index, value)| value.as_deref().map(|v| index.pk(v)))
-        .unwrap_or_else(|| keys::USERS_PK.to_string())
+    [
+        (UserIndex::LastName, &filter.last_name),
+        (UserIndex::FirstName, &filter.first_name),
+        (UserIndex::Status, &filter.status),
+    ]
+    .into_iter()
+    .find_map(|(index, value)| value.as_deref().map(|v| index.pk(v)))
+    .unwrap_or_else(|| keys::USERS_PK.to_string())
 }
 
 /// A page of users and the id to continue after, when more may follow.
@@ -109,14 +113,19 @@ impl Store {
                 Some(id) if id > page.after => self.get_user(id).await?.map(|(u, _)| u),
                 _ => None,
             };
-            return Ok(UserPage { users: user.into_iter().filter(|u| filter.matches(u)).collect(), next_after: None });
+            return Ok(UserPage {
+                users: user.into_iter().filter(|u| filter.matches(u)).collect(),
+                next_after: None,
+            });
         }
         let pk = partition(filter);
         let mut users = Vec::new();
         let (mut after, mut examined) = (keys::user_sk(page.after), 0);
         loop {
             let want = page.limit - users.len();
-            let got = self.query_page("Query users", &pk, Range::After(keys::USER_PREFIX, &after), want, true).await?;
+            let got = self
+                .query_page("Query users", &pk, Range::After(keys::USER_PREFIX, &after), want, true)
+                .await?;
             examined += got.items.len();
             let entries: Vec<UserEntry> = decode_all("user entry", got.items)?;
             if let Some(last) = entries.last() {
@@ -142,7 +151,8 @@ impl Store {
 
     /// The given users that exist, in no particular order. One BatchGetItem per 100 ids.
     pub async fn users(&self, ids: &[u64]) -> Result<Vec<User>, ApiError> {
-        let items = self.get_many("BatchGetItem users", ids.iter().map(|&id| keys::user(id)).collect()).await?;
+        let items =
+            self.get_many("BatchGetItem users", ids.iter().map(|&id| keys::user(id)).collect()).await?;
         Ok(decode_all::<UserRecord>("user record", items)?.into_iter().map(|r| r.user).collect())
     }
 
@@ -153,16 +163,28 @@ impl Store {
     }
 
     /// User ids by username, for those that exist. One BatchGetItem of the guard items.
-    pub async fn user_ids_by_name(&self, names: &[String]) -> Result<std::collections::HashMap<String, u64>, ApiError> {
-        let items = self.get_many("BatchGetItem usernames", names.iter().map(|n| keys::username(n)).collect()).await?;
+    pub async fn user_ids_by_name(
+        &self,
+        names: &[String],
+    ) -> Result<std::collections::HashMap<String, u64>, ApiError> {
+        let items = self
+            .get_many("BatchGetItem usernames", names.iter().map(|n| keys::username(n)).collect())
+            .await?;
         let guards: Vec<UsernameGuard> = decode_all("username guard", items)?;
-        Ok(guards.into_iter().map(|g| (g.pk.trim_start_matches("USERNAME#").to_string(), g.user_id)).collect())
+        Ok(guards
+            .into_iter()
+            .map(|g| (g.pk.trim_start_matches("USERNAME#").to_string(), g.user_id))
+            .collect())
     }
 
     /// Creates a user with a fresh id: one UpdateItem (counter) and one TransactWriteItems of
     /// the record and username guard (both conditional on not existing), the listing and index
     /// copies.
-    pub async fn create_user(&self, changes: &UserChanges, password_hash: &str) -> Result<User, UserWriteError> {
+    pub async fn create_user(
+        &self,
+        changes: &UserChanges,
+        password_hash: &str,
+    ) -> Result<User, UserWriteError> {
         let id = self.next("UpdateItem user counter", keys::counter("user")).await?;
         let mut user = User {
             id,
@@ -192,9 +214,18 @@ impl Store {
     /// Replaces a user read before as `old`: one TransactWriteItems of the record (conditional
     /// on the username read), the copies, index entries moved where a value changed, and on a
     /// rename the old guard deleted and the new one created.
-    pub async fn update_user(&self, old: &User, new: &User, password_hash: &str) -> Result<(), UserWriteError> {
+    pub async fn update_user(
+        &self,
+        old: &User,
+        new: &User,
+        password_hash: &str,
+    ) -> Result<(), UserWriteError> {
         let mut txn = Txn::new(self);
-        txn.put(Self::record(new, password_hash), Some("attribute_exists(pk) AND #user.username = :old"), &[(":old", s(&old.username))]);
+        txn.put(
+            Self::record(new, password_hash),
+            Some("attribute_exists(pk) AND #user.username = :old"),
+            &[(":old", s(&old.username))],
+        );
         self.put_copies(&mut txn, new);
         for index in UserIndex::ALL {
             if index_value(old, index) != index_value(new, index) {
