@@ -286,11 +286,20 @@ SH
             --concurrency 4 "${watch_flags[@]}"
         export FAULT_API_URL="http://127.0.0.1:$FAULT_API_PORT"
     fi
+    if [ -n "${TOKEN_API_PORT:-}" ]; then
+        # For the token-mode tests: the API functions again with AUTH_MODE=token, on the same
+        # DynamoDB, queue and worker, with tokens and lockouts that end in seconds.
+        AUTH_MODE=token ACCESS_TOKEN_SECONDS=$TOKEN_ACCESS_SECONDS LOGIN_WINDOW_SECONDS=$TOKEN_LOGIN_WINDOW_SECONDS \
+            start tokens cargo lambda watch --manifest-path "$ROOT/Cargo.toml" -A 127.0.0.1 -P "$TOKEN_API_PORT" \
+            --concurrency 4 "${watch_flags[@]}"
+        export TOKEN_API_URL="http://127.0.0.1:$TOKEN_API_PORT"
+    fi
     cd "$ROOT"
     # One request each once the ports listen: every request queued meanwhile would start one
     # more instance, and their `cargo run`s would queue on cargo's lock.
     wait_until 60 "the API" port_open "$API_PORT" && wait_until 60 "the worker" port_open "$WORKER_PORT" || return 1
-    curl -fsS -o /dev/null --max-time 120 "$API_URL/users/" || { echo "the API does not answer"; return 1; }
+    # Any answer will do (token mode answers 401): the function started.
+    curl -sS -o /dev/null --max-time 120 "$API_URL/users/" || { echo "the API does not answer"; return 1; }
     curl -fsS -o /dev/null --max-time 60 -d '{"Records": []}' "$WORKER_URL" || { echo "the worker does not answer"; return 1; }
     # The SQS event source mapping: batches from SQS to the worker through its Invoke API.
     start poller "$ROOT/target/$profile/poller"

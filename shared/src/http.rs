@@ -21,6 +21,9 @@ pub enum Verb {
     Delete,
 }
 
+/// A function's paths and the methods each answers.
+pub type RouteTable = Vec<(&'static str, Vec<Verb>)>;
+
 impl Verb {
     pub const ALL: [Verb; 5] = [Verb::Get, Verb::Post, Verb::Patch, Verb::Put, Verb::Delete];
 
@@ -72,7 +75,7 @@ impl<P: Copy, E> Routes<P, E> {
     }
 
     /// Every path pattern with its verbs.
-    pub fn table(&self) -> Vec<(&'static str, Vec<Verb>)> {
+    pub fn table(&self) -> RouteTable {
         self.paths.iter().map(|&(pattern, path)| (pattern, self.verbs(path))).collect()
     }
 }
@@ -131,9 +134,9 @@ pub fn path_id(raw: &str, what: &str) -> Result<u64, ApiError> {
     parse_id(raw).ok_or_else(|| ApiError::BadRequest(format!("{what} must be a positive integer.")))
 }
 
-/// `?user_id=N`, required.
-pub fn user_id(req: &Request) -> Result<u64, ApiError> {
-    optional_user_id(req)?.ok_or_else(|| ApiError::BadRequest("Query parameter user_id is required.".into()))
+/// The one wording of a missing `?user_id=`.
+pub fn missing_user_id() -> ApiError {
+    ApiError::BadRequest("Query parameter user_id is required.".into())
 }
 
 /// `?user_id=N` when given.

@@ -21,6 +21,7 @@
 //! | delivery state of a room | `DELIVERED#<room>` | `STATE` [worker, once per room per batch] |
 //! | message stored after a newer one | `DELIVERED#<room>` | `LATE#<seq>` [worker, rarely] |
 //! | task | `TASK#<uuid>` | `TASK` [send, worker] |
+//! | failed sign-ins of a username | `LOGIN#<name>` | `FAILURES` [failed sign-ins] |
 //!
 //! No key is written by sends to different rooms: a send writes its room's `SEQ` and its own
 //! `TASK`; its delivery writes its room's `MSGS`, `DELIVERED` and its `TASK`. Nothing is written
@@ -173,6 +174,10 @@ pub fn late(room: u64, seq: u64) -> Key {
 
 pub fn task(id: &str) -> Key {
     (format!("TASK#{id}"), "TASK".into())
+}
+
+pub fn login_failures(username: &str) -> Key {
+    (format!("LOGIN#{username}"), "FAILURES".into())
 }
 
 /// The number after the last `#` of a sort key built above.

@@ -1,6 +1,7 @@
 //! Everything the functions share: domain rules, the DynamoDB store, the SQS queue, the cache,
 //! configuration, and the mapping of errors to HTTP responses.
 
+pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod error;

@@ -235,6 +235,20 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
         .map_err(|e| ApiError::unavailable("hash password", e))
 }
 
+/// Whether `password` is the one `hash` (PHC format) was made from; its parameters come from
+/// the hash.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash)
+        .is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// A hash no password is known to match: checked for unknown usernames, so that refusing them
+/// takes as long as refusing a wrong password.
+pub fn decoy_hash() -> String {
+    hash_password(&uuid::Uuid::new_v4().to_string()).expect("hashing a fixed-length password")
+}
+
 /// The exact-match filters of `GET /users/`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserFilter {

@@ -1,6 +1,7 @@
 """Every documented response shape, checked against the running stack: one request per route
 and outcome (success and each error), each response validated against openapi.yaml, so the
-document cannot drift from what the functions answer. Run by scripts/test (needs API_URL).
+document cannot drift from what the functions answer. Run by scripts/test (needs API_URL, and
+TOKEN_API_URL for the token mode's 401s and 403s).
 """
 
 import os
@@ -13,14 +14,15 @@ import schemathesis
 from schemathesis.core.transport import Response
 
 API = os.environ["API_URL"]
+TOKEN_API = os.environ["TOKEN_API_URL"]
 SCHEMA = schemathesis.openapi.from_path(os.path.join(os.path.dirname(__file__), "..", "..", "openapi.yaml"))
 checked = 0
 
 
-def call(method, template, status, path=None, **kwargs):
+def call(method, template, status, path=None, base=API, **kwargs):
     """Sends the request and validates its response against the operation `template`."""
     global checked
-    response = requests.request(method, API + (path or template), timeout=30, **kwargs)
+    response = requests.request(method, base + (path or template), timeout=30, **kwargs)
     assert response.status_code == status, f"{method} {path or template}: {response.status_code} {response.text}"
     operation = SCHEMA[template][method]
     operation.validate_response(Response.from_requests(response, verify=True))
@@ -109,6 +111,41 @@ def main():
     raced = call("POST", "/chat/group/{id}/", 202, f"/chat/group/{lone['id']}/", json={"from": uid, "text": "bye"})["data"]
     call("DELETE", "/chat/chatroom/{id}/", 204, f"/chat/chatroom/{lone['id']}/", params={"user_id": uid})
     finished(raced)
+
+    # Tokens: both routes in both modes; token mode's 401 on every route and 403 for another user.
+    pair = call("POST", "/auth/token/", 200, json={"username": name, "password": "q"})
+    call("POST", "/auth/token", 401, json={"username": name, "password": "wrong"})
+    call("POST", "/auth/token/", 400, json={"username": name})
+    call("POST", "/auth/token/refresh/", 200, json={"refresh": pair["refresh"]})
+    call("POST", "/auth/token/refresh", 401, json={"refresh": pair["access"]})
+    call("POST", "/auth/token/refresh/", 400, json={})
+    locked = call("POST", "/users/", 201, json={"username": unique("locked"), "password": "p", "profile": {}})
+    for _ in range(10):
+        call("POST", "/auth/token/", 401, json={"username": locked["username"], "password": "wrong"})
+    call("POST", "/auth/token/", 429, json={"username": locked["username"], "password": "p"})
+    for method, template, path in [
+        ("GET", "/users/", "/users/"),
+        ("GET", "/users/{id}/", f"/users/{uid}/"),
+        ("PATCH", "/users/{id}", f"/users/{uid}"),
+        ("PUT", "/users/{id}/", f"/users/{uid}/"),
+        ("DELETE", "/users/{id}/", f"/users/{uid}/"),
+        ("GET", "/chat/chatroom/", "/chat/chatroom/"),
+        ("POST", "/chat/chatroom/", "/chat/chatroom/"),
+        ("GET", "/chat/chatroom/{id}/", f"/chat/chatroom/{rid}/"),
+        ("PUT", "/chat/chatroom/{id}/", f"/chat/chatroom/{rid}/"),
+        ("DELETE", "/chat/chatroom/{id}", f"/chat/chatroom/{rid}"),
+        ("POST", "/chat/group/{id}/", f"/chat/group/{rid}/"),
+        ("POST", "/chat/user/{id}/", f"/chat/user/{uid}/"),
+        ("GET", "/chat/messages/{id}/", f"/chat/messages/{rid}/"),
+        ("GET", "/chat/messages/unseen/", "/chat/messages/unseen/"),
+        ("GET", "/chat/task_state/{id}/", f"/chat/task_state/{direct}/"),
+    ]:
+        call(method, template, 401, path, base=TOKEN_API, json={} if method in ("POST", "PUT", "PATCH") else None)
+    bearer = {"authorization": "Bearer " + call("POST", "/auth/token/", 200, base=TOKEN_API,
+                                                json={"username": name, "password": "q"})["access"]}
+    call("GET", "/users/{id}/", 200, f"/users/{other['id']}/", base=TOKEN_API, headers=bearer)
+    call("PATCH", "/users/{id}/", 403, f"/users/{other['id']}/", base=TOKEN_API, headers=bearer, json={})
+    call("DELETE", "/users/{id}", 403, f"/users/{other['id']}", base=TOKEN_API, headers=bearer)
 
     call("DELETE", "/users/{id}/", 204, f"/users/{other['id']}/")
     print(f"openapi.yaml conformance: {checked} responses match their documented schema")

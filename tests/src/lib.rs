@@ -25,8 +25,7 @@ pub fn api_url() -> String {
     std::env::var("API_URL").expect("API_URL is not set: run the end-to-end tests with scripts/test")
 }
 
-/// A response: status, the `x-cache`, `content-type`, `allow` and `link` headers, raw body and
-/// its JSON (Null if none).
+/// A response: status, the headers the tests look at, raw body and its JSON (Null if none).
 #[derive(Debug, Default)]
 pub struct Reply {
     pub status: StatusCode,
@@ -34,6 +33,8 @@ pub struct Reply {
     pub content_type: Option<String>,
     pub allow: Option<String>,
     pub link: Option<String>,
+    pub authenticate: Option<String>,
+    pub retry_after: Option<String>,
     pub text: String,
     pub json: Value,
 }
@@ -54,7 +55,21 @@ impl Reply {
 }
 
 pub async fn request(method: Method, path: &str, body: Option<Body>) -> Reply {
-    let mut req = http().request(method, format!("{}{}", api_url(), path));
+    request_to(&api_url(), method, path, body, None).await
+}
+
+/// A request to the API at `base`, with `Authorization: Bearer <token>` when given.
+pub async fn request_to(
+    base: &str,
+    method: Method,
+    path: &str,
+    body: Option<Body>,
+    token: Option<&str>,
+) -> Reply {
+    let mut req = http().request(method, format!("{base}{path}"));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
     match body {
         Some(Body::Json(v)) => req = req.header("content-type", "application/json").body(v.to_string()),
         Some(Body::Raw(s)) => req = req.header("content-type", "application/json").body(s),
@@ -65,9 +80,10 @@ pub async fn request(method: Method, path: &str, body: Option<Body>) -> Reply {
     let header = |name: &str| res.headers().get(name).map(|v| v.to_str().unwrap().to_string());
     let (cache, content_type, allow, link) =
         (header("x-cache"), header("content-type"), header("allow"), header("link"));
+    let (authenticate, retry_after) = (header("www-authenticate"), header("retry-after"));
     let text = res.text().await.unwrap();
     let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
-    Reply { status, cache, content_type, allow, link, text, json }
+    Reply { status, cache, content_type, allow, link, authenticate, retry_after, text, json }
 }
 
 pub enum Body {

@@ -2,7 +2,7 @@
 //! `cargo lambda watch` router in Cargo.toml and the HttpApi events in template.yaml must be the
 //! same set of (path, function), each path with and without its trailing slash.
 
-use shared::http::Verb;
+use shared::http::RouteTable;
 use std::collections::BTreeSet;
 
 type Routes = BTreeSet<(String, String)>;
@@ -12,8 +12,9 @@ fn root() -> std::path::PathBuf {
 }
 
 /// Each HTTP function's route table: its paths and the methods it answers on each.
-fn tables() -> [(&'static str, Vec<(&'static str, Vec<Verb>)>); 4] {
+fn tables() -> [(&'static str, RouteTable); 5] {
     [
+        ("auth", auth::ROUTES.table()),
         ("users", users::ROUTES.table()),
         ("chatrooms", chatrooms::ROUTES.table()),
         ("messages", messages::ROUTES.table()),
@@ -36,9 +37,11 @@ fn from_functions() -> Routes {
 
 /// Whether `function` routes `method` on `path` (given with or without its trailing slash).
 fn answers(function: &str, path: &str, method: &str) -> bool {
-    tables().into_iter().filter(|(f, _)| *f == function).flat_map(|(_, paths)| paths).any(|(p, verbs)| {
-        p == path.trim_end_matches('/') && verbs.iter().any(|v| v.as_str() == method)
-    })
+    tables()
+        .into_iter()
+        .filter(|(f, _)| *f == function)
+        .flat_map(|(_, paths)| paths)
+        .any(|(p, verbs)| p == path.trim_end_matches('/') && verbs.iter().any(|v| v.as_str() == method))
 }
 
 fn from_router() -> Routes {
@@ -100,5 +103,5 @@ fn every_template_function_is_a_workspace_binary() {
         .map(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_string())
         .collect();
     binaries.sort();
-    assert_eq!(binaries, ["chatrooms", "messages", "tasks", "users", "worker"]);
+    assert_eq!(binaries, ["auth", "chatrooms", "messages", "tasks", "users", "worker"]);
 }

@@ -1,6 +1,7 @@
 //! `/chat/chatroom/`: list (paged), create, join, leave and read chat rooms.
 //!
 //! DynamoDB calls per route (m = rooms on the page, k = members named at creation):
+//! In token mode every route first reads the token's user (`shared::auth`): 1 GetItem more.
 //! | route | calls |
 //! |---|---|
 //! | `GET /chat/chatroom/` | 1 Query (group listing) |
@@ -12,6 +13,7 @@
 
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Map, Value};
+use shared::auth::Auth;
 use shared::cache::Cache;
 use shared::http::{self, envelope, json_object, no_content, Routes, Verb};
 use shared::store::{JoinOutcome, LeaveOutcome, Member, RoomKind, Store};
@@ -53,6 +55,7 @@ pub struct State {
     pub store: Store,
     /// Member lists for showing rooms; optional, like every use of the cache.
     pub cache: Cache,
+    pub auth: Auth,
 }
 
 pub async fn handle(state: &State, req: Request) -> Response<Body> {
@@ -62,15 +65,18 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
 async fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
     let (endpoint, params) = ROUTES.resolve(req)?;
     let room = || http::path_id(&params[0], "Chat room id");
+    let caller = state.auth.caller(req, &state.store).await?;
+    let named = || caller.named(http::optional_user_id(req)?);
+    let acting = || caller.acting(http::optional_user_id(req)?, http::missing_user_id);
     match endpoint {
-        Endpoint::List => match http::optional_user_id(req)? {
+        Endpoint::List => match named()? {
             None => list_groups(state, req).await,
             Some(user) => list_of_user(state, req, user).await,
         },
         Endpoint::Create => create(state, req).await,
-        Endpoint::Detail => detail(state, room()?, http::optional_user_id(req)?).await,
-        Endpoint::Join => join(state, room()?, http::user_id(req)?).await,
-        Endpoint::Leave => leave(state, room()?, http::user_id(req)?).await,
+        Endpoint::Detail => detail(state, room()?, named()?).await,
+        Endpoint::Join => join(state, room()?, acting()?).await,
+        Endpoint::Leave => leave(state, room()?, acting()?).await,
     }
 }
 

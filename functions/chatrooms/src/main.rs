@@ -5,7 +5,12 @@ use lambda_http::{run, service_fn, Error, Request};
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let aws = shared::config::aws().await;
-    let state = State { store: shared::config::store(&aws), cache: shared::config::cache(&aws).await };
+    let signing = shared::config::signing(&aws).await;
+    let state = State {
+        store: shared::config::store(&aws),
+        cache: shared::config::cache(&aws).await,
+        auth: shared::auth::Auth::from_env(&signing),
+    };
     run(service_fn(|req: Request| {
         let state = &state;
         async move { Ok::<_, Error>(handle(state, req).await) }

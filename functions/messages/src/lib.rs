@@ -3,6 +3,7 @@
 //!
 //! DynamoDB calls per route, in sequence (calls on one line go at once; r = rooms of the
 //! reader, c = rooms with something new):
+//! In token mode every route first reads the token's user (`shared::auth`): 1 GetItem more.
 //! | route | calls |
 //! |---|---|
 //! | `POST /chat/group/{id}/` | 1 BatchGetItem (room, sender, membership); 1 UpdateItem (message id); then SQS SendMessage |
@@ -14,6 +15,7 @@ mod read;
 mod send;
 
 use lambda_http::{Body, Request, Response};
+use shared::auth::{Auth, Caller};
 use shared::cache::Cache;
 use shared::http::{self, Routes, Verb};
 use shared::queue::Queue;
@@ -66,6 +68,7 @@ pub struct State {
     pub signing: Signing,
     /// Wake marks for long polls; optional, like every use of the cache.
     pub cache: Cache,
+    pub auth: Auth,
 }
 
 pub async fn handle(state: &State, req: Request) -> Response<Body> {
@@ -74,10 +77,17 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
 
 async fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
     let (endpoint, params) = ROUTES.resolve(req)?;
+    let caller: Caller = state.auth.caller(req, &state.store).await?;
     match endpoint {
-        Endpoint::SendDirect => send::direct(state, req, http::path_id(&params[0], "Recipient id")?).await,
-        Endpoint::SendGroup => send::group(state, req, http::path_id(&params[0], "Chat room id")?).await,
-        Endpoint::Unseen => read::unseen(state, req).await,
-        Endpoint::History => read::history(state, req, http::path_id(&params[0], "Chat room id")?).await,
+        Endpoint::SendDirect => {
+            send::direct(state, req, caller, http::path_id(&params[0], "Recipient id")?).await
+        }
+        Endpoint::SendGroup => {
+            send::group(state, req, caller, http::path_id(&params[0], "Chat room id")?).await
+        }
+        Endpoint::Unseen => read::unseen(state, req, caller).await,
+        Endpoint::History => {
+            read::history(state, req, caller, http::path_id(&params[0], "Chat room id")?).await
+        }
     }
 }

@@ -5,10 +5,12 @@ use messages::{handle, State};
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let aws = shared::config::aws().await;
+    let signing = shared::config::signing(&aws).await;
     let state = State {
         store: shared::config::store(&aws),
         queue: shared::config::queue(&aws),
-        signing: shared::config::signing(&aws).await,
+        auth: shared::auth::Auth::from_env(&signing),
+        signing,
         cache: shared::config::cache(&aws).await,
     };
     run(service_fn(|req: Request| {

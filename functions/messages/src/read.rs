@@ -4,6 +4,7 @@
 use crate::State;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
+use shared::auth::Caller;
 use shared::http::{self, envelope};
 use shared::store::{DeliveryState, Membership, Position, StoredMessage};
 use shared::ApiError;
@@ -24,8 +25,13 @@ const MAX_LIMIT: u64 = 200;
 
 /// `GET /chat/messages/{room}/?user_id=N[&limit=L][&before=ID]`: the newest `limit` messages
 /// older than `before`, oldest first, to members only.
-pub async fn history(state: &State, req: &Request, room: u64) -> Result<Response<Body>, ApiError> {
-    let reader = http::user_id(req)?;
+pub async fn history(
+    state: &State,
+    req: &Request,
+    caller: Caller,
+    room: u64,
+) -> Result<Response<Body>, ApiError> {
+    let reader = caller.acting(http::optional_user_id(req)?, http::missing_user_id)?;
     let limit = http::bounded_query(req, "limit", 1, MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT) as usize;
     let before = match http::query(req, "before") {
         None => None,
@@ -67,8 +73,8 @@ struct Found {
 /// N has not seen, each with those messages oldest first. With `wait`, an empty answer waits up
 /// to S seconds for something to arrive: woken through the rooms' wake marks in the cache, or,
 /// without one, looking again now and then.
-pub async fn unseen(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
-    let reader = http::user_id(req)?;
+pub async fn unseen(state: &State, req: &Request, caller: Caller) -> Result<Response<Body>, ApiError> {
+    let reader = caller.acting(http::optional_user_id(req)?, http::missing_user_id)?;
     let wait = http::bounded_query(req, "wait", 0, MAX_WAIT_SECONDS)?.unwrap_or(0);
     let mut memberships = state.store.memberships(reader).await?;
     // A user's rooms imply the user: only none at all needs to ask whether N exists.

@@ -5,6 +5,7 @@
 use crate::State;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Map, Value};
+use shared::auth::Caller;
 use shared::http::{self, envelope, json_object};
 use shared::queue::Job;
 use shared::store::{Room, StoredMessage};
@@ -17,21 +18,28 @@ pub const MAX_TEXT_CHARS: usize = 1024;
 /// A valid send body.
 #[derive(Debug, PartialEq)]
 pub struct Send {
-    pub from: u64,
+    /// The sender the body names; token mode may leave it out (`Caller::acting`).
+    pub from: Option<u64>,
     pub text: String,
+}
+
+fn missing_from() -> ApiError {
+    ApiError::BadRequest("from (the sender's user id) is required.".into())
 }
 
 /// `{"from": id or "id", "text": "1-1024 characters"}`.
 pub fn parse_send(body: &Map<String, Value>) -> Result<Send, ApiError> {
     let from = match body.get("from") {
-        None | Some(Value::Null) => {
-            return Err(ApiError::BadRequest("from (the sender's user id) is required.".into()))
-        }
-        Some(Value::Number(n)) => n.as_u64().filter(|&id| id > 0 && id <= http::MAX_ID),
-        Some(Value::String(s)) => http::parse_id(s),
-        Some(_) => None,
-    }
-    .ok_or_else(|| ApiError::BadRequest("from must be a positive integer user id.".into()))?;
+        None | Some(Value::Null) => None,
+        Some(from) => Some(
+            match from {
+                Value::Number(n) => n.as_u64().filter(|&id| id > 0 && id <= http::MAX_ID),
+                Value::String(s) => http::parse_id(s),
+                _ => None,
+            }
+            .ok_or_else(|| ApiError::BadRequest("from must be a positive integer user id.".into()))?,
+        ),
+    };
     let text = match body.get("text") {
         None | Some(Value::Null) => return Err(ApiError::BadRequest("text is required.".into())),
         Some(Value::String(s)) => s.clone(),
@@ -47,13 +55,19 @@ pub fn parse_send(body: &Map<String, Value>) -> Result<Send, ApiError> {
 }
 
 /// `POST /chat/user/{recipient}/`: into the pair's direct room, created or re-joined as needed.
-pub async fn direct(state: &State, req: &Request, recipient: u64) -> Result<Response<Body>, ApiError> {
+pub async fn direct(
+    state: &State,
+    req: &Request,
+    caller: Caller,
+    recipient: u64,
+) -> Result<Response<Body>, ApiError> {
     let send = parse_send(&json_object(req)?)?;
-    let found = state.store.direct_lookup(send.from, recipient).await?;
+    let from = caller.acting(send.from, missing_from)?;
+    let found = state.store.direct_lookup(from, recipient).await?;
     let find = |id: u64| {
         found.users.iter().find(|u| u.id == id).cloned().ok_or_else(|| ApiError::user_not_found(id))
     };
-    let (sender, to) = (find(send.from)?, find(recipient)?);
+    let (sender, to) = (find(from)?, find(recipient)?);
     let opened = state.store.open_direct_room(&sender, &to, found).await?;
     if opened.joined {
         state.cache.invalidate_members(&[opened.room.id]).await;
@@ -62,10 +76,15 @@ pub async fn direct(state: &State, req: &Request, recipient: u64) -> Result<Resp
 }
 
 /// `POST /chat/group/{room}/`: the sender must be a current member.
-pub async fn group(state: &State, req: &Request, room: u64) -> Result<Response<Body>, ApiError> {
+pub async fn group(
+    state: &State,
+    req: &Request,
+    caller: Caller,
+    room: u64,
+) -> Result<Response<Body>, ApiError> {
     let send = parse_send(&json_object(req)?)?;
-    let (room_data, sender, _) =
-        state.store.lookup(room, Some(send.from), false).await?.member(room, send.from)?;
+    let from = caller.acting(send.from, missing_from)?;
+    let (room_data, sender, _) = state.store.lookup(room, Some(from), false).await?.member(room, from)?;
     accept(state, &room_data, &sender, send.text, None).await
 }
 
@@ -109,8 +128,11 @@ mod tests {
 
     #[test]
     fn sender_is_a_number_or_numeric_string() {
-        assert_eq!(parse(json!({"from": 2, "text": "hey"})).unwrap().from, 2);
-        assert_eq!(parse(json!({"from": "2", "text": "hey"})).unwrap().from, 2);
+        assert_eq!(parse(json!({"from": 2, "text": "hey"})).unwrap().from, Some(2));
+        assert_eq!(parse(json!({"from": "2", "text": "hey"})).unwrap().from, Some(2));
+        // Left out (or null), the caller decides: required in none mode, the token's in token mode.
+        assert_eq!(parse(json!({"text": "hey"})).unwrap().from, None);
+        assert_eq!(parse(json!({"from": null, "text": "hey"})).unwrap().from, None);
         for bad in [json!(0), json!(-1), json!(1.5), json!("x"), json!(true), json!([2])] {
             assert!(
                 matches!(parse(json!({"from": bad, "text": "t"})), Err(ApiError::BadRequest(_))),

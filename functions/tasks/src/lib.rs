@@ -3,12 +3,14 @@
 //! without a read; else 1 GetItem of its record, which the worker writes when the task ends (no
 //! record yet: PENDING); for a SUCCESS, the room's current members too (1 Query, and 1
 //! BatchGetItem only when the sender is no member now), so a task does not store them.
+//! In token mode the token's user is read first (`shared::auth`): 1 GetItem more.
 //!
 //! Answers bare `{"state", "result"}` like the reference's Celery endpoint; errors use the chat
 //! envelope. Unknown, expired and malformed task ids are all 404.
 
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
+use shared::auth::Auth;
 use shared::http::{self, json_response, Routes, Verb};
 use shared::render;
 use shared::signing::Signing;
@@ -38,6 +40,7 @@ pub struct State {
     pub store: Store,
     /// Checks task ids.
     pub signing: Signing,
+    pub auth: Auth,
 }
 
 pub async fn handle(state: &State, req: Request) -> Response<Body> {
@@ -46,6 +49,7 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
 
 async fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
     let (Endpoint::TaskState, params) = ROUTES.resolve(req)?;
+    state.auth.caller(req, &state.store).await?;
     let not_found = || ApiError::NotFound(format!("Task {} does not exist.", params[0]));
     let id = &params[0];
     let issued_ms = state.signing.task_id_issued_at(id).ok_or_else(not_found)?;

@@ -5,7 +5,9 @@ use tasks::{handle, State};
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let aws = shared::config::aws().await;
-    let state = State { store: shared::config::store(&aws), signing: shared::config::signing(&aws).await };
+    let signing = shared::config::signing(&aws).await;
+    let state =
+        State { store: shared::config::store(&aws), auth: shared::auth::Auth::from_env(&signing), signing };
     run(service_fn(|req: Request| {
         let state = &state;
         async move { Ok::<_, Error>(handle(state, req).await) }

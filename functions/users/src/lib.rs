@@ -2,6 +2,7 @@
 //! detail, update and delete of users.
 //!
 //! DynamoDB calls per route (cache misses only for the list):
+//! In token mode every route but sign-up first reads the token's user (`shared::auth`): 1 GetItem more.
 //! | route | calls |
 //! |---|---|
 //! | `GET /users/` | 0 on a cache hit; else `?id=` 1 GetItem, `?username=` 2 GetItems, other filters or none 1 Query of their index partition or the listing (more only while filters leave the page short, 1,000 items at most) |
@@ -13,6 +14,7 @@
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use shared::auth::{Auth, Caller};
 use shared::cache::Cache;
 use shared::http::{self, json_object, json_response, no_content, Routes, Verb};
 use shared::store::{Store, UserWriteError};
@@ -54,6 +56,7 @@ pub const ROUTES: Routes<Path, Endpoint> = Routes {
 pub struct State {
     pub store: Store,
     pub cache: Cache,
+    pub auth: Auth,
 }
 
 pub async fn handle(state: &State, req: Request) -> Response<Body> {
@@ -66,13 +69,19 @@ async fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError>
         http::parse_id(&params[0])
             .ok_or_else(|| ApiError::BadRequest("User id must be a positive integer.".into()))
     };
+    // Sign-up is open in both modes; everything else needs a token in token mode.
+    let caller = match endpoint {
+        Endpoint::Create => Caller::Named,
+        _ => state.auth.caller(req, &state.store).await?,
+    };
+    let own_id = || id().and_then(|id| caller.may_change(id).map(|()| id));
     match endpoint {
         Endpoint::List => list(state, req).await,
         Endpoint::Create => create(state, req).await,
         Endpoint::Detail => detail(state, id()?).await,
-        Endpoint::Update => update(state, req, id()?, true).await,
-        Endpoint::Replace => update(state, req, id()?, false).await,
-        Endpoint::Delete => delete(state, id()?).await,
+        Endpoint::Update => update(state, req, own_id()?, true).await,
+        Endpoint::Replace => update(state, req, own_id()?, false).await,
+        Endpoint::Delete => delete(state, own_id()?).await,
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod direct;
 mod item;
+mod logins;
 mod membership;
 mod messages;
 mod rooms;
@@ -13,6 +14,7 @@ mod users;
 
 pub use direct::{DirectLookup, DirectRoom};
 pub use item::{Attrs, RoomKind};
+pub use logins::MAX_LOGIN_FAILURES;
 pub use membership::{JoinOutcome, LeaveOutcome, Lookup, Member, Membership, Position};
 pub use messages::{
     Delivered, Delivery, DeliveryState, LateMessage, MessagePage, StoredMessage, MESSAGES_PER_DELIVERY,
