@@ -66,6 +66,13 @@ ensure_redis_server() {
     command -v redis-server >/dev/null || apt_install redis-server
 }
 
+# Headless Chromium and its WebDriver, for the web client's browser test (Debian packages; the
+# test never downloads a browser).
+ensure_browser() {
+    command -v chromium >/dev/null && command -v chromedriver >/dev/null && return
+    apt_install chromium chromium-driver
+}
+
 # Major version of the java on PATH, or 0.
 java_major() {
     command -v java >/dev/null || { echo 0; return; }

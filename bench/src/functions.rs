@@ -10,11 +10,11 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 
-pub const FUNCTIONS: [&str; 6] = ["users", "chatrooms", "messages", "tasks", "worker", "auth"];
+pub const FUNCTIONS: [&str; 7] = ["users", "chatrooms", "messages", "tasks", "worker", "auth", "web"];
 
 /// The first invocation's event: bench/events/<function>.json, or from BENCH_EVENTS if set.
 /// Each shipped event makes exactly one DynamoDB call, so cold starts compare like with like
-/// (auth's, a refresh with a malformed token, makes none).
+/// (auth's, a refresh with a malformed token, and web's, the page, make none).
 fn event(function: &str) -> Bytes {
     let dir = std::env::var("BENCH_EVENTS")
         .map(std::path::PathBuf::from)

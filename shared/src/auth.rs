@@ -85,14 +85,10 @@ impl Auth {
         }
     }
 
-    /// From `AUTH_MODE` (`none`, the default, or `token`), `ACCESS_TOKEN_SECONDS`,
-    /// `REFRESH_TOKEN_SECONDS` and `LOGIN_WINDOW_SECONDS`. Any other mode stops the cold start: a typo must not open the API.
+    /// From `AUTH_MODE` ([`mode_from_env`]), `ACCESS_TOKEN_SECONDS`, `REFRESH_TOKEN_SECONDS` and
+    /// `LOGIN_WINDOW_SECONDS`.
     pub fn from_env(signing: &Signing) -> Auth {
-        let mode = match std::env::var("AUTH_MODE").unwrap_or_default().as_str() {
-            "" | "none" => Mode::None,
-            "token" => Mode::Token,
-            other => panic!("AUTH_MODE must be none or token, not {other:?}"),
-        };
+        let mode = mode_from_env();
         let seconds = |name: &str, default: u64| {
             std::env::var(name).ok().filter(|v| !v.is_empty()).map_or(default, |v| {
                 v.parse().unwrap_or_else(|_| panic!("{name} must be a whole number of seconds"))
@@ -153,6 +149,16 @@ impl Auth {
             return Err(ApiError::Unauthorized("User not found".into()));
         }
         Ok(Caller::User(user))
+    }
+}
+
+/// `AUTH_MODE`: `none` (also when unset) or `token`. Anything else stops the cold start: a typo
+/// must not open the API.
+pub fn mode_from_env() -> Mode {
+    match std::env::var("AUTH_MODE").unwrap_or_default().as_str() {
+        "" | "none" => Mode::None,
+        "token" => Mode::Token,
+        other => panic!("AUTH_MODE must be none or token, not {other:?}"),
     }
 }
 

@@ -56,6 +56,10 @@ impl Cache {
         format!("{}:{{users}}:page:{query}", self.prefix)
     }
 
+    fn rooms_of_key(&self, user: u64) -> String {
+        format!("{}:rooms-of:{{{user}}}", self.prefix)
+    }
+
     fn wake_key(&self, room: u64) -> String {
         format!("{}:wake:{{{room}}}", self.prefix)
     }
@@ -156,19 +160,32 @@ impl Cache {
         let _: Option<()> = self.run("wake", Command::Pipeline(pipe)).await;
     }
 
-    /// The rooms' wake marks, to compare with later readings; `None` when there is no cache to
-    /// ask (then nobody can be woken, and waiting means looking again now and then).
-    pub async fn wake_marks(&self, rooms: &[u64]) -> Option<Vec<Option<u64>>> {
+    /// Marks users as added to a room, waking their long polls to look at their rooms again.
+    /// Once per member added (creating, joining or re-opening a room), never per message.
+    pub async fn rooms_changed(&self, users: &[u64]) {
+        if users.is_empty() || !self.enabled() {
+            return;
+        }
+        let mut pipe = redis::pipe();
+        for &user in users {
+            let key = self.rooms_of_key(user);
+            pipe.cmd("INCR").arg(&key).ignore().cmd("EXPIRE").arg(&key).arg(MARK_TTL_SECONDS).ignore();
+        }
+        let _: Option<()> = self.run("rooms changed", Command::Pipeline(pipe)).await;
+    }
+
+    /// The rooms' wake marks and, last, the mark of `reader`'s room list, to compare with later
+    /// readings; `None` when there is no cache to ask (then nobody can be woken, and waiting
+    /// means looking again now and then).
+    pub async fn wake_marks(&self, rooms: &[u64], reader: u64) -> Option<Vec<Option<u64>>> {
         if !self.enabled() {
             return None;
-        }
-        if rooms.is_empty() {
-            return Some(Vec::new());
         }
         let mut pipe = redis::pipe();
         for &room in rooms {
             pipe.cmd("GET").arg(self.wake_key(room));
         }
+        pipe.cmd("GET").arg(self.rooms_of_key(reader));
         self.run("wake marks", Command::Pipeline(pipe)).await
     }
 }

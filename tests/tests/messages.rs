@@ -206,6 +206,42 @@ async fn long_polling_with_nothing_to_say_returns_an_empty_list_after_the_wait()
 }
 
 #[tokio::test]
+async fn a_long_poll_ends_when_its_user_is_added_to_a_room() {
+    // Bob waits with no rooms at all; Ann makes a room with him, and later one he joins.
+    let (a, na) = new_user("adder").await;
+    let (b, nb) = new_user("added").await;
+    let poll = |wait: u64| {
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let r = get(&format!("/chat/messages/unseen/?user_id={b}&wait={wait}")).await;
+            (r.status(), r.json["data"].clone(), started.elapsed())
+        })
+    };
+    let waiting = poll(15);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (room, _) = new_room(&[&na, &nb]).await;
+    let (status, data, took) = waiting.await.unwrap();
+    assert_eq!((status, data), (200, json!([])));
+    assert!(took < Duration::from_secs(5), "the poll ended {took:?} after it began, not at its deadline");
+    // The next poll watches the new room: a message there answers it.
+    let waiting = poll(15);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    delivered_group(room, a, "welcome").await;
+    let (status, data, took) = waiting.await.unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(data[0]["messages"][0]["text"], "welcome", "{data}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    // Joining counts too.
+    let (other, _) = new_room(&[&na]).await;
+    let waiting = poll(15);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(put(&format!("/chat/chatroom/{other}/?user_id={b}"), None).await.status(), 200);
+    let (_, data, took) = waiting.await.unwrap();
+    assert_eq!(data, json!([]));
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+#[tokio::test]
 async fn unseen_errors() {
     assert_error(&get("/chat/messages/unseen/").await, 400);
     assert_error(&get("/chat/messages/unseen/?user_id=abc").await, 400);

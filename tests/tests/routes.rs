@@ -1,6 +1,6 @@
 //! One route table: the paths each function routes itself (`ROUTES` in its lib.rs), the local
 //! `cargo lambda watch` router in Cargo.toml and the HttpApi events in template.yaml must be the
-//! same set of (path, function), each path with and without its trailing slash.
+//! same set of (path, function), each path with and without its trailing slash (but `/`).
 
 use shared::http::RouteTable;
 use std::collections::BTreeSet;
@@ -12,8 +12,9 @@ fn root() -> std::path::PathBuf {
 }
 
 /// Each HTTP function's route table: its paths and the methods it answers on each.
-fn tables() -> [(&'static str, RouteTable); 5] {
+fn tables() -> [(&'static str, RouteTable); 6] {
     [
+        ("web", web::ROUTES.table()),
         ("auth", auth::ROUTES.table()),
         ("users", users::ROUTES.table()),
         ("chatrooms", chatrooms::ROUTES.table()),
@@ -29,7 +30,10 @@ fn from_functions() -> Routes {
         for (path, verbs) in paths {
             assert!(!verbs.is_empty(), "{path} answers no method");
             routes.insert((path.to_string(), function.to_string()));
-            routes.insert((format!("{path}/"), function.to_string()));
+            // The root is the one path that has no form without a slash.
+            if path != "/" {
+                routes.insert((format!("{path}/"), function.to_string()));
+            }
         }
     }
     routes
@@ -103,5 +107,5 @@ fn every_template_function_is_a_workspace_binary() {
         .map(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_string())
         .collect();
     binaries.sort();
-    assert_eq!(binaries, ["auth", "chatrooms", "messages", "tasks", "users", "worker"]);
+    assert_eq!(binaries, ["auth", "chatrooms", "messages", "tasks", "users", "web", "worker"]);
 }

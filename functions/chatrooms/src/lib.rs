@@ -179,6 +179,7 @@ async fn create(state: &State, req: &Request) -> Result<Response<Body>, ApiError
         state.store.create_group_room(&new.name, &members).await?.ok_or_else(|| {
             ApiError::Conflict(format!("A chat room named \"{}\" already exists.", new.name))
         })?;
+    state.cache.rooms_changed(&members.iter().map(|m| m.id).collect::<Vec<_>>()).await;
     Ok(envelope(201, Some(render::room(room.id, &room.room_name, &members))))
 }
 
@@ -222,6 +223,7 @@ async fn join(state: &State, room: u64, user: u64) -> Result<Response<Body>, Api
     match state.store.join(&room_data, &(&user_data).into(), from).await? {
         JoinOutcome::Joined => {
             state.cache.invalidate_members(&[room]).await;
+            state.cache.rooms_changed(&[user]).await;
             Ok(envelope(200, None))
         }
         JoinOutcome::AlreadyMember => Err(already()),

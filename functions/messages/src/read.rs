@@ -84,7 +84,7 @@ pub async fn unseen(state: &State, req: &Request, caller: Caller) -> Result<Resp
     let deadline = Instant::now() + Duration::from_secs(wait);
     let rooms: Vec<u64> = memberships.iter().map(|m| m.room.id).collect();
     // Read before the first look, so a message stored after the look still changes a mark.
-    let mut marks = state.cache.wake_marks(&rooms).await;
+    let mut marks = state.cache.wake_marks(&rooms, reader).await;
     let mut watched: Vec<u64> = rooms.clone();
     loop {
         let looked: Vec<&Membership> = memberships.iter().filter(|m| watched.contains(&m.room.id)).collect();
@@ -109,41 +109,55 @@ pub async fn unseen(state: &State, req: &Request, caller: Caller) -> Result<Resp
                 }
             }
         }
-        match wait_for_news(state, &rooms, &mut marks, deadline).await {
-            Some(woken) => watched = woken,
-            None => return Ok(envelope(200, Some(json!([])))),
+        match wait_for_news(state, reader, &rooms, &mut marks, deadline).await {
+            Woken::Rooms(woken) => watched = woken,
+            // Added to a room meanwhile: an answer now, so the next poll watches it too.
+            Woken::NewRoom | Woken::Deadline => return Ok(envelope(200, Some(json!([])))),
         }
     }
 }
 
-/// Waits until some of the rooms may hold news: the rooms whose wake marks changed, or, without
-/// a cache, all of them after a while. `None` once the deadline passes first.
+/// Why a long poll's wait ended.
+enum Woken {
+    /// These rooms may hold news.
+    Rooms(Vec<u64>),
+    /// The reader was added to a room.
+    NewRoom,
+    Deadline,
+}
+
+/// Waits until some of the rooms may hold news (the rooms whose wake marks changed, or, without
+/// a cache, all of them after a while), or the reader's room list changed, or the deadline.
 async fn wait_for_news(
     state: &State,
+    reader: u64,
     rooms: &[u64],
     marks: &mut Option<Vec<Option<u64>>>,
     deadline: Instant,
-) -> Option<Vec<u64>> {
+) -> Woken {
     loop {
         let Some(before) = marks.as_ref() else {
             let batches = rooms.len().div_ceil(100).max(1) as u32;
             let again = Instant::now() + LOOK_AGAIN_PER_100_ROOMS * batches;
             if again >= deadline {
                 tokio::time::sleep_until(deadline).await;
-                return None;
+                return Woken::Deadline;
             }
             tokio::time::sleep_until(again).await;
             // The cache may be back: wake marks from now on.
-            *marks = state.cache.wake_marks(rooms).await;
-            return Some(rooms.to_vec());
+            *marks = state.cache.wake_marks(rooms, reader).await;
+            return Woken::Rooms(rooms.to_vec());
         };
         if Instant::now() + WAKE_POLL >= deadline {
             tokio::time::sleep_until(deadline).await;
-            return None;
+            return Woken::Deadline;
         }
         tokio::time::sleep(WAKE_POLL).await;
-        match state.cache.wake_marks(rooms).await {
+        match state.cache.wake_marks(rooms, reader).await {
             Some(now) => {
+                if before.last() != now.last() {
+                    return Woken::NewRoom;
+                }
                 let woken: Vec<u64> = rooms
                     .iter()
                     .zip(before.iter().zip(&now))
@@ -152,13 +166,13 @@ async fn wait_for_news(
                     .collect();
                 *marks = Some(now);
                 if !woken.is_empty() {
-                    return Some(woken);
+                    return Woken::Rooms(woken);
                 }
             }
             // The cache went away: look again at everything, then wait without it.
             None => {
                 *marks = None;
-                return Some(rooms.to_vec());
+                return Woken::Rooms(rooms.to_vec());
             }
         }
     }

@@ -71,6 +71,7 @@ pub async fn direct(
     let opened = state.store.open_direct_room(&sender, &to, found).await?;
     if opened.joined {
         state.cache.invalidate_members(&[opened.room.id]).await;
+        state.cache.rooms_changed(&[sender.id, to.id]).await;
     }
     accept(state, &opened.room, &sender, send.text, opened.first_id).await
 }
