@@ -149,29 +149,28 @@ impl Cache {
 
     /// Marks rooms as having new messages, waking long polls that watch them.
     pub async fn wake(&self, rooms: &[u64]) {
-        if rooms.is_empty() || !self.enabled() {
+        self.bump("wake", rooms.iter().map(|&room| self.wake_key(room))).await;
+    }
+
+    /// Increments marks (created when missing, kept for `MARK_TTL_SECONDS`), in one round trip.
+    async fn bump(&self, op: &'static str, keys: impl Iterator<Item = String>) {
+        if !self.enabled() {
             return;
         }
         let mut pipe = redis::pipe();
-        for &room in rooms {
-            let key = self.wake_key(room);
+        for key in keys {
             pipe.cmd("INCR").arg(&key).ignore().cmd("EXPIRE").arg(&key).arg(MARK_TTL_SECONDS).ignore();
         }
-        let _: Option<()> = self.run("wake", Command::Pipeline(pipe)).await;
+        if pipe.is_empty() {
+            return;
+        }
+        let _: Option<()> = self.run(op, Command::Pipeline(pipe)).await;
     }
 
     /// Marks users as added to a room, waking their long polls to look at their rooms again.
     /// Once per member added (creating, joining or re-opening a room), never per message.
     pub async fn rooms_changed(&self, users: &[u64]) {
-        if users.is_empty() || !self.enabled() {
-            return;
-        }
-        let mut pipe = redis::pipe();
-        for &user in users {
-            let key = self.rooms_of_key(user);
-            pipe.cmd("INCR").arg(&key).ignore().cmd("EXPIRE").arg(&key).arg(MARK_TTL_SECONDS).ignore();
-        }
-        let _: Option<()> = self.run("rooms changed", Command::Pipeline(pipe)).await;
+        self.bump("rooms changed", users.iter().map(|&user| self.rooms_of_key(user))).await;
     }
 
     /// The rooms' wake marks and, last, the mark of `reader`'s room list, to compare with later

@@ -67,6 +67,17 @@ pub async fn signing(config: &SdkConfig) -> crate::signing::Signing {
     panic!("cannot read the signing secret {arn}: {last:?}");
 }
 
+/// The auth settings of a function that signs nothing else: in none mode no token is ever
+/// checked, so the secret is not read (a faster cold start); token mode reads it.
+pub async fn auth(config: &SdkConfig) -> crate::auth::Auth {
+    match crate::auth::mode_from_env() {
+        crate::auth::Mode::None => crate::auth::Auth::from_env(&crate::signing::Signing::from_secret(
+            &uuid::Uuid::new_v4().to_string(),
+        )),
+        crate::auth::Mode::Token => crate::auth::Auth::from_env(&signing(config).await),
+    }
+}
+
 fn optional(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }

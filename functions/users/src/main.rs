@@ -5,11 +5,10 @@ use users::{handle, State};
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let aws = shared::config::aws().await;
-    let signing = shared::config::signing(&aws).await;
     let state = State {
         store: shared::config::store(&aws),
         cache: shared::config::cache(&aws).await,
-        auth: shared::auth::Auth::from_env(&signing),
+        auth: shared::config::auth(&aws).await,
     };
     run(service_fn(|req: Request| {
         let state = &state;
