@@ -154,6 +154,12 @@ stack_alive() {
 }
 
 stop_stack() {
+    # The dev terminal's log stream first: what the functions say while they are stopped (their
+    # watchers report the killed instances) is no news, and stays in the logs.
+    if [ -f "$RUN/streamer.pid" ]; then
+        kill "$(cat "$RUN/streamer.pid")" 2>/dev/null || true
+        rm -f "$RUN/streamer.pid"
+    fi
     local groups
     groups=$(cut -d' ' -f1 "$RUN/pids" 2>/dev/null) || return 0
     rm -f "$RUN/pids"
