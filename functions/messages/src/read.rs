@@ -76,6 +76,8 @@ struct Found {
 pub async fn unseen(state: &State, req: &Request, caller: Caller) -> Result<Response<Body>, ApiError> {
     let reader = caller.acting(http::optional_user_id(req)?, http::missing_user_id)?;
     let wait = http::bounded_query(req, "wait", 0, MAX_WAIT_SECONDS)?.unwrap_or(0);
+    // The reader's room-list mark before their rooms: a room added meanwhile ends a wait at once.
+    let rooms_mark = if wait > 0 { state.cache.wake_marks(&[], reader).await } else { None };
     let mut memberships = state.store.memberships(reader).await?;
     // A user's rooms imply the user: only none at all needs to ask whether N exists.
     if memberships.is_empty() && state.store.get_user(reader).await?.is_none() {
@@ -85,6 +87,9 @@ pub async fn unseen(state: &State, req: &Request, caller: Caller) -> Result<Resp
     let rooms: Vec<u64> = memberships.iter().map(|m| m.room.id).collect();
     // Read before the first look, so a message stored after the look still changes a mark.
     let mut marks = state.cache.wake_marks(&rooms, reader).await;
+    if let (Some(marks), Some(before)) = (marks.as_mut(), rooms_mark.and_then(|m| m.last().copied())) {
+        *marks.last_mut().expect("the reader's mark comes last") = before;
+    }
     let mut watched: Vec<u64> = rooms.clone();
     loop {
         let looked: Vec<&Membership> = memberships.iter().filter(|m| watched.contains(&m.room.id)).collect();
