@@ -263,6 +263,13 @@ start_stack() {
     step "API on :$API_PORT and worker on :$WORKER_PORT" start_functions "$profile" "${watch_flags[@]}"
 }
 
+# watch_api NAME PORT CONCURRENCY: the API functions behind a `cargo lambda watch` of their own,
+# with start_functions' watch flags; settings given before the call are that copy's alone.
+watch_api() {
+    start "$1" cargo lambda watch --manifest-path "$ROOT/Cargo.toml" -A 127.0.0.1 -P "$2" \
+        --concurrency "$3" "${watch_flags[@]}"
+}
+
 # The functions behind `cargo lambda watch`, the worker, and the SQS poller. Code changes need
 # a restart (--ignore-changes). cargo lambda watch still watches its working directory, with an
 # inotify watcher per function instance: it runs from an empty one, or the instances would
@@ -273,9 +280,7 @@ start_functions() {
     mkdir -p "$RUN/watch-root"
     cd "$RUN/watch-root"
     # --concurrency: several instances per function, so long polls never block other requests.
-    AWS_ENDPOINT_URL_DYNAMODB=${DYNAMODB_PROXY_URL:-$AWS_ENDPOINT_URL_DYNAMODB} \
-        start watch cargo lambda watch --manifest-path "$ROOT/Cargo.toml" -A 127.0.0.1 -P "$API_PORT" \
-        --concurrency 16 "${watch_flags[@]}"
+    AWS_ENDPOINT_URL_DYNAMODB=${DYNAMODB_PROXY_URL:-$AWS_ENDPOINT_URL_DYNAMODB} watch_api watch "$API_PORT" 16
     # The worker is a Lambda of its own: its own `cargo lambda watch`, which $RUN/start-worker
     # (re)starts, so tests can kill it mid-batch and bring it back like Lambda would.
     export WORKER_URL="http://127.0.0.1:$WORKER_PORT/2015-03-31/functions/worker/invocations"
@@ -295,16 +300,14 @@ SH
         # For fault tests: the API functions again, but reaching DynamoDB and SQS through ports
         # that the tests open, blackhole or leave closed.
         AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$FAULT_DYNAMODB_PORT" AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$FAULT_SQS_PORT" \
-            start faults cargo lambda watch --manifest-path "$ROOT/Cargo.toml" -A 127.0.0.1 -P "$FAULT_API_PORT" \
-            --concurrency 4 "${watch_flags[@]}"
+            watch_api faults "$FAULT_API_PORT" 4
         export FAULT_API_URL="http://127.0.0.1:$FAULT_API_PORT"
     fi
     if [ -n "${TOKEN_API_PORT:-}" ]; then
         # For the token-mode tests: the API functions again with AUTH_MODE=token, on the same
         # DynamoDB, queue and worker, with tokens and lockouts that end in seconds.
         AUTH_MODE=token ACCESS_TOKEN_SECONDS=$TOKEN_ACCESS_SECONDS LOGIN_WINDOW_SECONDS=$TOKEN_LOGIN_WINDOW_SECONDS \
-            start tokens cargo lambda watch --manifest-path "$ROOT/Cargo.toml" -A 127.0.0.1 -P "$TOKEN_API_PORT" \
-            --concurrency 4 "${watch_flags[@]}"
+            watch_api tokens "$TOKEN_API_PORT" 4
         export TOKEN_API_URL="http://127.0.0.1:$TOKEN_API_PORT"
     fi
     cd "$ROOT"

@@ -132,7 +132,7 @@ impl Auth {
     }
 
     /// Who the request acts for. Token mode: its `Authorization: Bearer` access token, whose
-    /// user must still exist (one GetItem: a deleted user's tokens stop working at once).
+    /// user must still exist ([`Auth::user_of`]).
     pub async fn caller(&self, req: &Request, store: &Store) -> Result<Caller, ApiError> {
         if self.mode == Mode::None {
             return Ok(Caller::Named);
@@ -144,11 +144,17 @@ impl Auth {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::Unauthorized(NOT_VALID.into()))?;
-        let user = self.verify(token, TokenType::Access)?;
+        Ok(Caller::User(self.user_of(token, TokenType::Access, store).await?))
+    }
+
+    /// The user of a valid token of `token_type` who still exists (one GetItem): a deleted
+    /// user's tokens stop working at once. A 401 otherwise.
+    pub async fn user_of(&self, token: &str, token_type: TokenType, store: &Store) -> Result<u64, ApiError> {
+        let user = self.verify(token, token_type)?;
         if store.get_user(user).await?.is_none() {
             return Err(ApiError::Unauthorized("User not found".into()));
         }
-        Ok(Caller::User(user))
+        Ok(user)
     }
 }
 

@@ -84,16 +84,8 @@ impl Endpoint {
 async fn faulty(method: Method, path: &str, body: Option<Value>) -> (Reply, Duration) {
     let url = std::env::var("FAULT_API_URL").expect("FAULT_API_URL is set by scripts/test");
     let started = Instant::now();
-    let client = reqwest::Client::new();
-    let mut req = client.request(method, format!("{url}{path}"));
-    if let Some(body) = body {
-        req = req.header("content-type", "application/json").body(body.to_string());
-    }
-    let res = req.send().await.expect("the fault API answers");
-    let status = res.status();
-    let text = res.text().await.unwrap();
-    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-    (Reply { status, text, json, ..Reply::default() }, started.elapsed())
+    let reply = request_to(&url, method, path, body.map(Body::Json), None).await;
+    (reply, started.elapsed())
 }
 
 fn assert_unavailable(r: &Reply, took: Duration, what: &str) {

@@ -136,9 +136,6 @@ async fn token(state: &State, body: &Map<String, Value>) -> Result<Response<Body
 /// still exists.
 async fn refresh(state: &State, body: &Map<String, Value>) -> Result<Response<Body>, ApiError> {
     let [refresh] = fields(body, ["refresh"])?;
-    let user = state.auth.verify(refresh, TokenType::Refresh)?;
-    if state.store.get_user(user).await?.is_none() {
-        return Err(ApiError::Unauthorized("User not found".into()));
-    }
+    let user = state.auth.user_of(refresh, TokenType::Refresh, &state.store).await?;
     Ok(json_response(200, &json!({"access": state.auth.issue(user, TokenType::Access, now())})))
 }

@@ -3,7 +3,7 @@
 //! failed lately, which the table's TTL drops once its window is over.
 
 use super::item::{decode, encode, key_map, n};
-use super::Store;
+use super::{Backoff, Store};
 use crate::error::ApiError;
 use crate::keys;
 use serde::{Deserialize, Serialize};
@@ -42,7 +42,8 @@ impl Store {
     pub async fn record_login_failure(&self, username: &str, now: u64, window: u64) -> Result<(), ApiError> {
         let (pk, sk) = keys::login_failures(username);
         let floor = now.saturating_sub(window);
-        for _ in 0..3 {
+        let mut backoff = Backoff::new("count a sign-in failure");
+        loop {
             let counted = self
                 .db
                 .update_item()
@@ -84,7 +85,7 @@ impl Store {
                 return Ok(());
             }
             // Another failure started the window meanwhile: count in it.
+            backoff.wait().await?;
         }
-        Err(ApiError::unavailable("count a sign-in failure", "contended"))
     }
 }
