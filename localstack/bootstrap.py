@@ -8,8 +8,8 @@ logical ids in lower case, prefixed with NAME_PREFIX (default "chat-"), with ".f
 queue timings with VISIBILITY_TIMEOUT and MAX_RECEIVE_COUNT, so redelivery tests take seconds.
 
 Prints the functions' environment (the variables of the template's Globals and functions that
-refer to these resources with !Ref, plus DLQ_URL and DLQ_ARN for the local poller and worker) as
-KEY=VALUE lines.
+refer to these resources with !Ref, plus DLQ_URL and DLQ_ARN for the local poller and worker, and
+STREAM_ARN and PUSH_FILTERS for its stream event source) as KEY=VALUE lines.
 
 usage: python localstack/bootstrap.py [path/to/template.yaml]
 """
@@ -61,11 +61,25 @@ def create_table(ddb, name, props):
     }
     if props.get("GlobalSecondaryIndexes"):
         args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-    ddb.create_table(**args)
+    if props.get("StreamSpecification"):
+        args["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+    made = ddb.create_table(**args)
     ddb.get_waiter("table_exists").wait(TableName=name)
     ttl = props.get("TimeToLiveSpecification")
     if ttl:
         ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+    return made["TableDescription"].get("LatestStreamArn")
+
+
+def stream_filters(template):
+    """The filter patterns of the functions' DynamoDB stream events, as one JSON list."""
+    patterns = []
+    for props in resources_of(template, "AWS::Serverless::Function").values():
+        for event in props.get("Events", {}).values():
+            if event.get("Type") == "DynamoDB":
+                filters = event["Properties"].get("FilterCriteria", {}).get("Filters", [])
+                patterns += [json.loads(f["Pattern"]) for f in filters]
+    return json.dumps(patterns, separators=(",", ":"))
 
 
 def queue_attributes(props, arns):
@@ -131,8 +145,12 @@ def main():
     refs = {}  # logical id -> what !Ref gives (table name, queue URL)
     for logical, props in resources_of(template, "AWS::DynamoDB::Table").items():
         name = prefix + logical.lower()
-        create_table(ddb, name, props)
+        stream = create_table(ddb, name, props)
         refs[logical] = name
+        if stream:
+            # For the local stream event source (localstack/poller).
+            print(f"STREAM_ARN={stream}")
+            print(f"PUSH_FILTERS='{stream_filters(template)}'")
 
     queues = resources_of(template, "AWS::SQS::Queue")
     arns = {}

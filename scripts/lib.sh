@@ -183,6 +183,7 @@ stop_stack() {
 start_private_redis() {
     mkdir -p "$RUN"
     API_PORT=$(free_port) DYNAMODB_PORT=$(free_port) SQS_PORT=$(free_port) REDIS_PORT=$(free_port) WORKER_PORT=$(free_port)
+    WS_PORT=$(free_port)
     export RUN REDIS_PORT
     cat >"$RUN/start-redis" <<SH
 #!/bin/sh
@@ -212,6 +213,11 @@ stack_env() {
     export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
     export CACHE_URL="redis://127.0.0.1:$REDIS_PORT" CACHE_PREFIX="chat-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
     export API_URL="http://127.0.0.1:$API_PORT"
+    # The poller follows the table's stream on DynamoDB Local.
+    export AWS_ENDPOINT_URL_DYNAMODB_STREAMS="http://127.0.0.1:$DYNAMODB_PORT"
+    # Live push: the local WebSocket API (localstack/gateway), its Management API for the push
+    # function, its URL for the web client and the tests.
+    export WEBSOCKET_ENDPOINT="http://127.0.0.1:$WS_PORT" WEBSOCKET_URL="ws://localhost:$WS_PORT/"
     # The functions' own logs; cargo-lambda's bookkeeping only from warnings up. cargo lambda
     # watch sets AWS_LAMBDA_MAX_CONCURRENCY=1 for each instance, which the runtime (built
     # without managed concurrency) answers with a warning per instance: not a problem here.
@@ -241,7 +247,8 @@ build_functions() {
 # `cargo lambda watch`, the poller. CARGO_PROFILE=release builds and runs release binaries.
 # DYNAMODB_PROXY, when set, is a command that takes LISTEN and TARGET addresses and forwards
 # DynamoDB calls (the bench counts calls that way); the functions then reach DynamoDB through it.
-# Needs RUN, DYNAMODB_PORT, SQS_PORT, REDIS_PORT, API_PORT, WORKER_PORT; Redis must already listen.
+# Needs RUN, DYNAMODB_PORT, SQS_PORT, REDIS_PORT, API_PORT, WORKER_PORT, WS_PORT; Redis must
+# already listen.
 start_stack() {
     local watch_flags=(--ignore-changes --quiet "$@") profile=debug build_flags=()
     if [ "${CARGO_PROFILE:-debug}" = release ]; then
@@ -283,7 +290,8 @@ start_functions() {
     AWS_ENDPOINT_URL_DYNAMODB=${DYNAMODB_PROXY_URL:-$AWS_ENDPOINT_URL_DYNAMODB} watch_api watch "$API_PORT" 16
     # The worker is a Lambda of its own: its own `cargo lambda watch`, which $RUN/start-worker
     # (re)starts, so tests can kill it mid-batch and bring it back like Lambda would.
-    export WORKER_URL="http://127.0.0.1:$WORKER_PORT/2015-03-31/functions/worker/invocations"
+    export WORKER_URL
+    WORKER_URL=$(invoke_url "http://127.0.0.1:$WORKER_PORT" worker)
     cat >"$RUN/start-worker" <<SH
 #!/bin/bash
 # A killed predecessor may hold the port for a moment.
@@ -307,7 +315,7 @@ SH
         # For the token-mode tests: the API functions again with AUTH_MODE=token, on the same
         # DynamoDB, queue and worker, with tokens and lockouts that end in seconds.
         AUTH_MODE=token ACCESS_TOKEN_SECONDS=$TOKEN_ACCESS_SECONDS LOGIN_WINDOW_SECONDS=$TOKEN_LOGIN_WINDOW_SECONDS \
-            watch_api tokens "$TOKEN_API_PORT" 4
+            WEBSOCKET_URL="ws://localhost:$TOKEN_WS_PORT/" watch_api tokens "$TOKEN_API_PORT" 4
         export TOKEN_API_URL="http://127.0.0.1:$TOKEN_API_PORT"
     fi
     cd "$ROOT"
@@ -317,14 +325,30 @@ SH
     # Any answer will do (token mode answers 401): the function started.
     curl -sS -o /dev/null --max-time 120 "$API_URL/users/" || { echo "the API does not answer"; return 1; }
     curl -fsS -o /dev/null --max-time 60 -d '{"Records": []}' "$WORKER_URL" || { echo "the worker does not answer"; return 1; }
-    # The SQS event source mapping: batches from SQS to the worker through its Invoke API.
-    start poller "$ROOT/target/$profile/poller"
+    # The event source mappings: batches from SQS to the worker, the table's stream to the push
+    # function, each through its Invoke API.
+    PUSH_URL="$(invoke_url "$API_URL" push)" start poller "$ROOT/target/$profile/poller"
+    # The WebSocket API (and in the tests a second one, on the token-mode copy).
+    local apis=("$WS_PORT=$(invoke_url "$API_URL" sockets)")
+    if [ -n "${TOKEN_WS_PORT:-}" ]; then
+        apis+=("$TOKEN_WS_PORT=$(invoke_url "$TOKEN_API_URL" sockets)")
+        export TOKEN_WEBSOCKET_URL="ws://localhost:$TOKEN_WS_PORT/"
+    fi
+    start gateway "$ROOT/target/$profile/gateway" "${apis[@]}"
+    wait_until 10 "the WebSocket gateway" port_open "$WS_PORT" || return 1
     # Start one instance of each function now rather than on its first request.
     local warm=() path
     for path in /chat/chatroom/ /chat/messages/unseen/?user_id=1 /chat/task_state/warm-up; do
         curl -sS -o /dev/null "$API_URL$path" & warm+=($!)
     done
+    curl -sS -o /dev/null -d '{"Records": []}' "$(invoke_url "$API_URL" push)" & warm+=($!)
+    curl -sS -o /dev/null -d '{"requestContext": {"routeKey": "$default"}}' "$(invoke_url "$API_URL" sockets)" & warm+=($!)
     wait "${warm[@]}"
+}
+
+# The Lambda Invoke API URL of a function behind a `cargo lambda watch` at BASE.
+invoke_url() {
+    echo "$1/2015-03-31/functions/$2/invocations"
 }
 
 # 15 users, ids 1-15, through the API itself (so they are hashed and cached like any other).

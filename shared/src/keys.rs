@@ -22,6 +22,8 @@
 //! | message stored after a newer one | `DELIVERED#<room>` | `LATE#<seq>` [worker, rarely] |
 //! | task | `TASK#<uuid>` | `TASK` [send, worker] |
 //! | failed sign-ins of a username | `LOGIN#<name>` | `FAILURES` [failed sign-ins] |
+//! | WebSocket connection of a user | `CONNS#<user>` | `CONN#<connection>` [connect, disconnect, push] |
+//! | owner of a WebSocket connection | `CONN#<connection>` | `OWNER` [connect, disconnect, push] |
 //!
 //! No key is written by sends to different rooms: a send writes its room's `SEQ` and its own
 //! `TASK`; its delivery writes its room's `MSGS`, `DELIVERED` and its `TASK`. Nothing is written
@@ -138,8 +140,10 @@ pub const MESSAGE_PREFIX: &str = "MSG#";
 
 /// A room's messages have a partition of their own: reading the members (every send does) never
 /// walks the history, and the history's writes do not share a partition with the room's.
+pub const MESSAGES_PREFIX: &str = "MSGS#";
+
 pub fn messages_pk(room: u64) -> String {
-    format!("MSGS#{room}")
+    format!("{MESSAGES_PREFIX}{room}")
 }
 
 pub fn message(room: u64, id: u64) -> Key {
@@ -172,12 +176,58 @@ pub fn late(room: u64, seq: u64) -> Key {
     (delivered_pk(room), late_sk(seq))
 }
 
+pub const TASK_PREFIX: &str = "TASK#";
+
 pub fn task(id: &str) -> Key {
-    (format!("TASK#{id}"), "TASK".into())
+    (format!("{TASK_PREFIX}{id}"), "TASK".into())
 }
 
 pub fn login_failures(username: &str) -> Key {
     (format!("LOGIN#{username}"), "FAILURES".into())
+}
+
+/// A user's connections are one partition: the pushes to a user are one Query.
+pub fn connections_pk(user: u64) -> String {
+    format!("CONNS#{user}")
+}
+
+pub fn connection(user: u64, id: &str) -> Key {
+    (connections_pk(user), format!("CONN#{id}"))
+}
+
+/// `$disconnect` names only the connection: this item says whose it was.
+pub fn connection_owner(id: &str) -> Key {
+    (format!("CONN#{id}"), "OWNER".into())
+}
+
+/// The item families whose changes are pushed to WebSocket clients (the `push` function reads
+/// them from the table's stream), told apart by key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Watched {
+    Message,
+    Task,
+    /// `USER#<user>` / `ROOM#<room>`: the user is a member of the room while it exists.
+    Membership {
+        user: u64,
+        room: u64,
+    },
+    /// `USER#<user>` / `PROFILE`.
+    User(u64),
+}
+
+pub fn watched(pk: &str, sk: &str) -> Option<Watched> {
+    if pk.starts_with(MESSAGES_PREFIX) && sk.starts_with(MESSAGE_PREFIX) {
+        return Some(Watched::Message);
+    }
+    if pk.starts_with(TASK_PREFIX) {
+        return Some(Watched::Task);
+    }
+    let user = pk.strip_prefix(USER_PREFIX).and_then(|id| id.parse().ok())?;
+    match sk {
+        "PROFILE" => Some(Watched::User(user)),
+        _ if sk.starts_with(ROOM_PREFIX) => Some(Watched::Membership { user, room: trailing_id(sk)? }),
+        _ => None,
+    }
 }
 
 /// The number after the last `#` of a sort key built above.
@@ -208,6 +258,25 @@ mod tests {
         assert_eq!(trailing_id(&member(5, 42).1), Some(42));
         assert_eq!(trailing_id(&membership(1, 77).1), Some(77));
         assert_eq!(trailing_id("META"), None);
+    }
+
+    #[test]
+    fn watched_families_are_told_by_key() {
+        let w = |(pk, sk): Key| watched(&pk, &sk);
+        assert_eq!(w(message(3, 9)), Some(Watched::Message));
+        assert_eq!(w(task("abc")), Some(Watched::Task));
+        assert_eq!(w(membership(4, 12)), Some(Watched::Membership { user: 4, room: 12 }));
+        assert_eq!(w(user(4)), Some(Watched::User(4)));
+        for other in [
+            user_listing(4),
+            member(12, 4),
+            delivery_state(3),
+            late(3, 1),
+            message_seq(3),
+            connection(4, "c"),
+        ] {
+            assert_eq!(w(other.clone()), None, "{other:?}");
+        }
     }
 
     #[test]

@@ -14,7 +14,6 @@
 //! UpdateItem.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use serde_json::Value;
 use shared::cache::Cache;
 use shared::queue::Job;
 use shared::store::{Delivered, Delivery, Position, Store, StoredMessage, MESSAGES_PER_DELIVERY};
@@ -150,7 +149,7 @@ async fn deliver(store: &Store, sends: &[Send]) -> Result<(), ApiError> {
                 tracing::info!(task_id, message = message.id, "already delivered");
                 store.finish_if_pending(task_id, message, &send.room_name).await?;
             }
-            Delivered::RoomGone => store.fail_task(task_id, ROOM_GONE).await?,
+            Delivered::RoomGone => store.fail_task(task_id, message.from_id, ROOM_GONE).await?,
         }
     }
     store.finish_tasks(&stored).await
@@ -159,15 +158,12 @@ async fn deliver(store: &Store, sends: &[Send]) -> Result<(), ApiError> {
 /// A dead-lettered record: its send's task ends as FAILURE (unless it succeeded after all).
 /// Seen jobs and unreadable records are dropped: there is nothing left to finish.
 async fn give_up(store: &Store, body: &str) -> Result<(), ApiError> {
-    let task_id = serde_json::from_str::<Value>(body)
-        .ok()
-        .and_then(|job| job.get("task_id").and_then(Value::as_str).map(str::to_string));
-    match task_id {
-        Some(task_id) => {
+    match serde_json::from_str::<Job>(body) {
+        Ok(Job::Send { task_id, message, .. }) => {
             tracing::error!(task_id, "send dead-lettered, failing its task");
-            store.fail_task(&task_id, GAVE_UP).await
+            store.fail_task(&task_id, message.from_id, GAVE_UP).await
         }
-        None => {
+        _ => {
             tracing::error!("dead-lettered record without a task dropped");
             Ok(())
         }

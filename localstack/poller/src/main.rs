@@ -1,7 +1,9 @@
-//! Local stand-in for Lambda's SQS event source mapping: long-polls the job queue and the
+//! Local stand-in for Lambda's event source mappings. SQS: long-polls the job queue and the
 //! dead-letter queue, invokes the worker with each batch through the Lambda Invoke API that
 //! `cargo lambda watch` serves, deletes what the worker handled and leaves its reported
-//! failures (or a whole batch, if the invoke failed) for SQS to deliver again.
+//! failures (or a whole batch, if the invoke failed) for SQS to deliver again. DynamoDB
+//! stream: see `stream`, when `STREAM_ARN`, `PUSH_URL` (the push function's invoke URL) and
+//! `PUSH_FILTERS` (a JSON list of filter patterns) are set.
 //!
 //! Environment: `QUEUE_URL`, `DLQ_URL`, `WORKER_URL` (the worker's invoke URL), and optionally
 //! `POLLERS` (concurrent pollers of the job queue, default 8: as fast as 16 and faster than 2
@@ -13,6 +15,8 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use aws_sdk_sqs::Client;
 use std::time::Duration;
+
+mod stream;
 
 #[derive(Clone)]
 struct Source {
@@ -49,6 +53,20 @@ async fn main() {
         for _ in 0..pollers.max(1) {
             tasks.push(tokio::spawn(poll(source.clone())));
         }
+    }
+    if let (Ok(arn), Ok(function)) = (std::env::var("STREAM_ARN"), std::env::var("PUSH_URL")) {
+        let filters: Vec<serde_json::Value> =
+            serde_json::from_str(&std::env::var("PUSH_FILTERS").unwrap_or("[]".into()))
+                .expect("PUSH_FILTERS is a JSON list of patterns");
+        let streams = aws_sdk_dynamodbstreams::Client::new(&aws);
+        tracing::info!(arn, function, filters = filters.len(), "following the table's stream");
+        tasks.push(tokio::spawn(stream::follow(stream::Source {
+            streams,
+            http: http.clone(),
+            arn,
+            function,
+            filters,
+        })));
     }
     tracing::info!(worker, "polling");
     for task in tasks {

@@ -2,6 +2,7 @@
 //! Every read that decides a write, or follows one in the same request, is strongly consistent.
 //! Items decode into types ([`item`]); one that does not is logged and answered 503.
 
+mod connections;
 mod direct;
 mod item;
 mod logins;
@@ -12,6 +13,7 @@ mod tasks;
 mod txn;
 mod users;
 
+pub use connections::CONNECTION_TTL_SECONDS;
 pub use direct::{DirectLookup, DirectRoom};
 pub use item::{Attrs, RoomKind};
 pub use logins::MAX_LOGIN_FAILURES;
@@ -21,7 +23,7 @@ pub use messages::{
     UNSEEN_PER_ROOM,
 };
 pub use rooms::{direct_room_name, Room, MAX_INITIAL_MEMBERS};
-pub use tasks::{TaskRecord, TASK_TTL_SECONDS};
+pub use tasks::{task_from_stream, TaskEnd, TaskRecord, TASK_TTL_SECONDS};
 pub use txn::{pack, Outcome, Slot, Txn, TXN_ITEMS};
 pub use users::{UserPage, UserWriteError};
 

@@ -36,7 +36,41 @@ struct TaskItem {
     message: Option<StoredMessage>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     room_name: Option<String>,
+    /// Who sent it, on failures (a success has its message's `from_id`): the push of a task's
+    /// end goes to its sender.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sender: Option<u64>,
     expires_at: i64,
+}
+
+/// A task's record as its item holds it (read back, or carried by the table's stream).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskEnd {
+    pub id: String,
+    pub record: TaskRecord,
+    /// Who sent it; unknown only for records of versions that did not say.
+    pub sender: Option<u64>,
+}
+
+impl TaskItem {
+    fn into_end(self) -> Result<TaskEnd, ApiError> {
+        let id = self.pk.strip_prefix(keys::TASK_PREFIX).unwrap_or(&self.pk).to_string();
+        let sender = self.sender.or(self.message.as_ref().map(|m| m.from_id));
+        let record = match (self.task_state.as_str(), self.message, self.room_name, self.task_result) {
+            ("PENDING", ..) => TaskRecord::Pending,
+            ("SUCCESS", Some(message), Some(room_name), _) => TaskRecord::Success { message, room_name },
+            ("FAILURE", _, _, Some(result)) => TaskRecord::Failure(result),
+            (state, ..) => {
+                return Err(ApiError::corrupt("task", format!("state {state} without its result")))
+            }
+        };
+        Ok(TaskEnd { id, record, sender })
+    }
+}
+
+/// A task item from the table's stream (the `push` function's input).
+pub fn task_from_stream(item: serde_dynamo::Item) -> Result<TaskEnd, ApiError> {
+    serde_dynamo::from_item::<_, TaskItem>(item).map_err(|e| ApiError::corrupt("task", e))?.into_end()
 }
 
 fn expiry() -> i64 {
@@ -53,6 +87,7 @@ fn success_item(id: &str, message: &StoredMessage, room_name: &str) -> super::At
         task_result: None,
         message,
         room_name,
+        sender: None,
         expires_at: expiry(),
     })
 }
@@ -66,15 +101,7 @@ impl Store {
         if task.expires_at < chrono::Utc::now().timestamp() {
             return Ok(None);
         }
-        let record = match (task.task_state.as_str(), task.message, task.room_name, task.task_result) {
-            ("PENDING", ..) => TaskRecord::Pending,
-            ("SUCCESS", Some(message), Some(room_name), _) => TaskRecord::Success { message, room_name },
-            ("FAILURE", _, _, Some(result)) => TaskRecord::Failure(result),
-            (state, ..) => {
-                return Err(ApiError::corrupt("task", format!("state {state} without its result")))
-            }
-        };
-        Ok(Some(record))
+        Ok(Some(task.into_end()?.record))
     }
 
     /// SUCCESS for tasks whose messages were stored just now (so no other result can be
@@ -106,13 +133,13 @@ impl Store {
     }
 
     /// FAILURE with a reason, unless the task already succeeded. One UpdateItem.
-    pub async fn fail_task(&self, id: &str, reason: &str) -> Result<(), ApiError> {
+    pub async fn fail_task(&self, id: &str, sender: u64, reason: &str) -> Result<(), ApiError> {
         let result = serde_json::json!({ "error": reason }).to_string();
         self.settle(
             id,
             "FAILURE",
-            "task_result = :result",
-            &[(":result", s(result))],
+            "task_result = :result, sender = :sender",
+            &[(":result", s(result)), (":sender", super::item::n(sender))],
             "task_state <> :success",
             "UpdateItem task failure",
         )

@@ -1,0 +1,97 @@
+//! The WebSocket API (API.md, "Live push"): `$connect` checks who connects (none mode
+//! `?user_id=N`, a user that exists: 1 GetItem; token mode `?token=<access>`, valid and of a user
+//! that exists: 1 GetItem) and records the connection (1 BatchWriteItem); anything else refuses
+//! it with the status and JSON error a route would answer. `$disconnect` forgets it (2
+//! DeleteItems). `$default` answers `{"action": "ping"}` with `{"type": "pong"}` through the
+//! route's response, without a call. The pushes themselves are the `push` function's.
+
+use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use aws_lambda_events::encodings::Body;
+use serde_json::{json, Value};
+use shared::auth::{Auth, Mode, TokenType};
+use shared::store::Store;
+use shared::{ApiError, Style};
+
+pub struct State {
+    pub store: Store,
+    pub auth: Auth,
+}
+
+pub async fn handle(state: &State, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
+    let context = &event.request_context;
+    let connection = context.connection_id.clone().unwrap_or_default();
+    let answer = match context.route_key.as_deref().unwrap_or("$default") {
+        "$connect" => connect(state, &event, &connection).await.map(|user| {
+            tracing::info!(connection, user, "connected");
+            None
+        }),
+        "$disconnect" => state.store.disconnect(&connection).await.map(|user| {
+            tracing::info!(connection, user, "disconnected");
+            None
+        }),
+        _ => Ok(Some(reply(event.body.as_deref()))),
+    };
+    match answer {
+        Ok(body) => response(200, body),
+        Err(err) => response(err.status(), Some(err.body(Style::Envelope))),
+    }
+}
+
+/// The user a connection is for, once it is recorded.
+async fn connect(
+    state: &State,
+    event: &ApiGatewayWebsocketProxyRequest,
+    connection: &str,
+) -> Result<u64, ApiError> {
+    let query = |name: &str| event.query_string_parameters.first(name).map(str::to_string);
+    let user = match state.auth.mode {
+        Mode::None => {
+            let user = shared::http::parse_id(&query("user_id").ok_or_else(shared::http::missing_user_id)?)
+                .ok_or_else(|| ApiError::BadRequest("user_id must be a positive integer.".into()))?;
+            if state.store.get_user(user).await?.is_none() {
+                return Err(ApiError::user_not_found(user));
+            }
+            user
+        }
+        Mode::Token => {
+            let token = query("token").filter(|t| !t.is_empty()).ok_or_else(|| {
+                ApiError::Unauthorized("Query parameter token (an access token) is required.".into())
+            })?;
+            state.auth.user_of(&token, TokenType::Access, &state.store).await?
+        }
+    };
+    state.store.connect(user, connection).await?;
+    Ok(user)
+}
+
+/// The answer to a client's frame. Pure.
+pub fn reply(body: Option<&str>) -> Value {
+    let action =
+        body.and_then(|b| serde_json::from_str::<Value>(b).ok()).and_then(|v| v.get("action").cloned());
+    match action.as_ref().and_then(Value::as_str) {
+        Some("ping") => json!({"type": "pong"}),
+        _ => {
+            json!({"type": "error", "data": {"error": r#"Unknown frame: the only action is {"action": "ping"}."#}})
+        }
+    }
+}
+
+fn response(status: u16, body: Option<Value>) -> ApiGatewayProxyResponse {
+    let mut response = ApiGatewayProxyResponse::default();
+    response.status_code = i64::from(status);
+    response.body = body.map(|b| Body::Text(b.to_string()));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ping_gets_a_pong_and_anything_else_an_error_frame() {
+        assert_eq!(reply(Some(r#"{"action": "ping"}"#)), json!({"type": "pong"}));
+        for other in [None, Some(""), Some("ping"), Some(r#"{"action": "send"}"#), Some(r#"{"action": 1}"#)] {
+            assert_eq!(reply(other)["type"], "error", "{other:?}");
+        }
+    }
+}

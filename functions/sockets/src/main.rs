@@ -1,0 +1,15 @@
+use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use sockets::{handle, State};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let aws = shared::config::aws().await;
+    let state = State { store: shared::config::store(&aws), auth: shared::config::auth(&aws).await };
+    run(service_fn(|event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
+        let state = &state;
+        async move { Ok::<_, Error>(handle(state, event.payload).await) }
+    }))
+    .await
+}
