@@ -334,7 +334,16 @@ SH
         apis+=("$TOKEN_WS_PORT=$(invoke_url "$TOKEN_API_URL" sockets)")
         export TOKEN_WEBSOCKET_URL="ws://localhost:$TOKEN_WS_PORT/"
     fi
-    start gateway "$ROOT/target/$profile/gateway" "${apis[@]}"
+    # $RUN/start-gateway (re)starts it: the browser test stops it to see the client fall back.
+    cat >"$RUN/start-gateway" <<SH
+#!/bin/bash
+for _ in \$(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$WS_PORT) 2>/dev/null || break; sleep 0.1; done
+setsid "$ROOT/target/$profile/gateway" ${apis[*]} >>"$RUN/gateway.log" 2>&1 &
+echo "\$! gateway" >>"$RUN/pids"
+echo "\$!" >"$RUN/gateway.pid"
+SH
+    chmod +x "$RUN/start-gateway"
+    "$RUN/start-gateway"
     wait_until 10 "the WebSocket gateway" port_open "$WS_PORT" || return 1
     # Start one instance of each function now rather than on its first request.
     local warm=() path

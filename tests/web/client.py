@@ -1,12 +1,16 @@
 """The browser client at GET / in a real browser: headless Chromium through its WebDriver
 (Debian's chromium and chromium-driver), driven by Selenium. Two browser sessions chat as two
-users; then a direct message, older pages, an error shown, the narrow layout, and token mode's
-sign-in. Run by scripts/test (needs API_URL, TOKEN_API_URL and WEB_SHOTS, the folder for
+users over live push (the WebSocket); then a direct message, older pages, an error shown, the
+fall back to long polling while the WebSocket API is down and the way back, the narrow layout,
+and token mode's sign-in. Run by scripts/test (needs API_URL, TOKEN_API_URL, RUN (the stack's
+folder, whose start-gateway restarts the local WebSocket API) and WEB_SHOTS, the folder for
 screenshots: every browser's on failure, and conversation.png, the README's picture).
 """
 
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import time
 import traceback
@@ -24,6 +28,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 API = os.environ["API_URL"]
 TOKEN_API = os.environ["TOKEN_API_URL"]
 SHOTS = os.environ["WEB_SHOTS"]
+RUN = os.environ["RUN"]
 browsers = {}
 
 
@@ -85,11 +90,19 @@ def sign_up(driver, base, username):
     wait(driver).until(lambda d: by_id(d, "chat").is_displayed())
 
 
+def transport_is(driver, live, seconds=10):
+    """Waits until the page says how messages arrive: live (the WebSocket) or polling."""
+    wanted = "true" if live else "false"
+    wait(driver, seconds).until(lambda d: by_id(d, "transport").get_attribute("data-live") == wanted)
+
+
 def conversation():
     a, b = unique("ann"), unique("bob")
     first, second = browser("first"), browser("second")
     sign_up(first, API, a)
     sign_up(second, API, b)
+    transport_is(first, live=True)
+    transport_is(second, live=True)
 
     # Ann starts a room with Bob and writes; Bob sees it come without reloading, and answers.
     room = unique("family")
@@ -146,6 +159,36 @@ def conversation():
     error_shown(second, "does not exist")
 
 
+def fallback_to_polling():
+    """The WebSocket API goes down: both pages fall back to long polling and still chat; it
+    comes back: both are live again."""
+    c, d = unique("cat"), unique("dan")
+    one, two = browser("one"), browser("two")
+    sign_up(one, API, c)
+    sign_up(two, API, d)
+    room = unique("outage")
+    fill(one, "create-name", room)
+    fill(one, "create-members", d, enter=True)
+    wait(one).until(lambda drv: by_id(drv, "room-title").text == room)
+    room_button(two, room, seconds=5).click()
+    transport_is(one, live=True)
+    transport_is(two, live=True)
+    with open(os.path.join(RUN, "gateway.pid")) as f:
+        os.kill(int(f.read()), signal.SIGTERM)
+    try:
+        transport_is(one, live=False, seconds=5)
+        transport_is(two, live=False, seconds=5)
+        fill(one, "send-text", "while the socket is down", enter=True)
+        message_shown(two, "while the socket is down", seconds=3)
+    finally:
+        subprocess.run([os.path.join(RUN, "start-gateway")], check=True)
+    # Tries again after 1, 2, 4, 8 ... s: back within 20 s.
+    transport_is(one, live=True, seconds=20)
+    transport_is(two, live=True, seconds=20)
+    fill(two, "send-text", "and live again", enter=True)
+    message_shown(one, "and live again", seconds=3)
+
+
 def narrow_layout():
     phone = browser("phone", width=360, height=740, phone=True)
     sign_up(phone, API, unique("small"))
@@ -177,6 +220,7 @@ def token_mode():
     error_shown(signer, "No active account found with the given credentials")
     fill(signer, "sign-in-password", "Passw0rd!", enter=True)
     wait(signer).until(lambda d: by_id(d, "chat").is_displayed())
+    transport_is(signer, live=True)
     tok_room = unique("tokroom")
     fill(signer, "create-name", tok_room, enter=True)
     wait(signer).until(lambda d: by_id(d, "room-title").text == tok_room)
@@ -186,7 +230,7 @@ def token_mode():
 
 def main():
     os.makedirs(SHOTS, exist_ok=True)
-    steps = [conversation, narrow_layout, pick_a_user, token_mode]
+    steps = [conversation, fallback_to_polling, narrow_layout, pick_a_user, token_mode]
     try:
         for step in steps:
             step()

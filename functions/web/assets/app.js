@@ -1,11 +1,20 @@
 // The browser client of serverless-chat-rs: plain JavaScript on the API of docs/API.md, from the
-// same origin. Token mode signs in for a token pair; none mode picks a user. New messages come
-// through long polling (unseen?wait=20); a send shows pending until its task ends.
+// same origin. Token mode signs in for a token pair; none mode picks a user. New messages, task
+// ends and memberships come over the WebSocket (docs/API.md, "Live push") while it is open, and
+// through long polling (unseen?wait=20) while it is not; a send shows pending until its task ends.
 "use strict";
 
 const mode = document.body.dataset.authMode === "token" ? "token" : "none";
+const websocketUrl = document.body.dataset.websocketUrl || "";
 const $ = (id) => document.getElementById(id);
-const state = { me: null, tokens: null, rooms: new Map(), room: null, older: null, polling: 0 };
+const state = {
+  me: null, tokens: null, rooms: new Map(), room: null, older: null,
+  // Long polling: on or off, and the generation of the loop that may run.
+  pollOn: false, polling: 0,
+  // The WebSocket, whether it is open, task ends it pushed (by task id) for follow() to pick
+  // up, the wait before the next try to connect, and the pending moves of read positions.
+  socket: null, live: false, ended: new Map(), retry: 1000, reads: new Map(),
+};
 
 // ---------------------------------------------------------------- the API
 
@@ -154,7 +163,8 @@ async function enter(me) {
   $("welcome").hidden = true;
   $("chat").hidden = false;
   await loadRooms();
-  poll();
+  transport(false);
+  connect();
 }
 
 // ---------------------------------------------------------------- rooms
@@ -278,18 +288,20 @@ $("leave").addEventListener("click", async () => {
   try {
     const id = state.room;
     await api("DELETE", asMe(`/chat/chatroom/${id}/`));
-    state.rooms.get(id).button.parentElement.remove();
-    state.rooms.delete(id);
-    state.room = null;
-    $("messages").replaceChildren();
-    $("room-head").hidden = true;
-    $("send-form").hidden = true;
-    $("older").hidden = true;
-    $("no-room").hidden = false;
+    dropRoom(id);
   } catch (e) {
     showError(e);
   }
 });
+
+function closeRoom() {
+  state.room = null;
+  $("messages").replaceChildren();
+  $("room-head").hidden = true;
+  $("send-form").hidden = true;
+  $("older").hidden = true;
+  $("no-room").hidden = false;
+}
 
 // ---------------------------------------------------------------- messages
 
@@ -313,11 +325,13 @@ function messageItem(m, pending) {
   return item;
 }
 
-// Shows a stored message in the open room once (a pending copy of it is replaced).
+function shown(id) {
+  return Boolean($("messages").querySelector(`li[data-id="${CSS.escape(String(id))}"]`));
+}
+
+// Shows a stored message in the open room once.
 function showMessage(m) {
-  const list = $("messages");
-  if (list.querySelector(`li[data-id="${CSS.escape(String(m.id))}"]`)) return;
-  list.append(messageItem(m));
+  if (!shown(m.id)) $("messages").append(messageItem(m));
 }
 
 function scrollDown() {
@@ -351,18 +365,22 @@ async function follow(task, room, text) {
   }
   for (let delay = 150; ; delay = Math.min(delay * 1.5, 2000)) {
     await new Promise((r) => setTimeout(r, delay));
-    let task_state;
-    try {
-      ({ json: task_state } = await api("GET", `/chat/task_state/${task}`));
-    } catch (e) {
-      if (e.status === 0 || e.status >= 500) continue;
-      item.remove();
-      return showError(e);
+    // Live, the task's end is pushed: ask task_state only if it is late (a push is a hint).
+    let task_state = await pushedEnd(task, state.live ? 5000 : 0);
+    if (!task_state) {
+      try {
+        ({ json: task_state } = await api("GET", `/chat/task_state/${task}`));
+      } catch (e) {
+        if (e.status === 0 || e.status >= 500) continue;
+        item.remove();
+        return showError(e);
+      }
     }
     if (task_state.state === "SUCCESS") {
       const m = task_state.result;
       addRoom(m.room);
-      if (item.isConnected) item.replaceWith(messageItem(m));
+      if (item.isConnected && shown(m.id)) item.remove(); // pushed meanwhile
+      else if (item.isConnected) item.replaceWith(messageItem(m));
       else if (state.room === m.room.id) showMessage(m);
       else if (room === null) await openRoom(m.room.id);
       return;
@@ -377,25 +395,46 @@ async function follow(task, room, text) {
   }
 }
 
-// ---------------------------------------------------------------- long polling
+// ---------------------------------------------------------------- new messages
 
-// One long poll after another: rooms with news get a count, the open room shows them at once.
+// A message that arrived (pushed, or answered by a long poll): the open room shows it, another
+// room counts it as unseen (one's own messages from other tabs are not unseen).
+function arrived(entry, m) {
+  if (state.room === entry.room.id) {
+    showMessage(m);
+    scrollDown();
+    if (state.live) markRead(entry.room.id);
+  } else if (!m.msg_from || m.msg_from.id !== state.me.id) {
+    setUnseen(entry, [...entry.unseen, m.id]);
+  }
+}
+
+// A pushed message was seen in the open room: a one-message page of its history moves the read
+// position past it (as unseen would have), at most once a second per room.
+function markRead(room) {
+  if (state.reads.has(room)) return;
+  state.reads.set(room, setTimeout(() => {
+    state.reads.delete(room);
+    api("GET", asMe(`/chat/messages/${room}/?limit=1`)).catch(() => {});
+  }, 1000));
+}
+
+// Long polling on (while the WebSocket is not open) or off.
+function polling(on) {
+  if (on === state.pollOn) return;
+  state.pollOn = on;
+  if (on) poll();
+  else state.polling += 1; // the running loop ends after its request
+}
+
+// One long poll after another.
 async function poll() {
   const generation = ++state.polling;
   let failures = 0;
   while (generation === state.polling) {
     try {
-      const { json } = await api("GET", asMe("/chat/messages/unseen/?wait=20"));
+      await catchUp(20);
       failures = 0;
-      for (const room of json.data) {
-        const entry = addRoom(room);
-        if (state.room === room.id) {
-          for (const m of room.messages) showMessage(m);
-          scrollDown();
-        } else {
-          setUnseen(entry, [...entry.unseen, ...room.messages.map((m) => m.id)]);
-        }
-      }
     } catch (e) {
       if (e.status === 401) return showError(new Error("Your session has ended; sign in again."));
       failures += 1;
@@ -403,6 +442,114 @@ async function poll() {
       await new Promise((r) => setTimeout(r, Math.min(1000 * failures, 10000)));
     }
   }
+}
+
+// What is unseen (waiting up to `wait` seconds for something): also what a WebSocket that just
+// opened may have missed.
+async function catchUp(wait) {
+  const { json } = await api("GET", asMe(`/chat/messages/unseen/?wait=${wait}`));
+  for (const room of json.data) {
+    const entry = addRoom(room);
+    for (const m of room.messages) arrived(entry, m);
+  }
+}
+
+// ---------------------------------------------------------------- live push
+
+function transport(live) {
+  state.live = live;
+  $("transport").textContent = live ? "live" : "polling";
+  $("transport").dataset.live = String(live);
+}
+
+// Opens the WebSocket; while it is closed, long polling carries on and it is tried again, a
+// little later each time (up to a minute).
+function connect() {
+  if (!websocketUrl || !window.WebSocket) return polling(true);
+  const who = mode === "token" ? `token=${encodeURIComponent(state.tokens.access)}` : `user_id=${state.me.id}`;
+  let socket;
+  try {
+    socket = new WebSocket(`${websocketUrl}${websocketUrl.includes("?") ? "&" : "?"}${who}`);
+  } catch (e) {
+    return polling(true);
+  }
+  state.socket = socket;
+  polling(!state.live);
+  let pinger = null;
+  socket.onopen = () => {
+    state.retry = 1000;
+    polling(false);
+    transport(true);
+    // API Gateway closes a connection idle for 10 minutes.
+    pinger = setInterval(() => socket.send(JSON.stringify({ action: "ping" })), 5 * 60 * 1000);
+    catchUp(0).catch(() => {});
+  };
+  socket.onmessage = (event) => {
+    try { pushed(JSON.parse(event.data)); } catch (e) { /* not a frame of ours */ }
+  };
+  socket.onclose = async () => {
+    clearInterval(pinger);
+    if (state.socket !== socket) return;
+    transport(false);
+    polling(true);
+    // An expired access token is refused at connect: a fresh one first.
+    if (mode === "token" && !(await refresh())) return;
+    setTimeout(connect, state.retry);
+    state.retry = Math.min(state.retry * 2, 60000);
+  };
+}
+
+async function pushed(frame) {
+  if (frame.type === "message") {
+    const m = frame.data;
+    let entry = state.rooms.get(m.room);
+    if (!entry) entry = await roomById(m.room);
+    if (entry) arrived(entry, m);
+  } else if (frame.type === "task") {
+    const waiter = state.ended.get(frame.data.task_id);
+    state.ended.set(frame.data.task_id, frame.data);
+    if (typeof waiter === "function") waiter(frame.data);
+  } else if (frame.type === "membership") {
+    if (frame.data.joined) await roomById(frame.data.room);
+    else dropRoom(frame.data.room);
+  }
+}
+
+// A room the list does not show yet, read and added.
+async function roomById(id) {
+  try {
+    const { json } = await api("GET", asMe(`/chat/chatroom/${id}/`));
+    return addRoom(json.data);
+  } catch (e) {
+    return null;
+  }
+}
+
+// A room N is no member of any more leaves the list (and the view, if open).
+function dropRoom(id) {
+  const entry = state.rooms.get(id);
+  if (!entry) return;
+  entry.button.parentElement.remove();
+  state.rooms.delete(id);
+  if (state.room === id) closeRoom();
+}
+
+// The pushed end of a task, waiting up to `ms` for it; null if it did not come.
+function pushedEnd(task, ms) {
+  const known = state.ended.get(task);
+  if (known && typeof known !== "function") {
+    state.ended.delete(task);
+    return Promise.resolve({ state: known.state, result: known.result });
+  }
+  if (!ms) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => { state.ended.delete(task); resolve(null); }, ms);
+    state.ended.set(task, (data) => {
+      clearTimeout(timer);
+      state.ended.delete(task);
+      resolve({ state: data.state, result: data.result });
+    });
+  });
 }
 
 start().catch(showError);

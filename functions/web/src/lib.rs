@@ -1,6 +1,7 @@
 //! `GET /` and `GET /assets/{name}`: the browser client (`assets/`), built into the binary, so
 //! the function reads nothing at run time and may call no AWS service. The page tells the
-//! client the stack's `AUTH_MODE`; everything else it learns from the API, on the same origin.
+//! client the stack's `AUTH_MODE` and `WEBSOCKET_URL` (live push; none: long polling only);
+//! everything else it learns from the API, on the same origin.
 
 use lambda_http::{Body, Request, Response};
 use shared::auth::Mode;
@@ -36,27 +37,39 @@ const ASSETS: [(&str, &str, &str); 3] = [
     ("icon.svg", "image/svg+xml", include_str!("../assets/icon.svg")),
 ];
 
-/// Scripts, styles and requests from this origin only; no framing.
-const CONTENT_SECURITY_POLICY: &str =
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; \
-     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+/// Scripts, styles and requests from this origin only (and the WebSocket API); no framing.
+fn content_security_policy(websocket_url: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' {websocket_url}; \
+         img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
+}
 
 pub struct State {
-    /// The page, with the stack's auth mode filled in.
+    /// The page, with the stack's auth mode and WebSocket URL filled in.
     index: String,
+    policy: String,
 }
 
 impl State {
-    pub fn new(mode: Mode) -> State {
+    pub fn new(mode: Mode, websocket_url: &str) -> State {
         let mode = match mode {
             Mode::None => "none",
             Mode::Token => "token",
         };
-        State { index: include_str!("../assets/index.html").replace("{{AUTH_MODE}}", mode) }
+        // A URL of the deployment, not of a user; still kept to what an attribute may hold.
+        let websocket_url: String = websocket_url
+            .chars()
+            .filter(|c| !matches!(c, '"' | '<' | '>' | '&' | '\'' | ' ' | ';'))
+            .collect();
+        let index = include_str!("../assets/index.html")
+            .replace("{{AUTH_MODE}}", mode)
+            .replace("{{WEBSOCKET_URL}}", &websocket_url);
+        State { index, policy: content_security_policy(&websocket_url) }
     }
 
     pub fn from_env() -> State {
-        State::new(shared::auth::mode_from_env())
+        State::new(shared::auth::mode_from_env(), &std::env::var("WEBSOCKET_URL").unwrap_or_default())
     }
 }
 
@@ -81,7 +94,7 @@ fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
         .status(200)
         .header("content-type", content_type)
         .header("cache-control", cache)
-        .header("content-security-policy", CONTENT_SECURITY_POLICY)
+        .header("content-security-policy", &state.policy)
         .header("x-content-type-options", "nosniff")
         .header("referrer-policy", "no-referrer")
         .body(Body::Text(content.to_string()))
@@ -94,12 +107,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_page_names_the_mode_and_every_asset_it_loads_is_served() {
-        let page = &State::new(Mode::Token).index;
-        assert!(page.contains(r#"data-auth-mode="token""#));
+    fn the_page_names_the_mode_and_the_websocket_and_every_asset_it_loads_is_served() {
+        let state = State::new(Mode::Token, "wss://x.example/live");
+        assert!(state.index.contains(r#"data-auth-mode="token""#));
+        assert!(state.index.contains(r#"data-websocket-url="wss://x.example/live""#));
+        assert!(state.policy.contains("connect-src 'self' wss://x.example/live;"));
         for (name, _, _) in ASSETS {
-            assert!(page.contains(&format!("/assets/{name}")), "{name} is loaded by the page");
+            assert!(state.index.contains(&format!("/assets/{name}")), "{name} is loaded by the page");
         }
-        assert!(State::new(Mode::None).index.contains(r#"data-auth-mode="none""#));
+        let plain = State::new(Mode::None, "");
+        assert!(plain.index.contains(r#"data-auth-mode="none""#));
+        assert!(plain.index.contains(r#"data-websocket-url="""#));
+        assert!(State::new(Mode::None, "wss://a\"><script>")
+            .index
+            .contains(r#"data-websocket-url="wss://ascript""#));
     }
 }
