@@ -10,11 +10,13 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 
-pub const FUNCTIONS: [&str; 7] = ["users", "chatrooms", "messages", "tasks", "worker", "auth", "web"];
+pub const FUNCTIONS: [&str; 9] =
+    ["users", "chatrooms", "messages", "tasks", "worker", "auth", "web", "sockets", "push"];
 
 /// The first invocation's event: bench/events/<function>.json, or from BENCH_EVENTS if set.
 /// Each shipped event makes exactly one DynamoDB call, so cold starts compare like with like
-/// (auth's, a refresh with a malformed token, and web's, the page, make none).
+/// (auth's, a refresh with a malformed token, and web's, the page, make none; sockets' is a
+/// `$disconnect`, push's a membership to a user without connections).
 fn event(function: &str) -> Bytes {
     let dir = std::env::var("BENCH_EVENTS")
         .map(std::path::PathBuf::from)

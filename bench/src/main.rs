@@ -4,7 +4,8 @@
 //!   exec until the first invocation is answered, over BENCH_RUNS fresh processes (default 20);
 //!   peak RSS after BENCH_INVOCATIONS warm invocations (default 1000); the zipped artifact size;
 //! - through the local stack with 16 concurrent clients: latency and req/s of every route, the
-//!   DynamoDB calls each makes, delivery latency, worker throughput, and the emulator's floor.
+//!   DynamoDB calls each makes, delivery latency, worker throughput, and the emulator's floor;
+//! - live push (`push.rs`): stored to frame received at 1 and 100 connected clients.
 //!
 //! Environment: BIN_DIR (release binaries), LAMBDA_DIR (cargo lambda zips), BENCH_JSON (output
 //! path), and the stack's API_URL, AWS_ENDPOINT_URL (moto: SQS), AWS_ENDPOINT_URL_DYNAMODB
@@ -17,6 +18,7 @@ mod cpu;
 mod functions;
 mod original;
 mod proxy;
+mod push;
 mod runtime;
 mod scale;
 mod stack;
@@ -63,6 +65,11 @@ async fn main() {
         .await;
         print_stack(&stack);
         report["stack"] = stack;
+    }
+    if phase == "all" || phase == "push" {
+        let push = push::run(&stack::Api::from_env().await, setting("BENCH_PUSH_MESSAGES", 50)).await;
+        print_push(&push);
+        report["push"] = push;
     }
     if phase == "worker" {
         let worker = stack::worker(&stack::Api::from_env().await, setting("BENCH_WORKER_JOBS", 2000)).await;
@@ -150,6 +157,25 @@ fn print_worker(w: &Value) {
     );
     println!("emulator ceiling, the worker pipeline's calls per 10 messages made bare from 8 clients: {} messages/s",
         w["emulator_ceiling_messages_per_s"]);
+}
+
+fn print_push(p: &Value) {
+    println!("\n| live push, {} messages | stored to frame p50 ms | p90 ms | p99 ms | to the last client's frame p50 ms | send request to frame p50 ms | push function's DynamoDB calls per message |", p["messages"]);
+    println!("|---|---|---|---|---|---|---|");
+    for clients in [1, 100] {
+        let c = &p[format!("clients_{clients}")];
+        let f = &c["stored_to_frame_ms"];
+        println!(
+            "| {clients} connected member{} | {} | {} | {} | {} | {} | {} |",
+            if clients == 1 { "" } else { "s" },
+            ms(&f["p50"]),
+            ms(&f["p90"]),
+            ms(&f["p99"]),
+            ms(&c["stored_to_last_frame_ms"]["p50"]),
+            ms(&c["send_to_frame_ms"]["p50"]),
+            c["push_dynamodb_calls_per_message"]
+        );
+    }
 }
 
 fn print_scale(s: &Value) {
