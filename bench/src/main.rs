@@ -160,6 +160,12 @@ fn print_worker(w: &Value) {
 }
 
 fn print_push(p: &Value) {
+    let connect = &p["clients_100"]["connect_ms"];
+    println!(
+        "\nWebSocket connect (handshake, $connect through the sockets function): p50 {} ms, p90 {} ms",
+        ms(&connect["p50"]),
+        ms(&connect["p90"])
+    );
     println!("\n| live push, {} messages | stored to frame p50 ms | p90 ms | p99 ms | to the last client's frame p50 ms | send request to frame p50 ms | push function's DynamoDB calls per message |", p["messages"]);
     println!("|---|---|---|---|---|---|---|");
     for clients in [1, 100] {

@@ -16,13 +16,17 @@ use tokio_tungstenite::tungstenite::Message;
 /// Frames received: (client, message id, when).
 type Arrivals = mpsc::UnboundedReceiver<(usize, u64, Instant)>;
 
-/// Connects each user and forwards the ids of the message frames they receive.
-async fn connect_all(users: &[u64]) -> Arrivals {
+/// Connects each user, one after another, and forwards the ids of the message frames they
+/// receive; also how long each connect took (handshake to `$connect` answered), in ms.
+async fn connect_all(users: &[u64]) -> (Arrivals, Vec<f64>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let base = var("WEBSOCKET_URL");
+    let mut took = Vec::new();
     for (client, user) in users.iter().enumerate() {
+        let started = Instant::now();
         let (socket, _) =
             tokio_tungstenite::connect_async(format!("{base}?user_id={user}")).await.expect("connects");
+        took.push(started.elapsed().as_secs_f64() * 1000.0);
         let tx = tx.clone();
         tokio::spawn(async move {
             let (_, mut frames) = socket.split();
@@ -34,7 +38,7 @@ async fn connect_all(users: &[u64]) -> Arrivals {
             }
         });
     }
-    rx
+    (rx, took)
 }
 
 /// Waits for message `id` on every one of `clients` clients; each one's wait from `from`, in ms.
@@ -65,7 +69,7 @@ pub async fn run(api: &Api, messages: usize) -> Value {
     for clients in [1usize, 100] {
         let members: Vec<&str> = names[..=clients].iter().map(String::as_str).collect();
         let room = new_room(api, &members).await;
-        let mut rx = connect_all(&users[..clients]).await;
+        let (mut rx, connects) = connect_all(&users[..clients]).await;
         tokio::time::sleep(Duration::from_millis(500)).await; // the memberships' frames go by
         while rx.try_recv().is_ok() {}
         api.dynamodb_calls(true).await;
@@ -104,6 +108,7 @@ pub async fn run(api: &Api, messages: usize) -> Value {
             "stored_to_last_frame_ms": Summary::of(last).json(),
             "send_to_frame_ms": Summary::of(sent).json(),
             "push_dynamodb_calls_per_message": crate::stats::round(push_calls as f64 / messages as f64),
+            "connect_ms": Summary::of(connects).json(),
         });
     }
     report

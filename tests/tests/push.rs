@@ -213,6 +213,22 @@ async fn a_deleted_user_s_connections_are_closed() {
 }
 
 #[tokio::test]
+async fn a_user_holds_at_most_ten_connections() {
+    let (a, _) = new_user("push_many").await;
+    let mut held = Vec::new();
+    for _ in 0..10 {
+        held.push(connect(a).await);
+    }
+    let (status, body) = open(&ws_url("WEBSOCKET_URL"), &format!("user_id={a}")).await.expect_err("refused");
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(connections_until(a, |c| c.len() == 10).await.len(), 10);
+    // One closed, one more may connect.
+    held.pop().unwrap().close(None).await.unwrap();
+    connections_until(a, |c| c.len() == 9).await;
+    held.push(connect(a).await);
+}
+
+#[tokio::test]
 async fn a_ping_gets_a_pong_and_a_bad_connect_is_refused() {
     let (a, _) = new_user("push_ping").await;
     let mut socket = connect(a).await;
@@ -255,4 +271,28 @@ async fn token_mode_checks_the_token_at_connect() {
     send_direct(a, a, &text).await;
     let frame = frame_where(&mut socket, "message", Duration::from_secs(10), text_is(&text)).await;
     assert_eq!(frame["data"]["msg_from"]["id"], a);
+}
+
+#[tokio::test]
+async fn a_send_that_fails_pushes_its_failure_to_the_sender() {
+    let (a, _) = new_user("push_failed").await;
+    let mut socket = connect(a).await;
+    // A job the worker can never read, for a task of a's: it ends FAILURE through the
+    // dead-letter queue, and the sender hears of it.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let task = signing().await.issue_task_id(now as u64);
+    let poison = json!({"kind": "send", "task_id": task, "room_name": "x", "message": {"id": "not a number", "from_id": a}});
+    sqs()
+        .await
+        .send_message()
+        .queue_url(std::env::var("QUEUE_URL").unwrap())
+        .message_body(poison.to_string())
+        .message_group_id(unique("poison"))
+        .send()
+        .await
+        .unwrap();
+    let frame =
+        frame_where(&mut socket, "task", Duration::from_secs(60), |d| d["task_id"] == task.as_str()).await;
+    assert_eq!(frame["data"]["state"], "FAILURE");
+    assert_eq!(frame["data"]["result"], finished(&task).await["result"]);
 }

@@ -1,7 +1,8 @@
 //! The WebSocket API (API.md, "Live push"): `$connect` checks who connects (none mode
 //! `?user_id=N`, a user that exists: 1 GetItem; token mode `?token=<access>`, valid and of a user
-//! that exists: 1 GetItem) and records the connection (1 BatchWriteItem); anything else refuses
-//! it with the status and JSON error a route would answer. `$disconnect` forgets it (2
+//! that exists: 1 GetItem), that they hold fewer than [`MAX_CONNECTIONS_PER_USER`] (1 Query),
+//! and records the connection (1 BatchWriteItem); anything else refuses it with the status and
+//! JSON error a route would answer. `$disconnect` forgets it (2
 //! DeleteItems). `$default` answers `{"action": "ping"}` with `{"type": "pong"}` through the
 //! route's response, without a call. The pushes themselves are the `push` function's.
 
@@ -11,6 +12,10 @@ use serde_json::{json, Value};
 use shared::auth::{Auth, Mode, TokenType};
 use shared::store::Store;
 use shared::{ApiError, Style};
+
+/// Connections one user may hold at once (tabs, devices): each costs a post per frame, so the
+/// fan-out of a message stays bounded by members, not by what clients open.
+pub const MAX_CONNECTIONS_PER_USER: usize = 10;
 
 pub struct State {
     pub store: Store,
@@ -60,6 +65,12 @@ async fn connect(
             state.auth.user_of(&token, TokenType::Access, &state.store).await?
         }
     };
+    if state.store.connections_of(user).await?.len() >= MAX_CONNECTIONS_PER_USER {
+        return Err(ApiError::TooManyRequests {
+            message: format!("A user holds at most {MAX_CONNECTIONS_PER_USER} connections; close one first."),
+            retry_after: 60,
+        });
+    }
     state.store.connect(user, connection).await?;
     Ok(user)
 }

@@ -14,6 +14,7 @@
 //! UpdateItem.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use serde_json::Value;
 use shared::cache::Cache;
 use shared::queue::Job;
 use shared::store::{Delivered, Delivery, Position, Store, StoredMessage, MESSAGES_PER_DELIVERY};
@@ -149,7 +150,7 @@ async fn deliver(store: &Store, sends: &[Send]) -> Result<(), ApiError> {
                 tracing::info!(task_id, message = message.id, "already delivered");
                 store.finish_if_pending(task_id, message, &send.room_name).await?;
             }
-            Delivered::RoomGone => store.fail_task(task_id, message.from_id, ROOM_GONE).await?,
+            Delivered::RoomGone => store.fail_task(task_id, Some(message.from_id), ROOM_GONE).await?,
         }
     }
     store.finish_tasks(&stored).await
@@ -158,12 +159,16 @@ async fn deliver(store: &Store, sends: &[Send]) -> Result<(), ApiError> {
 /// A dead-lettered record: its send's task ends as FAILURE (unless it succeeded after all).
 /// Seen jobs and unreadable records are dropped: there is nothing left to finish.
 async fn give_up(store: &Store, body: &str) -> Result<(), ApiError> {
-    match serde_json::from_str::<Job>(body) {
-        Ok(Job::Send { task_id, message, .. }) => {
+    // Read loosely: a job that never decoded still names its task (and maybe its sender).
+    let job = serde_json::from_str::<Value>(body).unwrap_or_default();
+    let task_id = job.get("task_id").and_then(Value::as_str);
+    let sender = job.get("message").and_then(|m| m.get("from_id")).and_then(Value::as_u64);
+    match task_id {
+        Some(task_id) => {
             tracing::error!(task_id, "send dead-lettered, failing its task");
-            store.fail_task(&task_id, message.from_id, GAVE_UP).await
+            store.fail_task(task_id, sender, GAVE_UP).await
         }
-        _ => {
+        None => {
             tracing::error!("dead-lettered record without a task dropped");
             Ok(())
         }

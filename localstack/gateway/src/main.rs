@@ -21,12 +21,13 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame, Role};
+use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-/// API Gateway's limit on a message posted to a connection.
+/// API Gateway's limits: a message (posted, or from a client) 128 KiB, a frame 32 KiB.
 const MAX_POST_BYTES: usize = 128 * 1024;
+const MAX_FRAME_BYTES: usize = 32 * 1024;
 
 enum Out {
     Frame(String),
@@ -150,8 +151,11 @@ async fn connect(api: Api, peer: SocketAddr, mut req: Request<Incoming>) -> Answ
     tokio::spawn(async move {
         match upgrade.await {
             Ok(upgraded) => {
-                let socket =
-                    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
+                let limits = WebSocketConfig::default()
+                    .max_message_size(Some(MAX_POST_BYTES))
+                    .max_frame_size(Some(MAX_FRAME_BYTES));
+                let io = TokioIo::new(upgraded);
+                let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(limits)).await;
                 relay(&api, &id, peer, socket, frames).await;
             }
             Err(err) => {

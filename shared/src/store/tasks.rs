@@ -132,18 +132,18 @@ impl Store {
         .await
     }
 
-    /// FAILURE with a reason, unless the task already succeeded. One UpdateItem.
-    pub async fn fail_task(&self, id: &str, sender: u64, reason: &str) -> Result<(), ApiError> {
+    /// FAILURE with a reason, unless the task already succeeded. One UpdateItem. The sender is
+    /// known unless the job that failed could not be read.
+    pub async fn fail_task(&self, id: &str, sender: Option<u64>, reason: &str) -> Result<(), ApiError> {
         let result = serde_json::json!({ "error": reason }).to_string();
-        self.settle(
-            id,
-            "FAILURE",
-            "task_result = :result, sender = :sender",
-            &[(":result", s(result)), (":sender", super::item::n(sender))],
-            "task_state <> :success",
-            "UpdateItem task failure",
-        )
-        .await
+        let mut values = vec![(":result", s(result))];
+        values.extend(sender.map(|sender| (":sender", super::item::n(sender))));
+        let set = if sender.is_some() {
+            "task_result = :result, sender = :sender"
+        } else {
+            "task_result = :result"
+        };
+        self.settle(id, "FAILURE", set, &values, "task_state <> :success", "UpdateItem task failure").await
     }
 
     /// Ends a task as `state` with `set` (an update expression's assignments of `values`),
