@@ -1,8 +1,9 @@
 //! Live push latency: from a message stored (the worker's own `Store::deliver`, timed here) to
 //! its frame received on each connected client's WebSocket, with 1 and with 100 clients
-//! connected as members of the room; and from a send's 202 to the frames, for context. Locally
-//! the stream is polled 4 times a second per shard, as Lambda polls, so about 125 ms of each
-//! figure is that wait on average. Also counts the push function's DynamoDB calls per message.
+//! connected as members of the room; and from a send's request to the frames, for context.
+//! Locally the stream is polled 4 times a second per shard, as Lambda polls, so about 125 ms of
+//! each figure is that wait on average (each message is stored at a random point of the cycle).
+//! Also counts the push function's DynamoDB calls per message and times the connects.
 
 use crate::stack::{new_room, new_user, var, Api};
 use crate::stats::Summary;
@@ -75,6 +76,9 @@ pub async fn run(api: &Api, messages: usize) -> Value {
         api.dynamodb_calls(true).await;
         let (mut each, mut last) = (Vec::new(), Vec::new());
         for i in 0..messages {
+            // At a random point of the stream poller's 250 ms cycle, as messages come on AWS.
+            let jitter = uuid::Uuid::new_v4().as_u128() % 250;
+            tokio::time::sleep(Duration::from_millis(jitter as u64)).await;
             let id = api.store.next_message_id(room).await.expect("a message id");
             let message = StoredMessage {
                 id,

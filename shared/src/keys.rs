@@ -24,6 +24,7 @@
 //! | failed sign-ins of a username | `LOGIN#<name>` | `FAILURES` [failed sign-ins] |
 //! | WebSocket connection of a user | `CONNS#<user>` | `CONN#<connection>` [connect, disconnect, push] |
 //! | owner of a WebSocket connection | `CONN#<connection>` | `OWNER` [connect, disconnect, push] |
+//! | live connections of a room's members | `ONLINE#<room>` | `ONLINE` [connect, disconnect, push] |
 //!
 //! No key is written by sends to different rooms: a send writes its room's `SEQ` and its own
 //! `TASK`; its delivery writes its room's `MSGS`, `DELIVERED` and its `TASK`. Nothing is written
@@ -200,6 +201,11 @@ pub fn connection_owner(id: &str) -> Key {
     (format!("CONN#{id}"), "OWNER".into())
 }
 
+/// Who is online in a room: an attribute per live connection of a member.
+pub fn presence(room: u64) -> Key {
+    (format!("ONLINE#{room}"), "ONLINE".into())
+}
+
 /// The item families whose changes are pushed to WebSocket clients (the `push` function reads
 /// them from the table's stream), told apart by key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -274,6 +280,7 @@ mod tests {
             late(3, 1),
             message_seq(3),
             connection(4, "c"),
+            presence(3),
         ] {
             assert_eq!(w(other.clone()), None, "{other:?}");
         }

@@ -155,7 +155,7 @@ async fn each_connection_of_a_user_gets_every_frame_once() {
 #[tokio::test]
 async fn membership_changes_are_pushed_to_their_user() {
     let (a, na) = new_user("push_joins").await;
-    let (_, nb) = new_user("push_creator").await;
+    let (creator, nb) = new_user("push_creator").await;
     let mut socket = connect(a).await;
     // Added at creation.
     let (room, _) = new_room(&[&nb, &na]).await;
@@ -165,10 +165,26 @@ async fn membership_changes_are_pushed_to_their_user() {
     assert_eq!(left.status(), 204, "{}", left.text);
     let gone = frame_where(&mut socket, "membership", Duration::from_secs(10), |d| d["room"] == room).await;
     assert_eq!(gone["data"], json!({"room": room, "joined": false}));
+    // Out of the room, out of its pushes.
+    let unheard = unique("unheard");
+    delivered_group(room, creator, &unheard).await;
     let joined = put(&format!("/chat/chatroom/{room}/?user_id={a}"), None).await;
     assert_eq!(joined.status(), 200, "{}", joined.text);
     let back = frame_where(&mut socket, "membership", Duration::from_secs(10), |d| d["room"] == room).await;
     assert_eq!(back["data"]["joined"], true);
+    // Back in: pushed again, and nothing of the time away was.
+    let heard = unique("heard");
+    send_group(room, creator, &heard).await;
+    let mut between = Vec::new();
+    loop {
+        let frame =
+            next_frame(&mut socket, Duration::from_secs(10)).await.expect("the message after the join");
+        if frame["type"] == "message" && frame["data"]["text"] == heard.as_str() {
+            break;
+        }
+        between.push(frame);
+    }
+    assert!(between.iter().all(|f| f["data"]["text"] != unheard.as_str()), "{between:?}");
 }
 
 #[tokio::test]
@@ -185,13 +201,18 @@ async fn a_closed_connection_is_forgotten_and_a_stale_one_does_not_fail_the_deli
     // answers 410, the delivery is not held up, the others still get the frame, and it goes.
     let mut live = connect(a).await;
     let live_id = connections_until(a, |c| c.len() == 1).await.remove(0);
-    store().await.connect(a, "StaleConnId0=").await.unwrap();
+    let store = store().await;
+    let stale = "StaleConnId0=";
+    store.connect(a, stale).await.unwrap();
+    store.present(stale, a, &[room]).await.unwrap();
     assert_eq!(connections_until(a, |c| c.len() == 2).await.len(), 2);
     let text = unique("still");
     let task = finished(&send_group(room, b, &text).await).await;
     assert_eq!(task["state"], "SUCCESS", "{task}");
     frame_where(&mut live, "message", Duration::from_secs(10), text_is(&text)).await;
     connections_until(a, |c| c == [live_id.clone()]).await;
+    let online: Vec<String> = store.online(room).await.unwrap().into_iter().map(|p| p.connection).collect();
+    assert_eq!(online, [live_id], "the stale connection left the room's presence too");
 }
 
 #[tokio::test]

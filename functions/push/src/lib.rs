@@ -4,22 +4,25 @@
 //! table and is done; a push that fails is logged and dropped (clients catch up through
 //! `unseen`), so it can neither fail nor delay one.
 //!
-//! Per batch: 1 Query per room with a new message or a task that succeeded (its members),
-//! 1 Query per user with a frame (their connections), 1 PostToConnection per frame and
-//! connection, the frames of one connection in order; a connection that answers 410 is gone
-//! and its two items are deleted (1 BatchWriteItem). A deleted user's connections are closed
-//! (1 DeleteConnection each).
+//! Per batch: 1 GetItem per room with a new message (its live connections, `store::presence`:
+//! nothing per member, online or not), 1 Query per room with a task that succeeded (its members,
+//! for the result), 1 Query per user told of a task, a membership or their deletion (their
+//! connections), and per membership made or ended 1 UpdateItem per connection of its user (the
+//! room's presence); then 1 PostToConnection per frame and connection, the frames of one
+//! connection in order. A connection that answers 410 is gone: its items and its presence go
+//! (1 Query of its user's rooms, 1 UpdateItem per room, 1 BatchWriteItem). A deleted user's
+//! connections are closed (1 DeleteConnection each).
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_sdk_apigatewaymanagement::error::SdkError;
 use aws_sdk_apigatewaymanagement::operation::delete_connection::DeleteConnectionError;
 use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 use shared::keys::{self, Watched};
 use shared::render;
-use shared::store::{Member, Store, StoredMessage, TaskEnd, TaskRecord};
+use shared::store::{Member, Present, Store, StoredMessage, TaskEnd, TaskRecord};
 use shared::ApiError;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -71,39 +74,84 @@ fn change(record: &EventRecord) -> Option<Change> {
     }
 }
 
-/// The rooms whose members a batch needs: those of new messages and of successful tasks.
-fn rooms_needed(changes: &[Change]) -> Vec<u64> {
-    let rooms: BTreeSet<u64> = changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::Message(m) => Some(m.room),
-            Change::Task(TaskEnd { record: TaskRecord::Success { message, .. }, .. }) => Some(message.room),
-            _ => None,
-        })
-        .collect();
-    rooms.into_iter().collect()
+/// What a batch reads before it pushes: the live connections in each room with a new
+/// message, the members of each room with a successful task (its result lists them), and the
+/// connections of each user told of a task, a membership or their deletion.
+#[derive(Default)]
+pub struct Reads {
+    pub online: HashMap<u64, Vec<Present>>,
+    pub members: HashMap<u64, Vec<Member>>,
+    pub connections: HashMap<u64, Vec<String>>,
 }
 
-/// The frames each user gets, in the order of the changes. Pure.
-pub fn frames(changes: &[Change], members: &HashMap<u64, Vec<Member>>) -> BTreeMap<u64, Vec<String>> {
-    let mut frames: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+impl Reads {
+    async fn of(store: &Store, changes: &[Change]) -> Result<Reads, ApiError> {
+        let (mut online_rooms, mut member_rooms, mut users) =
+            (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+        for change in changes {
+            match change {
+                Change::Message(m) => {
+                    online_rooms.insert(m.room);
+                }
+                Change::Task(task) => {
+                    if let TaskRecord::Success { message, .. } = &task.record {
+                        member_rooms.insert(message.room);
+                    }
+                    users.extend(task.sender);
+                }
+                Change::Membership { user, .. } | Change::UserDeleted(user) => {
+                    users.insert(*user);
+                }
+            }
+        }
+        let member_rooms: Vec<u64> = member_rooms.into_iter().collect();
+        let (online, members, connections) = futures_util::try_join!(
+            each(online_rooms, |room| store.online(room)),
+            store.members_of(&member_rooms),
+            each(users, |user| store.connections_of(user)),
+        )?;
+        Ok(Reads { online, members, connections })
+    }
+}
+
+/// A read per key, [`IN_FLIGHT`] at once.
+async fn each<F, T>(keys: BTreeSet<u64>, read: impl Fn(u64) -> F) -> Result<HashMap<u64, T>, ApiError>
+where
+    F: std::future::Future<Output = Result<T, ApiError>>,
+{
+    stream::iter(keys.into_iter().map(|key| {
+        let read = read(key);
+        async move { read.await.map(|value| (key, value)) }
+    }))
+    .buffer_unordered(IN_FLIGHT)
+    .try_collect()
+    .await
+}
+
+/// The frames each connection gets, in the order of the changes, with the connection's user.
+/// Pure.
+pub fn frames(changes: &[Change], reads: &Reads) -> BTreeMap<String, (u64, Vec<String>)> {
+    let mut frames: BTreeMap<String, (u64, Vec<String>)> = BTreeMap::new();
+    let mut to = |connection: &str, user: u64, frame: &Value| {
+        frames.entry(connection.to_string()).or_insert((user, Vec::new())).1.push(frame.to_string());
+    };
+    let to_user = |user: u64| reads.connections.get(&user).into_iter().flatten();
     let no_one = Vec::new();
-    let members_of = |room: u64| members.get(&room).unwrap_or(&no_one);
     for change in changes {
         match change {
             Change::Message(message) => {
-                let room = members_of(message.room);
+                // The name it was sent under: the sender's rename a moment ago shows in history.
                 let frame =
-                    json!({"type": "message", "data": render::message(message, &render::member_names(room))});
-                for member in room {
-                    frames.entry(member.id).or_default().push(frame.to_string());
+                    json!({"type": "message", "data": render::message(message, &render::Names::new())});
+                for present in reads.online.get(&message.room).unwrap_or(&no_one) {
+                    to(&present.connection, present.user, &frame);
                 }
             }
             Change::Task(task) => {
                 let Some(sender) = task.sender else { continue };
                 let (state, result) = match &task.record {
                     TaskRecord::Success { message, room_name } => {
-                        let room = members_of(message.room);
+                        let room = reads.members.get(&message.room).map_or(&[][..], Vec::as_slice);
                         let room_json = render::room(message.room, room_name, room);
                         ("SUCCESS", render::delivered(message, room_json, &render::member_names(room)))
                     }
@@ -115,11 +163,15 @@ pub fn frames(changes: &[Change], members: &HashMap<u64, Vec<Member>>) -> BTreeM
                 };
                 let frame =
                     json!({"type": "task", "data": {"task_id": task.id, "state": state, "result": result}});
-                frames.entry(sender).or_default().push(frame.to_string());
+                for connection in to_user(sender) {
+                    to(connection, sender, &frame);
+                }
             }
             Change::Membership { user, room, joined } => {
                 let frame = json!({"type": "membership", "data": {"room": room, "joined": joined}});
-                frames.entry(*user).or_default().push(frame.to_string());
+                for connection in to_user(*user) {
+                    to(connection, *user, &frame);
+                }
             }
             Change::UserDeleted(_) => {}
         }
@@ -127,42 +179,39 @@ pub fn frames(changes: &[Change], members: &HashMap<u64, Vec<Member>>) -> BTreeM
     frames
 }
 
-/// Pushes a batch. Only a failure to read the rooms' members fails it (the stream delivers it
-/// again, and nothing was pushed yet); anything after that is logged and dropped.
+/// Pushes a batch: first the rooms' presence follows its memberships (a user who joined is
+/// pushed this batch's messages), then the frames go out. Only a failed read or presence write
+/// fails it (the stream delivers it again, and nothing was pushed yet); anything after is logged
+/// and dropped.
 pub async fn handle(state: &State, event: Event) -> Result<(), ApiError> {
     let changes = changes(&event.records);
     if changes.is_empty() {
         return Ok(());
     }
-    let members = state.store.members_of(&rooms_needed(&changes)).await?;
-    let frames = frames(&changes, &members);
-    let deleted: Vec<u64> = changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::UserDeleted(user) => Some(*user),
-            _ => None,
-        })
-        .collect();
-    let users: Vec<u64> = frames.keys().copied().chain(deleted.iter().copied()).collect();
-    let connections: Vec<(u64, Vec<String>)> = stream::iter(users)
-        .map(|user| async move {
-            let found = state.store.connections_of(user).await.unwrap_or_else(|err| {
-                tracing::warn!(user, error = ?err, "connections not read, pushes to them dropped");
-                Vec::new()
-            });
-            (user, found)
-        })
-        .buffer_unordered(IN_FLIGHT)
-        .collect()
-        .await;
-    let mut work = Vec::new();
-    for (user, ids) in &connections {
-        for id in ids {
-            if deleted.contains(user) {
-                work.push(Work::Close(*user, id));
-            } else if let Some(user_frames) = frames.get(user) {
-                work.push(Work::Send(*user, id, user_frames));
+    let mut reads = Reads::of(&state.store, &changes).await?;
+    for change in &changes {
+        let Change::Membership { user, room, joined } = *change else { continue };
+        for connection in reads.connections.get(&user).into_iter().flatten() {
+            if joined {
+                state.store.present(connection, user, &[room]).await?;
+            } else {
+                state.store.absent(connection, &[room]).await?;
             }
+        }
+        let online = reads.online.entry(room).or_default();
+        online.retain(|p| p.user != user);
+        if joined {
+            let own = reads.connections.get(&user).into_iter().flatten();
+            online.extend(own.map(|connection| Present { connection: connection.clone(), user }));
+        }
+    }
+    let frames = frames(&changes, &reads);
+    let mut work: Vec<Work> =
+        frames.iter().map(|(connection, (user, frames))| Work::Send(*user, connection, frames)).collect();
+    for change in &changes {
+        let Change::UserDeleted(user) = *change else { continue };
+        for connection in reads.connections.get(&user).into_iter().flatten() {
+            work.push(Work::Close(user, connection));
         }
     }
     let pushed: usize = stream::iter(work)
@@ -229,10 +278,16 @@ impl Work<'_> {
     }
 }
 
-/// A connection API Gateway no longer has: its items go.
+/// A connection API Gateway no longer has (its `$disconnect` never came): its items go, and
+/// its entries in its user's rooms.
 async fn forget(state: &State, user: u64, id: &str) {
     tracing::info!(user, connection = id, "connection gone, forgotten");
-    if let Err(err) = state.store.drop_connection(user, id).await {
+    let rooms = state.store.memberships(user).await.map(|m| m.iter().map(|m| m.room.id).collect::<Vec<_>>());
+    let forgotten = match rooms {
+        Ok(rooms) => state.store.absent(id, &rooms).await,
+        Err(err) => Err(err),
+    };
+    if let Err(err) = forgotten.and(state.store.drop_connection(user, id).await) {
         tracing::warn!(connection = id, error = ?err, "a gone connection's items stay until their TTL");
     }
 }
@@ -321,11 +376,15 @@ mod tests {
     }
 
     #[test]
-    fn every_member_gets_a_room_s_messages_in_order_and_the_sender_its_task() {
-        let members = HashMap::from([(
-            5,
-            vec![Member { id: 1, username: "ann".into() }, Member { id: 2, username: "bob".into() }],
-        )]);
+    fn every_live_connection_in_a_room_gets_its_messages_in_order_and_the_sender_its_task() {
+        let present = |c: &str, user: u64| Present { connection: c.into(), user };
+        let members =
+            vec![Member { id: 1, username: "ann".into() }, Member { id: 2, username: "bob".into() }];
+        let reads = Reads {
+            online: HashMap::from([(5, vec![present("a1", 1), present("a2", 1), present("b1", 2)])]),
+            members: HashMap::from([(5, members)]),
+            connections: HashMap::from([(1, vec!["a1".into(), "a2".into()]), (7, vec!["s7".into()])]),
+        };
         let (first, second) = (message(5, 9), message(5, 10));
         let success = TaskRecord::Success { message: first.clone(), room_name: "den".into() };
         let changes = [
@@ -333,19 +392,28 @@ mod tests {
             Change::Message(second),
             Change::Task(TaskEnd { id: "t".into(), record: success, sender: Some(1) }),
             Change::Membership { user: 7, room: 5, joined: false },
+            Change::Message(message(6, 1)),
         ];
-        let frames = frames(&changes, &members);
-        let parsed = |user: u64| -> Vec<Value> {
-            frames[&user].iter().map(|f| serde_json::from_str(f).unwrap()).collect()
+        let frames = frames(&changes, &reads);
+        let parsed = |connection: &str| -> (u64, Vec<Value>) {
+            let (user, frames) = &frames[connection];
+            (*user, frames.iter().map(|f| serde_json::from_str(f).unwrap()).collect())
         };
-        let ann = parsed(1);
-        assert_eq!(ann.len(), 3);
-        assert_eq!((ann[0]["data"]["id"].as_u64(), ann[1]["data"]["id"].as_u64()), (Some(9), Some(10)));
-        assert_eq!(ann[0]["data"]["room"], 5);
-        assert_eq!(ann[2]["type"], "task");
-        assert_eq!(ann[2]["data"]["state"], "SUCCESS");
-        assert_eq!(ann[2]["data"]["result"]["room"]["room_member"][1]["username"], "bob");
-        assert_eq!(parsed(2).len(), 2, "bob gets the messages, not ann's task");
-        assert_eq!(parsed(7), [json!({"type": "membership", "data": {"room": 5, "joined": false}})]);
+        for tab in ["a1", "a2"] {
+            let (user, got) = parsed(tab);
+            assert_eq!((user, got.len()), (1, 3), "{tab}: {got:?}");
+            assert_eq!((got[0]["data"]["id"].as_u64(), got[1]["data"]["id"].as_u64()), (Some(9), Some(10)));
+            assert_eq!(got[0]["data"]["room"], 5);
+            assert_eq!(got[2]["type"], "task");
+            assert_eq!(got[2]["data"]["state"], "SUCCESS");
+            assert_eq!(got[2]["data"]["result"]["room"]["room_member"][1]["username"], "bob");
+        }
+        let (bob, got) = parsed("b1");
+        assert_eq!((bob, got.len()), (2, 2), "bob gets the messages, not ann's task: {got:?}");
+        assert_eq!(
+            parsed("s7"),
+            (7, vec![json!({"type": "membership", "data": {"room": 5, "joined": false}})])
+        );
+        assert_eq!(frames.len(), 4, "room 6 has no one online: {frames:?}");
     }
 }

@@ -1,9 +1,11 @@
 //! The WebSocket API (API.md, "Live push"): `$connect` checks who connects (none mode
 //! `?user_id=N`, a user that exists: 1 GetItem; token mode `?token=<access>`, valid and of a user
 //! that exists: 1 GetItem), that they hold fewer than [`MAX_CONNECTIONS_PER_USER`] (1 Query),
-//! and records the connection (1 BatchWriteItem); anything else refuses it with the status and
-//! JSON error a route would answer. `$disconnect` forgets it (2
-//! DeleteItems). `$default` answers `{"action": "ping"}` with `{"type": "pong"}` through the
+//! records the connection (1 BatchWriteItem) and marks it online in each of the user's rooms
+//! (1 Query of them, 1 UpdateItem per room: what keeps a message's push independent of its
+//! room's size); anything else refuses it with the status and JSON error a route would answer.
+//! `$disconnect` forgets it (2 DeleteItems) and takes it out of the rooms again (1 Query, 1
+//! UpdateItem per room). `$default` answers `{"action": "ping"}` with `{"type": "pong"}` through the
 //! route's response, without a call. The pushes themselves are the `push` function's.
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
@@ -30,7 +32,7 @@ pub async fn handle(state: &State, event: ApiGatewayWebsocketProxyRequest) -> Ap
             tracing::info!(connection, user, "connected");
             None
         }),
-        "$disconnect" => state.store.disconnect(&connection).await.map(|user| {
+        "$disconnect" => disconnect(state, &connection).await.map(|user| {
             tracing::info!(connection, user, "disconnected");
             None
         }),
@@ -72,7 +74,21 @@ async fn connect(
         });
     }
     state.store.connect(user, connection).await?;
+    let rooms = rooms_of(state, user).await?;
+    state.store.present(connection, user, &rooms).await?;
     Ok(user)
+}
+
+/// The user a connection was for, if known, once it is gone from every room.
+async fn disconnect(state: &State, connection: &str) -> Result<Option<u64>, ApiError> {
+    let Some(user) = state.store.disconnect(connection).await? else { return Ok(None) };
+    let rooms = rooms_of(state, user).await?;
+    state.store.absent(connection, &rooms).await?;
+    Ok(Some(user))
+}
+
+async fn rooms_of(state: &State, user: u64) -> Result<Vec<u64>, ApiError> {
+    Ok(state.store.memberships(user).await?.iter().map(|m| m.room.id).collect())
 }
 
 /// The answer to a client's frame. Pure.

@@ -8,6 +8,7 @@ mod item;
 mod logins;
 mod membership;
 mod messages;
+mod presence;
 mod rooms;
 mod tasks;
 mod txn;
@@ -22,6 +23,7 @@ pub use messages::{
     Delivered, Delivery, DeliveryState, LateMessage, MessagePage, StoredMessage, MESSAGES_PER_DELIVERY,
     UNSEEN_PER_ROOM,
 };
+pub use presence::{Present, PRESENCE_WRITES_AT_ONCE};
 pub use rooms::{direct_room_name, Room, MAX_INITIAL_MEMBERS};
 pub use tasks::{task_from_stream, TaskEnd, TaskRecord, TASK_TTL_SECONDS};
 pub use txn::{pack, Outcome, Slot, Txn, TXN_ITEMS};
