@@ -141,11 +141,15 @@ pub fn missing_user_id() -> ApiError {
 
 /// `?user_id=N` when given.
 pub fn optional_user_id(req: &Request) -> Result<Option<u64>, ApiError> {
-    query(req, "user_id")
-        .map(|raw| {
-            parse_id(&raw).ok_or_else(|| ApiError::BadRequest("user_id must be a positive integer.".into()))
-        })
-        .transpose()
+    user_id_param(query(req, "user_id").as_deref())
+}
+
+/// A `user_id` query parameter's value, when given (also for the WebSocket's `$connect`).
+pub fn user_id_param(raw: Option<&str>) -> Result<Option<u64>, ApiError> {
+    raw.map(|raw| {
+        parse_id(raw).ok_or_else(|| ApiError::BadRequest("user_id must be a positive integer.".into()))
+    })
+    .transpose()
 }
 
 /// An optional integer query parameter within `min..=max`.

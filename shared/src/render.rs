@@ -2,7 +2,7 @@
 //! store read. Usernames come from the room's members (renames show everywhere); a sender who
 //! is no member now is looked up, and a deleted one keeps the name they sent under.
 
-use crate::store::{Member, StoredMessage};
+use crate::store::{Member, StoredMessage, TaskRecord};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -28,6 +28,22 @@ pub fn message(m: &StoredMessage, names: &Names) -> Value {
 /// A delivered message as its task's result: `{id, room: {..., room_member}, msg_from, text, sent_at}`.
 pub fn delivered(m: &StoredMessage, room_json: Value, names: &Names) -> Value {
     json!({"id": m.id, "room": room_json, "msg_from": sender(m, names), "text": m.text, "sent_at": m.sent_at})
+}
+
+/// A task as `task_state` answers it (and its push frame carries it): `{"state", "result"}`.
+/// A SUCCESS shows its room with `members`, the room's current members.
+pub fn task(record: &TaskRecord, members: &[Member], names: &Names) -> Value {
+    match record {
+        TaskRecord::Pending => json!({"state": "PENDING", "result": null}),
+        TaskRecord::Failure(text) => {
+            let result = serde_json::from_str::<Value>(text).unwrap_or_else(|_| Value::String(text.clone()));
+            json!({"state": "FAILURE", "result": result})
+        }
+        TaskRecord::Success { message, room_name } => {
+            let room_json = room(message.room, room_name, members);
+            json!({"state": "SUCCESS", "result": delivered(message, room_json, names)})
+        }
+    }
 }
 
 /// The names members carry.

@@ -149,20 +149,15 @@ pub fn frames(changes: &[Change], reads: &Reads) -> BTreeMap<String, (u64, Vec<S
             }
             Change::Task(task) => {
                 let Some(sender) = task.sender else { continue };
-                let (state, result) = match &task.record {
-                    TaskRecord::Success { message, room_name } => {
+                let mut data = match &task.record {
+                    TaskRecord::Success { message, .. } => {
                         let room = reads.members.get(&message.room).map_or(&[][..], Vec::as_slice);
-                        let room_json = render::room(message.room, room_name, room);
-                        ("SUCCESS", render::delivered(message, room_json, &render::member_names(room)))
+                        render::task(&task.record, room, &render::member_names(room))
                     }
-                    TaskRecord::Failure(text) => (
-                        "FAILURE",
-                        serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.clone())),
-                    ),
-                    TaskRecord::Pending => continue,
+                    _ => render::task(&task.record, &[], &render::Names::new()),
                 };
-                let frame =
-                    json!({"type": "task", "data": {"task_id": task.id, "state": state, "result": result}});
+                data["task_id"] = json!(task.id);
+                let frame = json!({"type": "task", "data": data});
                 for connection in to_user(sender) {
                     to(connection, sender, &frame);
                 }

@@ -53,8 +53,8 @@ async fn connect(
     let query = |name: &str| event.query_string_parameters.first(name).map(str::to_string);
     let user = match state.auth.mode {
         Mode::None => {
-            let user = shared::http::parse_id(&query("user_id").ok_or_else(shared::http::missing_user_id)?)
-                .ok_or_else(|| ApiError::BadRequest("user_id must be a positive integer.".into()))?;
+            let user = shared::http::user_id_param(query("user_id").as_deref())?
+                .ok_or_else(shared::http::missing_user_id)?;
             if state.store.get_user(user).await?.is_none() {
                 return Err(ApiError::user_not_found(user));
             }

@@ -9,7 +9,6 @@
 //! envelope. Unknown, expired and malformed task ids are all 404.
 
 use lambda_http::{Body, Request, Response};
-use serde_json::{json, Value};
 use shared::auth::Auth;
 use shared::http::{self, json_response, Routes, Verb};
 use shared::render;
@@ -57,18 +56,14 @@ async fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError>
     if age_s > TASK_TTL_SECONDS {
         return Err(not_found());
     }
-    let pending = json!({"state": "PENDING", "result": null});
-    let body = match state.store.get_task(id).await? {
-        None | Some(TaskRecord::Pending) => pending,
-        Some(TaskRecord::Failure(text)) => {
-            json!({"state": "FAILURE", "result": serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text))})
-        }
-        Some(TaskRecord::Success { message, room_name }) => {
+    let record = state.store.get_task(id).await?.unwrap_or(TaskRecord::Pending);
+    let body = match &record {
+        TaskRecord::Success { message, .. } => {
             let members = state.store.members(message.room).await?;
             let names = state.store.names(&members, &[message.from_id]).await?;
-            let room = render::room(message.room, &room_name, &members);
-            json!({"state": "SUCCESS", "result": render::delivered(&message, room, &names)})
+            render::task(&record, &members, &names)
         }
+        _ => render::task(&record, &[], &render::Names::new()),
     };
     Ok(json_response(200, &body))
 }

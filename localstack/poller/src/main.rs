@@ -170,15 +170,25 @@ fn record(source: &Source, m: &aws_sdk_sqs::types::Message) -> SqsMessage {
 }
 
 async fn invoke(source: &Source, event: &SqsEvent) -> Result<SqsBatchResponse, String> {
-    let response = source.http.post(&source.worker).json(event).send().await.map_err(|e| e.to_string())?;
+    let text = invoke_function(&source.http, &source.worker, event).await?;
+    serde_json::from_str::<SqsBatchResponse>(&text).map_err(|_| format!("unexpected worker response: {text}"))
+}
+
+/// A function's answer through the Lambda Invoke API; an error for a refused invoke or a
+/// function error (which comes back as 200 with an error object).
+async fn invoke_function(
+    http: &reqwest::Client,
+    url: &str,
+    event: &impl serde::Serialize,
+) -> Result<String, String> {
+    let response = http.post(url).json(event).send().await.map_err(|e| e.to_string())?;
     let status = response.status();
     let text = response.text().await.map_err(|e| e.to_string())?;
     if !status.is_success() {
         return Err(format!("{status}: {text}"));
     }
-    // A function error comes back as 200 with an error object, not a batch response.
-    serde_json::from_str::<SqsBatchResponse>(&text)
-        .ok()
-        .filter(|_| !text.contains("\"errorType\""))
-        .ok_or_else(|| format!("unexpected worker response: {text}"))
+    if text.contains("\"errorType\"") {
+        return Err(format!("the function failed: {text}"));
+    }
+    Ok(text)
 }

@@ -120,14 +120,8 @@ impl Source {
     async fn invoke(&self, records: &[Value]) {
         let event = json!({ "Records": records });
         for attempt in 1..=3 {
-            match self.http.post(&self.function).json(&event).send().await {
-                Ok(r) if r.status().is_success() => match r.text().await {
-                    // A function error comes back as 200 with an error object.
-                    Ok(text) if !text.contains("\"errorType\"") => return,
-                    Ok(text) => tracing::warn!(attempt, text, "the function failed"),
-                    Err(e) => tracing::warn!(attempt, error = %e, "no answer"),
-                },
-                Ok(r) => tracing::warn!(attempt, status = %r.status(), "invoke refused"),
+            match crate::invoke_function(&self.http, &self.function, &event).await {
+                Ok(_) => return,
                 Err(e) => tracing::warn!(attempt, error = %e, "invoke failed"),
             }
         }

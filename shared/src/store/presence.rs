@@ -6,13 +6,14 @@
 //! a room of 3 does. The price is paid per connect and disconnect instead: one write per room of
 //! the user, at most [`PRESENCE_WRITES_AT_ONCE`] at a time.
 
-use super::item::{key_map, n};
+use super::item::{encode_value, key_map, n};
 use super::Store;
 use super::CONNECTION_TTL_SECONDS;
 use crate::error::ApiError;
 use crate::keys;
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// A live connection of a room's member.
@@ -27,22 +28,26 @@ pub const PRESENCE_WRITES_AT_ONCE: usize = 16;
 
 const ENTRY_PREFIX: &str = "c";
 
+/// One connection's attribute of an `ONLINE` item.
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    user: u64,
+    expires_at: i64,
+}
+
 fn entry_name(connection: &str) -> String {
     format!("{ENTRY_PREFIX}{connection}")
 }
 
-/// The live connections an `ONLINE` item lists at `now`. Pure.
+/// The live connections an `ONLINE` item lists at `now`; an entry that does not decode is no
+/// live connection (a push is a hint). Pure.
 fn entries(item: &HashMap<String, AttributeValue>, now: i64) -> Vec<Present> {
-    let number = |m: &HashMap<String, AttributeValue>, k: &str| {
-        m.get(k).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok())
-    };
     let mut found: Vec<Present> = item
         .iter()
         .filter_map(|(name, value)| {
             let connection = name.strip_prefix(ENTRY_PREFIX)?;
-            let entry = value.as_m().ok()?;
-            let user = u64::try_from(number(entry, "user")?).ok()?;
-            (number(entry, "expires_at")? > now).then(|| Present { connection: connection.to_string(), user })
+            let entry: Entry = serde_dynamo::from_attribute_value(value.clone()).ok()?;
+            (entry.expires_at > now).then(|| Present { connection: connection.to_string(), user: entry.user })
         })
         .collect();
     found.sort_by(|a, b| a.connection.cmp(&b.connection));
@@ -54,10 +59,7 @@ impl Store {
     /// `expires_at` follows its newest entry, so TTL drops an item only once all of it expired.
     pub async fn present(&self, connection: &str, user: u64, rooms: &[u64]) -> Result<(), ApiError> {
         let expires = chrono::Utc::now().timestamp() + CONNECTION_TTL_SECONDS;
-        let entry = AttributeValue::M(HashMap::from([
-            ("user".to_string(), n(user)),
-            ("expires_at".to_string(), n(expires)),
-        ]));
+        let entry = encode_value(&Entry { user, expires_at: expires });
         self.each_room(rooms, |room| {
             self.db
                 .update_item()
@@ -121,12 +123,7 @@ mod tests {
 
     #[test]
     fn an_online_item_lists_its_unexpired_connections() {
-        let entry = |user: u64, expires: i64| {
-            AttributeValue::M(HashMap::from([
-                ("user".to_string(), n(user)),
-                ("expires_at".to_string(), n(expires)),
-            ]))
-        };
+        let entry = |user: u64, expires_at: i64| encode_value(&Entry { user, expires_at });
         let item = HashMap::from([
             ("pk".to_string(), s("ONLINE#4")),
             ("sk".to_string(), s("ONLINE")),

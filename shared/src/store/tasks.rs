@@ -48,7 +48,8 @@ struct TaskItem {
 pub struct TaskEnd {
     pub id: String,
     pub record: TaskRecord,
-    /// Who sent it; unknown only for records of versions that did not say.
+    /// Who sent it; unknown for records of versions that did not say, and for a dead-lettered
+    /// job that did not name its sender.
     pub sender: Option<u64>,
 }
 
