@@ -36,3 +36,54 @@ impl Emulators {
         Emulators { dynamodb: self.dynamodb - before.dynamodb, moto: self.moto - before.moto }
     }
 }
+
+/// CPU so far of every process on the machine but this one, by pid, with its name: the stack's
+/// own processes by their names in `$RUN/pids` and their command (`watch (cargo-lambda)`, which
+/// tells the DynamoDB proxy from this `bench`), the others by command (a function instance under
+/// `cargo lambda watch` is its binary's name), in ms.
+pub fn processes() -> std::collections::HashMap<u32, (String, f64)> {
+    let own = std::process::id();
+    let named: std::collections::HashMap<u32, String> = std::env::var("RUN")
+        .ok()
+        .and_then(|run| std::fs::read_to_string(format!("{run}/pids")).ok())
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| {
+            let (pid, name) = line.split_once(' ')?;
+            Some((pid.parse().ok()?, name.to_string()))
+        })
+        .collect();
+    let mut out = std::collections::HashMap::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if pid == own {
+            continue;
+        }
+        let comm =
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default().trim().to_string();
+        let name = match named.get(&pid) {
+            Some(name) if *name != comm => format!("{name} ({comm})"),
+            _ => comm,
+        };
+        out.insert(pid, (name, cpu_ms(pid)));
+    }
+    out
+}
+
+/// CPU per request by process name between two readings of [`processes`] (a process new since
+/// the first counted from zero, one ended meanwhile lost), those of at least 0.05 ms.
+pub fn per_request_by_process(
+    before: &std::collections::HashMap<u32, (String, f64)>,
+    after: &std::collections::HashMap<u32, (String, f64)>,
+    requests: f64,
+) -> std::collections::BTreeMap<String, f64> {
+    let mut out = std::collections::BTreeMap::new();
+    for (pid, (name, ms)) in after {
+        let was = before.get(pid).map(|(_, ms)| *ms).unwrap_or(0.0);
+        *out.entry(name.clone()).or_insert(0.0) += ms - was;
+    }
+    out.into_iter()
+        .map(|(name, ms)| (name, crate::stats::round(ms / requests)))
+        .filter(|(_, ms)| *ms >= 0.05)
+        .collect()
+}

@@ -8,7 +8,9 @@
 //!   `ConsumedCapacity` is not faithful: a 100-item transaction reports 2 units).
 //!
 //! `GET /_chat/dynamodb-calls` returns the calls, `GET /_chat/dynamodb-keys` the per-key
-//! traffic; `DELETE` on either resets everything.
+//! traffic; `DELETE` on either resets everything. Per-key traffic is counted only from a
+//! `DELETE /_chat/dynamodb-keys` to the next `GET` of it (the scale phase's window): parsing
+//! every request and answer costs CPU and latency that the other phases would measure as ours.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -42,6 +44,8 @@ struct Counts {
     calls: BTreeMap<String, u64>,
     partitions: BTreeMap<String, Traffic>,
     items: BTreeMap<String, Traffic>,
+    /// Whether per-key traffic is being counted (see the module).
+    tracking_keys: bool,
 }
 
 pub async fn run(listen: &str, target: &str) {
@@ -104,16 +108,15 @@ async fn handle(
     let answer_body = answer.bytes().await.unwrap_or_default();
 
     if !operation.is_empty() {
-        let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let response: Value = if status.is_success() {
-            serde_json::from_slice(&answer_body).unwrap_or(Value::Null)
-        } else {
-            Value::Null
+        let tracking = {
+            let mut counts = counts.lock().unwrap();
+            *counts.calls.entry(format!("{app}:{operation}")).or_default() += 1;
+            counts.tracking_keys
         };
-        let mut counts = counts.lock().unwrap();
-        *counts.calls.entry(format!("{app}:{operation}")).or_default() += 1;
-        if status.is_success() {
-            record(&mut counts, &operation, &request, &response);
+        if tracking && status.is_success() {
+            let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let response: Value = serde_json::from_slice(&answer_body).unwrap_or(Value::Null);
+            record(&mut counts.lock().unwrap(), &operation, &request, &response);
         }
     }
     let mut response = Response::builder().status(status);
@@ -127,7 +130,8 @@ async fn handle(
 
 fn stats(counts: &Mutex<Counts>, path: &str, reset: bool) -> Response<Full<Bytes>> {
     let mut counts = counts.lock().unwrap();
-    let body = if path == "/_chat/dynamodb-keys" {
+    let keys = path == "/_chat/dynamodb-keys";
+    let body = if keys {
         let table = |m: &BTreeMap<String, Traffic>| -> Map<String, Value> {
             m.iter().map(|(k, t)| (k.clone(), t.json())).collect()
         };
@@ -137,6 +141,9 @@ fn stats(counts: &Mutex<Counts>, path: &str, reset: bool) -> Response<Full<Bytes
     };
     if reset {
         *counts = Counts::default();
+    }
+    if keys {
+        counts.tracking_keys = reset;
     }
     Response::builder()
         .header("content-type", "application/json")
