@@ -305,9 +305,9 @@ pub async fn run() -> Value {
     let api = Api::from_env().await;
     let base = var("API_URL");
     // A warm stack, as the original's figures are of a running server: the whole workload once
-    // before, in rooms of its own, until every instance the 8 clients need has started and
-    // DynamoDB Local's JIT has compiled its paths (its CPU per call halves over the first tens
-    // of thousands of calls). That first pass is reported too, as `first_pass`.
+    // before, in rooms of its own, until every instance the 8 clients need has started; it also
+    // gives DynamoDB Local's JIT a workload's worth of calls (alone, its CPU per call halves over
+    // the first tens of thousands). That first pass is reported too, as `first_pass`.
     let warm = fixture(&api).await;
     let first: Samples = Arc::default();
     let first_errors = run_workload(&api, &base, &warm, &first).await;
