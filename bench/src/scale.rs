@@ -6,7 +6,7 @@
 //!   a mixed run in one room, projected to 1,000 messages/s into that room.
 //!
 //! The projection scales each key's measured traffic by what it belongs to: a room's keys (and
-//! its members') by the messages of that room, a task's by its one message, and the rest (the
+//! its members', live connections included) by the messages of that room, a task's by its one message, and the rest (the
 //! id counters, the user listing) by all messages. Writes are items written; write and read
 //! units are DynamoDB's capacity units (transactional writes count twice).
 
@@ -39,7 +39,9 @@ enum Owner {
 fn owner(pk: &str) -> Owner {
     let family = pk.split('#').next().unwrap_or("");
     match family {
-        "ROOM" | "SEQ" | "MSGS" | "DELIVERED" | "DIRECT" | "USER" => Owner::Room,
+        // A member's keys (`USER`, and `CONNS`: push reads a sender's connections per task)
+        // go with their rooms' messages, like the room's own.
+        "ROOM" | "SEQ" | "MSGS" | "DELIVERED" | "DIRECT" | "USER" | "CONNS" | "ONLINE" => Owner::Room,
         "TASK" => Owner::Message,
         _ => Owner::Everything,
     }
