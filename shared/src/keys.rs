@@ -16,7 +16,7 @@
 //! | group room listing | `GROUPS` | `ROOM#<id>` [group room creation, deletion] |
 //! | room-name guard | `ROOMNAME#<name>` | `ROOMNAME` [group room creation, deletion] |
 //! | direct room of a pair | `DIRECT#<a>#<b>` | `DIRECT` [direct room creation, leave, re-join] |
-//! | message id sequence of a room | `SEQ#<room>` | `SEQ` [every send to that room] |
+//! | message id sequence of a room, of rooms from before ids were times | `SEQ#<room>` | `SEQ` [no longer written; deleted with its room] |
 //! | message | `MSGS#<room>` | `MSG#<message>` [worker] |
 //! | delivery state of a room | `DELIVERED#<room>` | `STATE` [worker, once per room per batch] |
 //! | message stored after a newer one | `DELIVERED#<room>` | `LATE#<seq>` [worker, rarely] |
@@ -26,8 +26,8 @@
 //! | owner of a WebSocket connection | `CONN#<connection>` | `OWNER` [connect, disconnect, push] |
 //! | live connections of a room's members | `ONLINE#<room>` | `ONLINE` [connect, disconnect, push] |
 //!
-//! No key is written by sends to different rooms: a send writes its room's `SEQ` and its own
-//! `TASK`; its delivery writes its room's `MSGS`, `DELIVERED` and its `TASK`. Nothing is written
+//! A send writes nothing before its 202 (its id is its time, its task id is signed); its delivery
+//! writes its room's `MSGS`, `DELIVERED` and its own `TASK`. Nothing is written
 //! per reader: "seen" is a read position on the reader's own `USER#<id>` / `ROOM#<room>` item.
 
 pub type Key = (String, String);
@@ -151,12 +151,15 @@ pub fn message(room: u64, id: u64) -> Key {
     (messages_pk(room), message_sk(id))
 }
 
+/// A message's sort key. Ids are microseconds (16 digits, `store::accepted_now`); rooms from
+/// before kept their sequence ids, padded to 12 digits and far below 10^11, so every such key
+/// (a `0` after the prefix) sorts before every time id's, and the string order is the ids' order.
 pub fn message_sk(id: u64) -> String {
     format!("{MESSAGE_PREFIX}{}", pad(id))
 }
 
-/// Largest message id the padded sort key holds.
-pub const MAX_MESSAGE_ID: u64 = 999_999_999_999;
+/// Largest message id: the largest integer JSON clients read exactly (2^53 - 1).
+pub const MAX_MESSAGE_ID: u64 = (1 << 53) - 1;
 
 pub fn delivered_pk(room: u64) -> String {
     format!("DELIVERED#{room}")
@@ -287,8 +290,18 @@ mod tests {
     }
 
     #[test]
+    fn message_keys_sort_as_their_ids_sequence_ids_of_older_rooms_first() {
+        // A sequence id of a room from before, then microseconds of acceptance (2001 and 2026).
+        let ids =
+            [1, 42, 99_999_999_999, 1_000_000_000_000_000, 1_796_000_000_000_000, 1_796_000_000_000_001];
+        let sks: Vec<String> = ids.iter().map(|&id| message_sk(id)).collect();
+        assert!(sks.windows(2).all(|w| w[0] < w[1]), "{sks:?}");
+        assert!(message_sk(1_796_000_000_000_001) < message_sk(MAX_MESSAGE_ID));
+    }
+
+    #[test]
     fn a_send_and_its_delivery_write_only_keys_of_its_room_and_task() {
-        let room_keys = |r: u64| [message_seq(r).0, messages_pk(r), delivered_pk(r)];
+        let room_keys = |r: u64| [messages_pk(r), delivered_pk(r)];
         let (a, b) = (room_keys(1), room_keys(2));
         assert!(a.iter().all(|k| !b.contains(k)), "{a:?} and {b:?} share a key");
     }

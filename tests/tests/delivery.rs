@@ -103,6 +103,44 @@ async fn a_job_that_breaks_its_batch_does_not_hold_back_the_others() {
 }
 
 #[tokio::test]
+async fn two_sends_of_the_same_microsecond_are_both_stored_once_each() {
+    let _serial = SERIAL.lock().await;
+    let (a, na) = new_user("tie_a").await;
+    let (room, name) = new_room(&[&na]).await;
+    // Two API instances can accept sends to one room in the same microsecond: the same id.
+    let (id, sent_at) = shared::store::accepted_now();
+    let signing = signing().await;
+    let job = |text: &str| {
+        let message = StoredMessage {
+            id,
+            room,
+            from_id: a,
+            from_username: na.clone(),
+            text: text.into(),
+            sent_at: sent_at.clone(),
+        };
+        Job::Send { task_id: signing.issue_task_id(id / 1000), room_name: name.clone(), message }
+    };
+    let (first, second) = (job("first of the tie"), job("second of the tie"));
+    // The second in a batch of its own, twice over (a redelivery), after the first.
+    for batch in [vec![first.clone()], vec![second.clone()], vec![second.clone(), first.clone()]] {
+        assert_eq!(invoke_worker(&bodies(&batch)).await, json!({"batchItemFailures": []}));
+    }
+    let messages = all_messages(room, a).await;
+    let stored: Vec<(u64, &str)> =
+        messages.iter().map(|m| (m["id"].as_u64().unwrap(), m["text"].as_str().unwrap())).collect();
+    assert_eq!(stored, [(id, "first of the tie"), (id + 1, "second of the tie")]);
+    // Each task's result is its own message, under the id it was stored with.
+    for (job, want) in [(&first, id), (&second, id + 1)] {
+        let Job::Send { task_id, message, .. } = job else { unreachable!() };
+        let state = finished(task_id).await;
+        assert_eq!(state["state"], "SUCCESS", "{state}");
+        assert_eq!(state["result"]["id"], want, "{state}");
+        assert_eq!(state["result"]["text"], message.text.as_str(), "{state}");
+    }
+}
+
+#[tokio::test]
 async fn seen_jobs_are_idempotent() {
     let _serial = SERIAL.lock().await;
     let (a, na) = new_user("seen_a").await;

@@ -30,17 +30,11 @@ async fn until_read_to(user: u64, room: u64, read_to: u64) {
     panic!("user {user} never read to {read_to} in room {room}: {:?}", position(user, room).await);
 }
 
-/// A message accepted now (its id from the room's sequence), not yet delivered.
+/// A message accepted now (its id the moment, as the API gives it), not yet delivered.
 async fn accepted(room: u64, room_name: &str, from: (u64, &str), text: &str) -> Job {
-    let id = store().await.next_message_id(room).await.unwrap();
-    let message = StoredMessage {
-        id,
-        room,
-        from_id: from.0,
-        from_username: from.1.into(),
-        text: text.into(),
-        sent_at: shared::now(),
-    };
+    let (id, sent_at) = shared::store::accepted_now();
+    let message =
+        StoredMessage { id, room, from_id: from.0, from_username: from.1.into(), text: text.into(), sent_at };
     Job::Send { task_id: uuid::Uuid::new_v4().to_string(), room_name: room_name.into(), message }
 }
 

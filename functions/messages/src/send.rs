@@ -1,6 +1,7 @@
-//! Sends: checked at once, then a job on SQS; the worker delivers. Two DynamoDB round trips
-//! before the 202 (the lookup, then the message id) and nothing written for the task: its id is
-//! signed, so `task_state` knows it as PENDING until the worker records how it ended.
+//! Sends: checked at once, then a job on SQS; the worker delivers. One DynamoDB round trip
+//! before the 202 (the lookup; the message id is the moment of acceptance, `accepted_now`) and
+//! nothing written for the task: its id is signed, so `task_state` knows it as PENDING until the
+//! worker records how it ended.
 
 use crate::State;
 use lambda_http::{Body, Request, Response};
@@ -8,7 +9,7 @@ use serde_json::{json, Map, Value};
 use shared::auth::Caller;
 use shared::http::{self, envelope, json_object};
 use shared::queue::Job;
-use shared::store::{Room, StoredMessage};
+use shared::store::{accepted_now, Room, StoredMessage};
 use shared::users::User;
 use shared::ApiError;
 
@@ -73,7 +74,7 @@ pub async fn direct(
         state.cache.invalidate_members(&[opened.room.id]).await;
         state.cache.rooms_changed(&[sender.id, to.id]).await;
     }
-    accept(state, &opened.room, &sender, send.text, opened.first_id).await
+    accept(state, &opened.room, &sender, send.text).await
 }
 
 /// `POST /chat/group/{room}/`: the sender must be a current member.
@@ -86,26 +87,15 @@ pub async fn group(
     let send = parse_send(&json_object(req)?)?;
     let from = caller.acting(send.from, missing_from)?;
     let (room_data, sender, _) = state.store.lookup(room, Some(from), false).await?.member(room, from)?;
-    accept(state, &room_data, &sender, send.text, None).await
+    accept(state, &room_data, &sender, send.text).await
 }
 
-/// Gives the message its id in the room (so ids sort in acceptance order) and its time of
-/// acceptance, and queues the delivery under a new task id. A job that cannot be queued is a
-/// 503: its task id is never handed out, so no task stays PENDING.
-async fn accept(
-    state: &State,
-    room: &Room,
-    sender: &User,
-    text: String,
-    id: Option<u64>,
-) -> Result<Response<Body>, ApiError> {
-    let id = match id {
-        Some(id) => id,
-        None => state.store.next_message_id(room.id).await?,
-    };
-    let now = chrono::Utc::now();
-    let task_id = state.signing.issue_task_id(now.timestamp_millis() as u64);
-    let sent_at = now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+/// Gives the message its time of acceptance and, from it, its id (so ids sort in acceptance
+/// order), and queues the delivery under a new task id. A job that cannot be queued is a 503:
+/// its task id is never handed out, so no task stays PENDING.
+async fn accept(state: &State, room: &Room, sender: &User, text: String) -> Result<Response<Body>, ApiError> {
+    let (id, sent_at) = accepted_now();
+    let task_id = state.signing.issue_task_id(id / 1000);
     let message = StoredMessage {
         id,
         room: room.id,

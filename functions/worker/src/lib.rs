@@ -7,8 +7,8 @@
 //! whose records come back here to end their task as FAILURE.
 //!
 //! A batch is sorted first (`plan`, pure), then its sends are delivered, the rooms at once: per
-//! room 1 GetItem (its delivery state), a conditional PutItem per message (and per late one its
-//! entry), 1 conditional UpdateItem (the state moved on); then 1 BatchWriteItem (the tasks) and a
+//! room 1 GetItem (its delivery state), a conditional PutItem per message (one more for each
+//! message whose microsecond another one of the room took first; and per late one its entry), 1 conditional UpdateItem (the state moved on); then 1 BatchWriteItem (the tasks) and a
 //! wake mark per room in the cache. Whatever a room's size: nothing is read or written per
 //! member. Per seen job, 2 conditional UpdateItems per room. A dead-lettered send takes 1
 //! UpdateItem.
@@ -140,20 +140,23 @@ async fn deliver(store: &Store, sends: &[Send]) -> Result<(), ApiError> {
     let outcomes = store.deliver(&deliveries).await?;
     let mut stored = Vec::new();
     for (send, outcome) in sends.iter().zip(outcomes) {
-        let (task_id, message) = (send.task_id.as_str(), &send.message);
+        let task_id = send.task_id.as_str();
+        // Under the id it was stored with: the next free one if its microsecond was taken.
+        let as_stored = |id: u64| StoredMessage { id, ..send.message.clone() };
         match outcome {
-            Delivered::Stored => {
-                tracing::info!(task_id, room = message.room, message = message.id, "delivered");
-                stored.push((task_id, message, send.room_name.as_str()));
+            Delivered::Stored(id) => {
+                tracing::info!(task_id, room = send.message.room, message = id, "delivered");
+                stored.push((task_id, as_stored(id), send.room_name.as_str()));
             }
-            Delivered::AlreadyStored => {
-                tracing::info!(task_id, message = message.id, "already delivered");
-                store.finish_if_pending(task_id, message, &send.room_name).await?;
+            Delivered::AlreadyStored(id) => {
+                tracing::info!(task_id, message = id, "already delivered");
+                store.finish_if_pending(task_id, &as_stored(id), &send.room_name).await?;
             }
-            Delivered::RoomGone => store.fail_task(task_id, Some(message.from_id), ROOM_GONE).await?,
+            Delivered::RoomGone => store.fail_task(task_id, Some(send.message.from_id), ROOM_GONE).await?,
         }
     }
-    store.finish_tasks(&stored).await
+    let done: Vec<(&str, &StoredMessage, &str)> = stored.iter().map(|(t, m, r)| (*t, m, *r)).collect();
+    store.finish_tasks(&done).await
 }
 
 /// A dead-lettered record: its send's task ends as FAILURE (unless it succeeded after all).

@@ -56,8 +56,6 @@ pub struct DirectLookup {
 /// A direct room ready for a message.
 pub struct DirectRoom {
     pub room: Room,
-    /// For a room created now, the id its first message takes (its sequence starts at 1).
-    pub first_id: Option<u64>,
     /// Whether its membership changed now (created, or someone joined again).
     pub joined: bool,
 }
@@ -113,9 +111,7 @@ impl Store {
         let mut backoff = Backoff::new("direct room");
         loop {
             match guard {
-                Some(g) if g.missing().is_empty() => {
-                    return Ok(DirectRoom { room: g.room(), first_id: None, joined: false })
-                }
+                Some(g) if g.missing().is_empty() => return Ok(DirectRoom { room: g.room(), joined: false }),
                 Some(g) => {
                     let room = g.room();
                     let state = self.get("GetItem delivery state", keys::delivery_state(room.id)).await?;
@@ -130,14 +126,14 @@ impl Store {
                             }
                         }
                         if !gone {
-                            return Ok(DirectRoom { room, first_id: None, joined: true });
+                            return Ok(DirectRoom { room, joined: true });
                         }
                     }
                     // The room is being deleted; its guard goes next. Look again.
                 }
                 None => {
                     if let Some(room) = self.create_direct_room(a, b).await? {
-                        return Ok(DirectRoom { room, first_id: Some(1), joined: true });
+                        return Ok(DirectRoom { room, joined: true });
                     }
                     // Created concurrently: use that one.
                 }
@@ -172,8 +168,6 @@ impl Store {
         };
         let guard = txn.put(encode(&item), Some(NEW), &[]);
         self.room_writes(&mut txn, &room, users.len() as u64);
-        // The first message's id is taken with the room: its send needs no further write.
-        txn.put(super::messages::first_message_seq(id), None, &[]);
         for &user in &users {
             member_writes(&mut txn, &room, &user.into(), Position::default());
         }

@@ -1,8 +1,11 @@
 //! Messages of a room, and what "seen" means without a row per reader.
 //!
-//! A message lives at `MSGS#<room>` / `MSG#<id>`. Its id comes from the room's sequence when
-//! the API accepts it, so ids sort in acceptance order; the worker stores it later, and a message
-//! can reach the worker after a newer one (two sends racing to the queue). Each member's read
+//! A message lives at `MSGS#<room>` / `MSG#<id>`. Its id is the microsecond the API accepted
+//! it ([`accepted_now`], the instant of its `sent_at`), so ids sort in acceptance order with no
+//! write before the 202 (rooms from before kept their sequence ids, which all sort first); two
+//! sends to a room in the same microsecond are told apart by their tasks: the one stored second
+//! takes the next free id. The worker stores it later, and a message can reach the worker after
+//! a newer one (two sends racing to the queue). Each member's read
 //! position says "seen up to id N" (API.md "Seen state: read positions"). A message stored after
 //! a newer one could hide below a position that moved past it meanwhile, so the room's delivery
 //! state (`STATE`) records the newest id stored: a message older than that is *late* and also
@@ -46,13 +49,24 @@ struct MessageItem {
     /// The number of its late entry, for a message stored after a newer one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     late: Option<u64>,
+    /// The task that sent it: tells a redelivery from another message of the same microsecond.
+    /// Messages stored before ids were times have none (their ids never collided).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    task: Option<String>,
 }
 
 impl MessageItem {
-    fn new(message: &StoredMessage, late: Option<u64>) -> MessageItem {
+    fn new(message: &StoredMessage, late: Option<u64>, task: &str) -> MessageItem {
         let (pk, sk) = keys::message(message.room, message.id);
-        MessageItem { pk, sk, message: message.clone(), late }
+        MessageItem { pk, sk, message: message.clone(), late, task: Some(task.to_string()) }
     }
+}
+
+/// The id and `sent_at` of a message accepted now: its microsecond since the Unix epoch (16
+/// digits until the year 2286, under 2^53, so JSON clients read it exactly) and that instant.
+pub fn accepted_now() -> (u64, String) {
+    let now = chrono::Utc::now();
+    (now.timestamp_micros().max(0) as u64, now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
 }
 
 /// What the worker has stored in a room: the newest message id, and how many were late.
@@ -123,14 +137,26 @@ pub struct Delivery<'a> {
     pub task_id: &'a str,
 }
 
-/// What became of a delivery.
+/// What became of a delivery, with the id the message is stored under (its own, or the next
+/// free one when another message of the room took that microsecond first).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Delivered {
-    Stored,
+    Stored(u64),
     /// A redelivered job: the message was stored before, nothing was written now.
-    AlreadyStored,
+    AlreadyStored(u64),
     /// The room was deleted before the message could be stored.
     RoomGone,
+}
+
+/// How a conditional PutItem of a message went.
+enum Put {
+    Stored,
+    /// This task's message was there already (with its late number, if it had one).
+    Ours {
+        late: Option<u64>,
+    },
+    /// Another message holds the id.
+    Taken,
 }
 
 /// How moving a room's delivery state on went.
@@ -158,51 +184,66 @@ impl Store {
             rooms.entry(d.message.room).or_default().push(i);
         }
         let stored = rooms.iter().map(|(&room, indexes)| {
-            let messages: Vec<&StoredMessage> = indexes.iter().map(|&i| deliveries[i].message).collect();
+            let ours: Vec<&Delivery> = indexes.iter().map(|&i| &deliveries[i]).collect();
             async move {
-                self.deliver_room(room, &messages)
+                self.deliver_room(room, &ours)
                     .await
                     .map(|outcomes| indexes.iter().copied().zip(outcomes).collect::<Vec<_>>())
             }
         });
-        let mut outcome = vec![Delivered::AlreadyStored; deliveries.len()];
+        let mut outcome = vec![Delivered::RoomGone; deliveries.len()];
         for (i, o) in futures_util::future::try_join_all(stored).await?.into_iter().flatten() {
             outcome[i] = o;
         }
         Ok(outcome)
     }
 
-    /// One room's messages, in their order in `messages`' answer.
-    async fn deliver_room(&self, room: u64, messages: &[&StoredMessage]) -> Result<Vec<Delivered>, ApiError> {
+    /// One room's messages, in their order in `ours`' answer.
+    async fn deliver_room(&self, room: u64, ours: &[&Delivery<'_>]) -> Result<Vec<Delivered>, ApiError> {
         let Some(state) = self.delivery_state(room).await? else {
-            return Ok(vec![Delivered::RoomGone; messages.len()]);
+            return Ok(vec![Delivered::RoomGone; ours.len()]);
         };
-        let mut order: Vec<usize> = (0..messages.len()).collect();
-        order.sort_by_key(|&i| messages[i].id);
-        let mut outcome = vec![Delivered::AlreadyStored; messages.len()];
+        let mut order: Vec<usize> = (0..ours.len()).collect();
+        order.sort_by_key(|&i| ours[i].message.id);
+        let mut outcome = vec![Delivered::RoomGone; ours.len()];
         let (mut newest, mut late) = (state.top, state.late);
-        let mut seen = HashSet::new();
+        // Where each job's message went: the same job twice in one batch is one message.
+        let mut placed: HashMap<(&str, u64), Delivered> = HashMap::new();
         let mut written = Vec::new();
         for i in order {
-            let m = messages[i];
-            // The same message twice in one batch: the second copy is a duplicate delivery.
-            if !seen.insert(m.id) {
+            let Delivery { message: m, task_id } = *ours[i];
+            let job = (task_id, m.id);
+            if let Some(&done) = placed.get(&job) {
+                outcome[i] = match done {
+                    Delivered::Stored(id) | Delivered::AlreadyStored(id) => Delivered::AlreadyStored(id),
+                    gone => gone,
+                };
                 continue;
             }
-            let late_seq = (m.id < state.top).then_some(late + 1);
-            match self.put_message(m, late_seq).await? {
-                None => {
-                    outcome[i] = Delivered::Stored;
-                    written.push(m.id);
-                    late = late_seq.unwrap_or(late);
+            let mut m = m.clone();
+            let (done, late_seq) = loop {
+                let late_seq = (m.id < state.top).then_some(late + 1);
+                match self.put_message(&m, late_seq, task_id).await? {
+                    Put::Stored => break (Delivered::Stored(m.id), late_seq),
+                    // Stored before; if as a late one, its entry may still be missing.
+                    Put::Ours { late: earlier } => {
+                        late = late.max(earlier.unwrap_or(0));
+                        break (Delivered::AlreadyStored(m.id), late_seq.filter(|&s| s <= late));
+                    }
+                    // Another message of the same microsecond: the next id is ours to try.
+                    Put::Taken => m.id += 1,
                 }
-                // Stored before; if as a late one, its entry may still be missing.
-                Some(earlier) => late = late.max(earlier.unwrap_or(0)),
+            };
+            if let Delivered::Stored(id) = done {
+                written.push(id);
+                late = late_seq.unwrap_or(late);
             }
             if let Some(seq) = late_seq.filter(|&s| s <= late) {
-                self.put_late(room, seq, m).await?;
+                self.put_late(room, seq, &m).await?;
             }
             newest = newest.max(m.id);
+            placed.insert(job, done);
+            outcome[i] = done;
         }
         match self.move_state(room, state, newest, late).await? {
             Moved::Yes => Ok(outcome),
@@ -215,35 +256,40 @@ impl Store {
                 .await?;
                 Ok(outcome
                     .into_iter()
-                    .map(|o| if o == Delivered::Stored { Delivered::RoomGone } else { o })
+                    .map(|o| if matches!(o, Delivered::Stored(_)) { Delivered::RoomGone } else { o })
                     .collect())
             }
             Moved::Changed => {
-                self.number_contended(room, state, messages).await?;
+                let stored: Vec<StoredMessage> = ours
+                    .iter()
+                    .zip(&outcome)
+                    .filter_map(|(d, o)| match o {
+                        Delivered::Stored(id) | Delivered::AlreadyStored(id) => {
+                            Some(StoredMessage { id: *id, ..d.message.clone() })
+                        }
+                        Delivered::RoomGone => None,
+                    })
+                    .collect();
+                self.number_contended(room, state, &stored).await?;
                 Ok(outcome)
             }
         }
     }
 
-    /// A conditional PutItem of a message: `None` when stored now, else the late number it was
-    /// stored with before (if any).
-    async fn put_message(
-        &self,
-        m: &StoredMessage,
-        late: Option<u64>,
-    ) -> Result<Option<Option<u64>>, ApiError> {
+    /// A conditional PutItem of a message under its id, for its task.
+    async fn put_message(&self, m: &StoredMessage, late: Option<u64>, task: &str) -> Result<Put, ApiError> {
         use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
         let sent = self
             .db
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(encode(&MessageItem::new(m, late))))
+            .set_item(Some(encode(&MessageItem::new(m, late, task))))
             .condition_expression(NEW)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match sent {
-            Ok(_) => Ok(None),
+            Ok(_) => Ok(Put::Stored),
             Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e))
                 if e.err().is_conditional_check_failed_exception() =>
             {
@@ -252,9 +298,14 @@ impl Store {
                     PutItemError::ConditionalCheckFailedException(c) => c.item.unwrap_or_default(),
                     _ => Default::default(),
                 };
-                let earlier: Option<MessageItem> =
-                    if old.is_empty() { None } else { Some(decode("message", old)?) };
-                Ok(Some(earlier.and_then(|i| i.late)))
+                if old.is_empty() {
+                    return Ok(Put::Ours { late: None });
+                }
+                let earlier: MessageItem = decode("message", old)?;
+                Ok(match earlier.task {
+                    Some(other) if other != task => Put::Taken,
+                    _ => Put::Ours { late: earlier.late },
+                })
             }
             Err(e) => Err(ApiError::unavailable("PutItem message", e)),
         }
@@ -321,7 +372,7 @@ impl Store {
         &self,
         room: u64,
         was: DeliveryState,
-        ours: &[&StoredMessage],
+        ours: &[StoredMessage],
     ) -> Result<(), ApiError> {
         tracing::warn!(room, "deliveries of the room overlapped: numbering what both wrote as late");
         let mut backoff = Backoff::new("delivery of a contended room");
@@ -338,7 +389,7 @@ impl Store {
                 .await?;
             let mut contended: Vec<StoredMessage> =
                 decode_all::<MessageItem>("message", theirs.items)?.into_iter().map(|m| m.message).collect();
-            contended.extend(ours.iter().map(|m| (*m).clone()));
+            contended.extend(ours.iter().cloned());
             contended.sort_by_key(|m| m.id);
             contended.dedup_by_key(|m| m.id);
             for (k, m) in contended.iter().enumerate() {
@@ -478,20 +529,4 @@ impl Store {
         let next_before = if got.more { messages.first().map(|m| m.id) } else { None };
         Ok(MessagePage { messages, next_before })
     }
-
-    /// The id of a message a room accepts now. One UpdateItem of the room's sequence.
-    pub async fn next_message_id(&self, room: u64) -> Result<u64, ApiError> {
-        self.next("UpdateItem message id", keys::message_seq(room)).await
-    }
-}
-
-/// The first message sequence of a direct room, taken with the room: its first message is 1.
-pub(super) fn first_message_seq(room: u64) -> Attrs {
-    let (pk, sk) = keys::message_seq(room);
-    [
-        ("pk".to_string(), super::item::s(pk)),
-        ("sk".to_string(), super::item::s(sk)),
-        ("value".to_string(), n(1)),
-    ]
-    .into()
 }

@@ -20,8 +20,8 @@ pub use item::{Attrs, RoomKind};
 pub use logins::MAX_LOGIN_FAILURES;
 pub use membership::{JoinOutcome, LeaveOutcome, Lookup, Member, Membership, Position};
 pub use messages::{
-    Delivered, Delivery, DeliveryState, LateMessage, MessagePage, StoredMessage, MESSAGES_PER_DELIVERY,
-    UNSEEN_PER_ROOM,
+    accepted_now, Delivered, Delivery, DeliveryState, LateMessage, MessagePage, StoredMessage,
+    MESSAGES_PER_DELIVERY, UNSEEN_PER_ROOM,
 };
 pub use presence::{Present, PRESENCE_WRITES_AT_ONCE};
 pub use rooms::{direct_room_name, Room, MAX_INITIAL_MEMBERS};

@@ -177,6 +177,7 @@ impl Store {
     async fn delete_room(&self, room: &Room) -> Result<(), ApiError> {
         self.delete_all("BatchWriteItem room", vec![keys::room(room.id), keys::delivery_state(room.id)])
             .await?;
+        // The id sequence of a room from before ids were times.
         let mut doomed = vec![keys::message_seq(room.id)];
         if room.kind == RoomKind::Group {
             doomed.extend([keys::room_name(&room.room_name), keys::group_listing(room.id)]);
