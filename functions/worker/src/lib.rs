@@ -8,8 +8,9 @@
 //!
 //! A batch is sorted first (`plan`, pure), then its sends are delivered, the rooms at once: per
 //! room 1 GetItem (its delivery state), a conditional PutItem per message (one more for each
-//! message whose microsecond another one of the room took first; and per late one its entry), 1 conditional UpdateItem (the state moved on); then 1 BatchWriteItem (the tasks) and a
-//! wake mark per room in the cache. Whatever a room's size: nothing is read or written per
+//! message whose microsecond another one of the room took first; and per late one its entry),
+//! 1 conditional UpdateItem (the state moved on); then 1 BatchWriteItem (the tasks) and a wake
+//! mark per room in the cache. Whatever a room's size: nothing is read or written per
 //! member. Per seen job, 2 conditional UpdateItems per room. A dead-lettered send takes 1
 //! UpdateItem.
 
@@ -155,8 +156,7 @@ async fn deliver(store: &Store, sends: &[Send]) -> Result<(), ApiError> {
             Delivered::RoomGone => store.fail_task(task_id, Some(send.message.from_id), ROOM_GONE).await?,
         }
     }
-    let done: Vec<(&str, &StoredMessage, &str)> = stored.iter().map(|(t, m, r)| (*t, m, *r)).collect();
-    store.finish_tasks(&done).await
+    store.finish_tasks(&stored).await
 }
 
 /// A dead-lettered record: its send's task ends as FAILURE (unless it succeeded after all).

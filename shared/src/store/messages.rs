@@ -210,6 +210,8 @@ impl Store {
         // Where each job's message went: the same job twice in one batch is one message.
         let mut placed: HashMap<(&str, u64), Delivered> = HashMap::new();
         let mut written = Vec::new();
+        // Every message of the batch under the id it is stored with, for `number_contended`.
+        let mut kept = Vec::new();
         for i in order {
             let Delivery { message: m, task_id } = *ours[i];
             let job = (task_id, m.id);
@@ -244,6 +246,7 @@ impl Store {
             newest = newest.max(m.id);
             placed.insert(job, done);
             outcome[i] = done;
+            kept.push(m);
         }
         match self.move_state(room, state, newest, late).await? {
             Moved::Yes => Ok(outcome),
@@ -260,17 +263,7 @@ impl Store {
                     .collect())
             }
             Moved::Changed => {
-                let stored: Vec<StoredMessage> = ours
-                    .iter()
-                    .zip(&outcome)
-                    .filter_map(|(d, o)| match o {
-                        Delivered::Stored(id) | Delivered::AlreadyStored(id) => {
-                            Some(StoredMessage { id: *id, ..d.message.clone() })
-                        }
-                        Delivered::RoomGone => None,
-                    })
-                    .collect();
-                self.number_contended(room, state, &stored).await?;
+                self.number_contended(room, state, &kept).await?;
                 Ok(outcome)
             }
         }

@@ -107,7 +107,7 @@ impl Store {
 
     /// SUCCESS for tasks whose messages were stored just now (so no other result can be
     /// there). A BatchWriteItem per 25.
-    pub async fn finish_tasks(&self, done: &[(&str, &StoredMessage, &str)]) -> Result<(), ApiError> {
+    pub async fn finish_tasks(&self, done: &[(&str, StoredMessage, &str)]) -> Result<(), ApiError> {
         let items =
             done.iter().map(|(id, message, room_name)| success_item(id, message, room_name)).collect();
         self.put_all("BatchWriteItem tasks", items).await
