@@ -312,6 +312,20 @@ pub async fn invoke_worker(bodies: &[String]) -> Value {
     res.json().await.unwrap()
 }
 
+/// A send job as the API queues it, for `room` (id, name) from `from` (id, username), under a
+/// given message id and task; `sent_at` is now.
+pub fn send_job(task: &str, room: (u64, &str), from: (u64, &str), id: u64, text: &str) -> Job {
+    let message = shared::store::StoredMessage {
+        id,
+        room: room.0,
+        from_id: from.0,
+        from_username: from.1.into(),
+        text: text.into(),
+        sent_at: shared::now(),
+    };
+    Job::Send { task_id: task.into(), room_name: room.1.into(), message }
+}
+
 /// The bodies of jobs, as the functions queue them.
 pub fn bodies(jobs: &[Job]) -> Vec<String> {
     jobs.iter().map(Job::body).collect()

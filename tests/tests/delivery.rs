@@ -78,17 +78,7 @@ async fn a_job_that_breaks_its_batch_does_not_hold_back_the_others() {
     let signing = signing().await;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
     let task = signing.issue_task_id(now);
-    let job = |id: u64, task: &str, text: &str| {
-        let message = StoredMessage {
-            id,
-            room,
-            from_id: a,
-            from_username: na.clone(),
-            text: text.into(),
-            sent_at: shared::now(),
-        };
-        Job::Send { task_id: task.to_string(), room_name: name.clone(), message }
-    };
+    let job = |id: u64, task: &str, text: &str| send_job(task, (room, &name), (a, &na), id, text);
     let base = 900_000_000_000 + room * 10;
     let good_task = signing.issue_task_id(now);
     let batch = [
@@ -108,19 +98,9 @@ async fn two_sends_of_the_same_microsecond_are_both_stored_once_each() {
     let (a, na) = new_user("tie_a").await;
     let (room, name) = new_room(&[&na]).await;
     // Two API instances can accept sends to one room in the same microsecond: the same id.
-    let (id, sent_at) = shared::store::accepted_now();
+    let (id, _) = shared::store::accepted_now();
     let signing = signing().await;
-    let job = |text: &str| {
-        let message = StoredMessage {
-            id,
-            room,
-            from_id: a,
-            from_username: na.clone(),
-            text: text.into(),
-            sent_at: sent_at.clone(),
-        };
-        Job::Send { task_id: signing.issue_task_id(id / 1000), room_name: name.clone(), message }
-    };
+    let job = |text: &str| send_job(&signing.issue_task_id(id / 1000), (room, &name), (a, &na), id, text);
     let (first, second) = (job("first of the tie"), job("second of the tie"));
     // The second in a batch of its own, twice over (a redelivery), after the first.
     for batch in [vec![first.clone()], vec![second.clone()], vec![second.clone(), first.clone()]] {

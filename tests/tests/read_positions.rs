@@ -7,7 +7,7 @@
 use e2e::*;
 use serde_json::{json, Value};
 use shared::queue::Job;
-use shared::store::{Position, StoredMessage};
+use shared::store::Position;
 use std::time::Duration;
 
 fn texts(messages: &Value) -> Vec<String> {
@@ -32,10 +32,8 @@ async fn until_read_to(user: u64, room: u64, read_to: u64) {
 
 /// A message accepted now (its id the moment, as the API gives it), not yet delivered.
 async fn accepted(room: u64, room_name: &str, from: (u64, &str), text: &str) -> Job {
-    let (id, sent_at) = shared::store::accepted_now();
-    let message =
-        StoredMessage { id, room, from_id: from.0, from_username: from.1.into(), text: text.into(), sent_at };
-    Job::Send { task_id: uuid::Uuid::new_v4().to_string(), room_name: room_name.into(), message }
+    let (id, _) = shared::store::accepted_now();
+    send_job(&uuid::Uuid::new_v4().to_string(), (room, room_name), from, id, text)
 }
 
 async fn deliver(job: &Job) {
