@@ -1,13 +1,21 @@
 //! CPU time of the stack's processes, from /proc, so a figure can say where the time went.
 
-/// Pid of a process the stack started, by its name in `$RUN/pids` (scripts/lib.sh `start`).
-pub fn stack_pid(name: &str) -> Option<u32> {
-    let run = std::env::var("RUN").ok()?;
-    let pids = std::fs::read_to_string(format!("{run}/pids")).ok()?;
-    pids.lines().find_map(|line| {
-        let (pid, n) = line.split_once(' ')?;
-        (n == name).then(|| pid.parse().ok()).flatten()
-    })
+/// The processes the stack started, as (pid, name) in start order, from `$RUN/pids`
+/// (scripts/lib.sh `start`).
+fn stack_pids() -> Vec<(u32, String)> {
+    let pids = std::env::var("RUN").ok().and_then(|run| std::fs::read_to_string(format!("{run}/pids")).ok());
+    pids.unwrap_or_default()
+        .lines()
+        .filter_map(|line| {
+            let (pid, name) = line.split_once(' ')?;
+            Some((pid.parse().ok()?, name.to_string()))
+        })
+        .collect()
+}
+
+/// Pid of a process the stack started, by its name in `$RUN/pids`.
+fn stack_pid(name: &str) -> Option<u32> {
+    stack_pids().into_iter().find_map(|(pid, n)| (n == name).then_some(pid))
 }
 
 /// User plus system CPU of a process so far, in ms (Linux counts in USER_HZ = 100 ticks a second).
@@ -43,16 +51,7 @@ impl Emulators {
 /// `cargo lambda watch` is its binary's name), in ms.
 pub fn processes() -> std::collections::HashMap<u32, (String, f64)> {
     let own = std::process::id();
-    let named: std::collections::HashMap<u32, String> = std::env::var("RUN")
-        .ok()
-        .and_then(|run| std::fs::read_to_string(format!("{run}/pids")).ok())
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|line| {
-            let (pid, name) = line.split_once(' ')?;
-            Some((pid.parse().ok()?, name.to_string()))
-        })
-        .collect();
+    let named: std::collections::HashMap<u32, String> = stack_pids().into_iter().collect();
     let mut out = std::collections::HashMap::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else { continue };
