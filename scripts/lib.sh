@@ -108,6 +108,15 @@ ensure_lint_tools() {
     rustup component add rustfmt clippy
 }
 
+# A cold build of the tests, functions and lints writes about 3 GB to target/ (measured
+# 2026-12-01); with less free, say so before the linker fails on a full disk.
+warn_if_disk_is_short() {
+    local free_kb
+    free_kb=$(df -Pk "$ROOT" | awk 'NR == 2 { print $4 }')
+    [ "$free_kb" -ge $((4 * 1024 * 1024)) ] ||
+        printf 'warning: only %s MB free under %s; a cold build needs about 3 GB\n' "$((free_kb / 1024))" "$ROOT" >&2
+}
+
 # The formatting and lint gates of scripts/test: cheap, so they fail before anything starts.
 check_format_and_lints() {
     step "rustfmt and clippy" ensure_lint_tools
