@@ -5,7 +5,7 @@
 //!
 //! | item | pk | sk |
 //! |---|---|---|
-//! | id counter | `COUNTER` | `user` / `room` [user, room creation] |
+//! | id counter | `COUNTER` | `user` / `room` [user, group room creation; a direct room's id is its time] |
 //! | user record | `USER#<id>` | `PROFILE` [user writes] |
 //! | room of a user, with the read position | `USER#<id>` | `ROOM#<room>` [join, leave, seen marking] |
 //! | user listing, ordered by id | `USERS` | `USER#<id>` [user writes] |

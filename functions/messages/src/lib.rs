@@ -7,7 +7,7 @@
 //! | route | calls |
 //! |---|---|
 //! | `POST /chat/group/{id}/` | 1 BatchGetItem (room, sender, membership); then SQS SendMessage (the message id is the moment of acceptance: no write) |
-//! | `POST /chat/user/{id}/` | 1 BatchGetItem (both users, the pair's room); then SendMessage. The pair's first message creates the room first (1 UpdateItem, 1 TransactWriteItems); a re-join after a leave adds 1 GetItem and 1 TransactWriteItems |
+//! | `POST /chat/user/{id}/` | 1 BatchGetItem (both users, the pair's room); then SendMessage. The pair's first message creates the room first (1 TransactWriteItems; the room id is its time); a re-join after a leave adds 1 GetItem and 1 TransactWriteItems |
 //! | `GET /chat/messages/{room}/?user_id=N` | 1 BatchGetItem (room, delivery state, user, membership); 1 Query (page); the members from the cache (else 1 Query) with, when the room has new late messages, 1 Query (them); 1 BatchGetItem only for senders who are no members; + SendMessage (seen) when the position moves |
 //! | `GET /chat/messages/unseen/?user_id=N` | 1 Query (N's rooms and positions; a GetItem of N only when there are none); ceil(r/100) BatchGetItems (delivery states); per room with something new 1 Query, 2 with late messages, and its members from the cache (else 1 Query); + SendMessage (seen). Waiting (`wait`) reads only Redis wake marks, every 200 ms, and looks again at the rooms that were woken (being added to a room, also marked there, ends the wait with `[]`, so the next poll watches that room too); without a cache it looks again every 2 s per 100 rooms |
 

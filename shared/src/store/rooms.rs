@@ -3,7 +3,7 @@
 
 use super::item::{decode, decode_all, encode, n, RoomKind};
 use super::membership::{member_writes, Member, Position};
-use super::txn::{pack, Outcome, Txn, NEW};
+use super::txn::{pack, Outcome, Slot, Txn, NEW};
 use super::{key_of, Range, Store};
 use crate::error::ApiError;
 use crate::http::PageRequest;
@@ -103,11 +103,12 @@ impl Store {
         Ok((rooms, next))
     }
 
-    /// The writes that create a room with `members`: its `META`, delivery state and message
-    /// sequence (a direct room's first message takes id 1 at once), then each member's items.
-    pub(super) fn room_writes(&self, txn: &mut Txn, room: &Room, member_count: u64) {
-        txn.put(encode(&RoomItem::new(room, member_count)), Some(NEW), &[]);
+    /// The writes that create a room with `members`: its `META` (the returned slot, which fails
+    /// when another room took the id) and its delivery state; each member's items come after.
+    pub(super) fn room_writes(&self, txn: &mut Txn, room: &Room, member_count: u64) -> Slot {
+        let meta = txn.put(encode(&RoomItem::new(room, member_count)), Some(NEW), &[]);
         txn.put(super::messages::initial_state(room.id), None, &[]);
+        meta
     }
 
     /// Creates a group room with its members (users that existed a moment ago). One UpdateItem
