@@ -230,6 +230,21 @@ pub async fn unseen_of(user: u64) -> Value {
     r.json["data"].clone()
 }
 
+/// What a long poll answered, and when.
+pub struct LongPoll {
+    pub status: u16,
+    pub data: Value,
+    pub at: std::time::Instant,
+}
+
+/// `GET /chat/messages/unseen/?user_id=N&wait=S`, begun now in the background.
+pub fn long_poll(user: u64, wait: u64) -> tokio::task::JoinHandle<LongPoll> {
+    tokio::spawn(async move {
+        let r = get(&format!("/chat/messages/unseen/?user_id={user}&wait={wait}")).await;
+        LongPoll { status: r.status(), data: r.json["data"].clone(), at: std::time::Instant::now() }
+    })
+}
+
 /// The whole history of a room as N sees it, oldest first, following `next_before` pages.
 pub async fn all_messages(room: u64, user: u64) -> Vec<Value> {
     let mut messages: Vec<Value> = Vec::new();

@@ -205,40 +205,77 @@ async fn long_polling_with_nothing_to_say_returns_an_empty_list_after_the_wait()
     assert_eq!(get(&format!("/chat/messages/unseen?user_id={b}&wait=0")).await.json["data"], json!([]));
 }
 
+/// Being added to a room is not an arrival: the poll goes on, watching the new room, and the
+/// room's first message answers it within a second of its delivery.
+async fn assert_answered_with(poll: tokio::task::JoinHandle<LongPoll>, room: u64, text: &str, delivered: Instant) {
+    let answer = poll.await.unwrap();
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.data[0]["id"], room, "{}", answer.data);
+    assert_eq!(texts(&answer.data[0]["messages"]), [text]);
+    let late = answer.at.saturating_duration_since(delivered);
+    assert!(late < Duration::from_secs(1), "answered {late:?} after the delivery");
+}
+
 #[tokio::test]
-async fn a_long_poll_ends_when_its_user_is_added_to_a_room() {
-    // Bob waits with no rooms at all; Ann makes a room with him, and later one he joins.
-    let (a, na) = new_user("adder").await;
-    let (b, nb) = new_user("added").await;
-    let poll = |wait: u64| {
-        tokio::spawn(async move {
-            let started = Instant::now();
-            let r = get(&format!("/chat/messages/unseen/?user_id={b}&wait={wait}")).await;
-            (r.status(), r.json["data"].clone(), started.elapsed())
-        })
-    };
-    let waiting = poll(15);
+async fn a_long_poll_gets_a_new_correspondent_s_first_message() {
+    // Bob waits with no rooms at all; Ann's first direct message makes their room, then arrives.
+    let (a, _) = new_user("first_dm_a").await;
+    let (b, _) = new_user("first_dm_b").await;
+    let waiting = long_poll(b, 15);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let task = finished(&send_direct(a, b, "hi").await).await;
+    let delivered = Instant::now();
+    let room = task["result"]["room"]["id"].as_u64().unwrap();
+    assert_answered_with(waiting, room, "hi", delivered).await;
+}
+
+#[tokio::test]
+async fn a_long_poll_goes_on_when_a_room_is_made_with_its_user_and_gets_its_first_message() {
+    let (a, na) = new_user("made_a").await;
+    let (b, nb) = new_user("made_b").await;
+    let waiting = long_poll(b, 15);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (room, _) = new_room(&[&na, &nb]).await;
-    let (status, data, took) = waiting.await.unwrap();
-    assert_eq!((status, data), (200, json!([])));
-    assert!(took < Duration::from_secs(5), "the poll ended {took:?} after it began, not at its deadline");
-    // The next poll watches the new room: a message there answers it.
-    let waiting = poll(15);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!waiting.is_finished(), "being added to a room ended the poll");
     delivered_group(room, a, "welcome").await;
-    let (status, data, took) = waiting.await.unwrap();
-    assert_eq!(status, 200);
-    assert_eq!(data[0]["messages"][0]["text"], "welcome", "{data}");
-    assert!(took < Duration::from_secs(5), "{took:?}");
-    // Joining counts too.
+    assert_answered_with(waiting, room, "welcome", Instant::now()).await;
+}
+
+#[tokio::test]
+async fn a_long_poll_goes_on_when_its_user_joins_a_room_and_gets_its_next_message() {
+    let (a, na) = new_user("joined_a").await;
+    let (b, nb) = new_user("joined_b").await;
+    let (mine, _) = new_room(&[&nb]).await;
     let (other, _) = new_room(&[&na]).await;
-    let waiting = poll(15);
+    delivered_group(other, a, "before the join").await;
+    let waiting = long_poll(b, 15);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(put(&format!("/chat/chatroom/{other}/?user_id={b}"), None).await.status(), 200);
-    let (_, data, took) = waiting.await.unwrap();
-    assert_eq!(data, json!([]));
-    assert!(took < Duration::from_secs(5), "{took:?}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!waiting.is_finished(), "joining a room ended the poll");
+    delivered_group(other, a, "after the join").await;
+    assert_answered_with(waiting, other, "after the join", Instant::now()).await;
+    // The rooms it watched before still answer too.
+    let waiting = long_poll(b, 15);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(put(&format!("/chat/chatroom/{mine}/?user_id={a}"), None).await.status(), 200);
+    delivered_group(mine, a, "in the old room").await;
+    assert_answered_with(waiting, mine, "in the old room", Instant::now()).await;
+}
+
+#[tokio::test]
+async fn a_long_poll_with_nothing_arriving_lasts_its_whole_wait_through_a_join() {
+    let (_, na) = new_user("quiet_a").await;
+    let (b, _) = new_user("quiet_b").await;
+    let (room, _) = new_room(&[&na]).await;
+    let started = Instant::now();
+    let waiting = long_poll(b, 4);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(put(&format!("/chat/chatroom/{room}/?user_id={b}"), None).await.status(), 200);
+    let answer = waiting.await.unwrap();
+    assert_eq!((answer.status, answer.data), (200, json!([])));
+    assert!(answer.at - started >= Duration::from_millis(3900), "ended after {:?}", answer.at - started);
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! The user-list cache over HTTP: MISS then HIT, invalidation by every write before its
-//! response, and Redis down changing nothing but the `X-Cache` header.
+//! response, and Redis down changing nothing but the `X-Cache` header (and, for long polls that
+//! it wakes, the time of the answer, never the answer).
 //!
 //! These tests watch one shared cache, so they run one at a time (the lock below) and in a
 //! test binary of their own: `cargo test` runs test binaries one after another, so no other
@@ -194,4 +195,30 @@ async fn redis_down_changes_nothing_but_the_header() {
     assert_eq!(r.cache.as_deref(), Some("MISS"));
     assert!(names(&r).contains(&name));
     assert_eq!(list().await.cache.as_deref(), Some("HIT"));
+}
+
+/// Without Redis to wake it, a waiting poll reads its user's rooms and looks at DynamoDB every
+/// 2 s: a new correspondent's first message still answers it, later, never with `[]`.
+#[tokio::test]
+async fn redis_down_a_long_poll_still_gets_a_new_correspondent_s_first_message() {
+    let _serial = SERIAL.lock().await;
+    let (a, _) = new_user("nocache_dm_a").await;
+    let (b, _) = new_user("nocache_dm_b").await;
+    stop_redis();
+    let outcome = tokio::spawn(async move {
+        let waiting = long_poll(b, 15);
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let task = finished(&send_direct(a, b, "hi without a cache").await).await;
+        let delivered = std::time::Instant::now();
+        let answer = waiting.await.unwrap();
+        (task, delivered, answer)
+    })
+    .await;
+    start_redis();
+    let (task, delivered, answer) = outcome.expect("requests with Redis down succeed");
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.data[0]["id"], task["result"]["room"]["id"], "{}", answer.data);
+    assert_eq!(answer.data[0]["messages"][0]["text"], "hi without a cache");
+    let late = answer.at.saturating_duration_since(delivered);
+    assert!(late < std::time::Duration::from_secs(4), "answered {late:?} after the delivery");
 }

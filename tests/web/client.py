@@ -162,8 +162,8 @@ def conversation():
 
 
 def fallback_to_polling():
-    """The WebSocket API goes down: both pages fall back to long polling and still chat; it
-    comes back: both are live again."""
+    """The WebSocket API goes down: both pages fall back to long polling and still chat (a new
+    direct room's first message included); it comes back: both are live again."""
     c, d = unique("cat"), unique("dan")
     one, two = browser("one"), browser("two")
     sign_up(one, API, c)
@@ -182,6 +182,11 @@ def fallback_to_polling():
         transport_is(two, live=False, seconds=5)
         fill(one, "send-text", "while the socket is down", enter=True)
         message_shown(two, "while the socket is down", seconds=3)
+        # A new conversation while polling: its first message shows without a reload.
+        fill(one, "direct-user", d)
+        fill(one, "direct-text", "a new conversation while polling", enter=True)
+        room_button(two, f"{c} - {d}", seconds=3).click()
+        message_shown(two, "a new conversation while polling", seconds=3)
     finally:
         subprocess.run([os.path.join(RUN, "start-gateway")], check=True)
     # Tries again after 1, 2, 4, 8 ... s: back within 20 s.

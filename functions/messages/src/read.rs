@@ -17,8 +17,9 @@ use tokio::time::Instant;
 pub const MAX_WAIT_SECONDS: u64 = 20;
 /// How often a long poll reads the wake marks of its rooms.
 pub const WAKE_POLL: Duration = Duration::from_millis(200);
-/// Without a cache to wake it, a long poll looks again every this long per 100 rooms (one
-/// BatchGetItem each), which keeps an idle poll under 60 DynamoDB reads a minute.
+/// Without a cache to wake it, a long poll looks again every this long per 100 rooms: a Query of
+/// the reader's rooms (one may have been added) and a BatchGetItem per 100 of them, which keeps
+/// an idle poll at about 60 DynamoDB calls a minute.
 const LOOK_AGAIN_PER_100_ROOMS: Duration = Duration::from_secs(2);
 const DEFAULT_LIMIT: u64 = 50;
 const MAX_LIMIT: u64 = 200;
@@ -72,27 +73,21 @@ struct Found {
 /// `GET /chat/messages/unseen/?user_id=N[&wait=S]`: N's rooms holding messages from others that
 /// N has not seen, each with those messages oldest first. With `wait`, an empty answer waits up
 /// to S seconds for something to arrive: woken through the rooms' wake marks in the cache, or,
-/// without one, looking again now and then.
+/// without one, looking again now and then. Being added to a room is not an arrival: the poll
+/// watches the new room from then on and answers with its first message.
 pub async fn unseen(state: &State, req: &Request, caller: Caller) -> Result<Response<Body>, ApiError> {
     let reader = caller.acting(http::optional_user_id(req)?, http::missing_user_id)?;
     let wait = http::bounded_query(req, "wait", 0, MAX_WAIT_SECONDS)?.unwrap_or(0);
-    // The reader's room-list mark before their rooms: a room added meanwhile ends a wait at once.
-    let rooms_mark = if wait > 0 { state.cache.wake_marks(&[], reader).await } else { None };
-    let mut memberships = state.store.memberships(reader).await?;
+    let mut watched = Watched::read(state, reader, wait > 0).await?;
     // A user's rooms imply the user: only none at all needs to ask whether N exists.
-    if memberships.is_empty() && state.store.get_user(reader).await?.is_none() {
+    if watched.memberships.is_empty() && state.store.get_user(reader).await?.is_none() {
         return Err(ApiError::user_not_found(reader));
     }
     let deadline = Instant::now() + Duration::from_secs(wait);
-    let rooms: Vec<u64> = memberships.iter().map(|m| m.room.id).collect();
-    // Read before the first look, so a message stored after the look still changes a mark.
-    let mut marks = state.cache.wake_marks(&rooms, reader).await;
-    if let (Some(marks), Some(before)) = (marks.as_mut(), rooms_mark.and_then(|m| m.last().copied())) {
-        *marks.last_mut().expect("the reader's mark comes last") = before;
-    }
-    let mut watched: Vec<u64> = rooms.clone();
+    let mut looking: Vec<u64> = watched.rooms();
     loop {
-        let looked: Vec<&Membership> = memberships.iter().filter(|m| watched.contains(&m.room.id)).collect();
+        let looked: Vec<&Membership> =
+            watched.memberships.iter().filter(|m| looking.contains(&m.room.id)).collect();
         let found = look(state, reader, &looked).await?;
         let moves: Vec<(u64, Position)> = found
             .iter()
@@ -108,17 +103,59 @@ pub async fn unseen(state: &State, req: &Request, caller: Caller) -> Result<Resp
         // Only the reader's own messages were new: past them for good, and wait on.
         if !moves.is_empty() {
             state.queue.move_positions_later(reader, moves.clone()).await;
-            for m in memberships.iter_mut() {
+            for m in watched.memberships.iter_mut() {
                 if let Some((_, to)) = moves.iter().find(|(room, _)| *room == m.room.id) {
                     m.position = *to;
                 }
             }
         }
-        match wait_for_news(state, reader, &rooms, &mut marks, deadline).await {
-            Woken::Rooms(woken) => watched = woken,
-            // Added to a room meanwhile: an answer now, so the next poll watches it too.
-            Woken::NewRoom | Woken::Deadline => return Ok(envelope(200, Some(json!([])))),
+        match wait_for_news(state, reader, &mut watched, deadline).await {
+            Woken::Rooms(woken) => looking = woken,
+            // The room list changed, or the cache came or went: the rooms again, all looked at.
+            Woken::RoomList => {
+                watched = watched.read_again(state, reader).await?;
+                looking = watched.rooms();
+            }
+            Woken::Deadline => return Ok(envelope(200, Some(json!([])))),
         }
+    }
+}
+
+/// The reader's rooms as a long poll watches them, with the wake marks to compare against:
+/// the rooms' marks and, last, the mark of the reader's room list; `None` without a cache (or
+/// without a wait, when nothing will be compared).
+struct Watched {
+    memberships: Vec<Membership>,
+    marks: Option<Vec<Option<u64>>>,
+}
+
+impl Watched {
+    /// The room-list mark is read before the rooms, so a room added meanwhile still changes it;
+    /// the rooms' marks before the first look, so a message stored after the look does too.
+    async fn read(state: &State, reader: u64, wait: bool) -> Result<Watched, ApiError> {
+        let list_mark = if wait { state.cache.wake_marks(&[], reader).await } else { None };
+        let memberships = state.store.memberships(reader).await?;
+        let rooms: Vec<u64> = memberships.iter().map(|m| m.room.id).collect();
+        let mut marks = if wait { state.cache.wake_marks(&rooms, reader).await } else { None };
+        if let (Some(marks), Some(before)) = (marks.as_mut(), list_mark.and_then(|m| m.last().copied())) {
+            *marks.last_mut().expect("the reader's mark comes last") = before;
+        }
+        Ok(Watched { memberships, marks })
+    }
+
+    /// The rooms read again; a room already watched keeps the position this poll moved it to.
+    async fn read_again(self, state: &State, reader: u64) -> Result<Watched, ApiError> {
+        let mut again = Watched::read(state, reader, true).await?;
+        for m in again.memberships.iter_mut() {
+            if let Some(old) = self.memberships.iter().find(|old| old.room.id == m.room.id) {
+                m.position = old.position;
+            }
+        }
+        Ok(again)
+    }
+
+    fn rooms(&self) -> Vec<u64> {
+        self.memberships.iter().map(|m| m.room.id).collect()
     }
 }
 
@@ -126,22 +163,18 @@ pub async fn unseen(state: &State, req: &Request, caller: Caller) -> Result<Resp
 enum Woken {
     /// These rooms may hold news.
     Rooms(Vec<u64>),
-    /// The reader was added to a room.
-    NewRoom,
+    /// The reader's rooms must be read again: the room list changed, or there is no cache to
+    /// tell whether it did.
+    RoomList,
     Deadline,
 }
 
-/// Waits until some of the rooms may hold news (the rooms whose wake marks changed, or, without
-/// a cache, all of them after a while), or the reader's room list changed, or the deadline.
-async fn wait_for_news(
-    state: &State,
-    reader: u64,
-    rooms: &[u64],
-    marks: &mut Option<Vec<Option<u64>>>,
-    deadline: Instant,
-) -> Woken {
+/// Waits until some of the rooms may hold news (the rooms whose wake marks changed), or the
+/// reader's room list changed, or, without a cache, a while passed; or the deadline.
+async fn wait_for_news(state: &State, reader: u64, watched: &mut Watched, deadline: Instant) -> Woken {
+    let rooms = watched.rooms();
     loop {
-        let Some(before) = marks.as_ref() else {
+        let Some(before) = watched.marks.as_ref() else {
             let batches = rooms.len().div_ceil(100).max(1) as u32;
             let again = Instant::now() + LOOK_AGAIN_PER_100_ROOMS * batches;
             if again >= deadline {
@@ -149,36 +182,25 @@ async fn wait_for_news(
                 return Woken::Deadline;
             }
             tokio::time::sleep_until(again).await;
-            // The cache may be back: wake marks from now on.
-            *marks = state.cache.wake_marks(rooms, reader).await;
-            return Woken::Rooms(rooms.to_vec());
+            return Woken::RoomList;
         };
         if Instant::now() + WAKE_POLL >= deadline {
             tokio::time::sleep_until(deadline).await;
             return Woken::Deadline;
         }
         tokio::time::sleep(WAKE_POLL).await;
-        match state.cache.wake_marks(rooms, reader).await {
-            Some(now) => {
-                if before.last() != now.last() {
-                    return Woken::NewRoom;
-                }
-                let woken: Vec<u64> = rooms
-                    .iter()
-                    .zip(before.iter().zip(&now))
-                    .filter(|(_, (b, n))| b != n)
-                    .map(|(r, _)| *r)
-                    .collect();
-                *marks = Some(now);
-                if !woken.is_empty() {
-                    return Woken::Rooms(woken);
-                }
-            }
+        let Some(now) = state.cache.wake_marks(&rooms, reader).await else {
             // The cache went away: look again at everything, then wait without it.
-            None => {
-                *marks = None;
-                return Woken::Rooms(rooms.to_vec());
-            }
+            return Woken::RoomList;
+        };
+        if before.last() != now.last() {
+            return Woken::RoomList;
+        }
+        let woken: Vec<u64> =
+            rooms.iter().zip(before.iter().zip(&now)).filter(|(_, (b, n))| b != n).map(|(r, _)| *r).collect();
+        watched.marks = Some(now);
+        if !woken.is_empty() {
+            return Woken::Rooms(woken);
         }
     }
 }
