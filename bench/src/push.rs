@@ -7,10 +7,11 @@
 
 use crate::stack::{new_room, new_user, var, Api};
 use crate::stats::Summary;
+use domain::model::StoredMessage;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
-use shared::store::{Delivery, StoredMessage};
 use std::time::{Duration, Instant};
+use store::Delivery;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -79,7 +80,7 @@ pub async fn run(api: &Api, messages: usize) -> Value {
             // At a random point of the stream poller's 250 ms cycle, as messages come on AWS.
             let jitter = uuid::Uuid::new_v4().as_u128() % 250;
             tokio::time::sleep(Duration::from_millis(jitter as u64)).await;
-            let (id, sent_at) = shared::store::accepted_now();
+            let (id, sent_at) = domain::clock::accepted_now();
             let message = StoredMessage {
                 id,
                 room,

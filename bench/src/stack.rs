@@ -6,15 +6,16 @@
 use crate::stats::{round, Summary};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, SendMessageBatchRequestEntry};
+use domain::job::Job;
+use domain::keys;
+use domain::model::StoredMessage;
 use futures_util::future::join_all;
 use serde_json::{json, Value};
-use shared::keys;
-use shared::queue::Job;
-use shared::store::{Store, StoredMessage};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use store::Store;
 
 pub const CLIENTS: usize = 16;
 
@@ -34,12 +35,12 @@ pub fn var(name: &str) -> String {
 
 impl Api {
     pub async fn from_env() -> Api {
-        let aws = shared::config::aws().await;
+        let aws = services::config::aws().await;
         Api {
             http: reqwest::Client::new(),
             base: var("API_URL"),
             proxy: var("DYNAMODB_PROXY_URL"),
-            store: shared::config::store(&aws),
+            store: services::config::store(&aws),
             dynamodb: aws_sdk_dynamodb::Client::new(&aws),
             sqs: aws_sdk_sqs::Client::new(&aws),
         }
@@ -454,7 +455,7 @@ async fn worker_throughput(api: &Api, jobs: usize) -> (f64, f64, u64) {
                     from_id: a,
                     from_username: na.clone(),
                     text: format!("job {i}"),
-                    sent_at: shared::now(),
+                    sent_at: domain::clock::timestamp(),
                 };
                 let job = Job::Send {
                     task_id: uuid::Uuid::new_v4().to_string(),

@@ -5,10 +5,11 @@
 //! run in parallel.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use domain::job::Job;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use shared::queue::{Job, Queue};
-use shared::store::Store;
+use services::queue::Queue;
+use store::Store;
 
 /// The one HTTP client of a test: each test runs on a thread and a runtime of its own, and a
 /// client's pooled connections live on the runtime that opened them, so one client per test
@@ -285,17 +286,17 @@ pub fn endpoint(service: &str) -> String {
 /// task as the API records it). Built per use: SDK clients, like HTTP clients, keep their
 /// connections on the runtime of the test that made them.
 pub async fn store() -> Store {
-    shared::config::store(&shared::config::aws().await)
+    services::config::store(&services::config::aws().await)
 }
 
 /// The stack's signing keys, as the functions read them.
-pub async fn signing() -> shared::signing::Signing {
-    shared::config::signing(&shared::config::aws().await).await
+pub async fn signing() -> services::signing::Signing {
+    services::config::signing(&services::config::aws().await).await
 }
 
 /// The stack's SQS, through the SDK.
 pub async fn sqs() -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::new(&shared::config::aws().await)
+    aws_sdk_sqs::Client::new(&services::config::aws().await)
 }
 
 /// The job queue, as the functions send to it.
@@ -330,13 +331,13 @@ pub async fn invoke_worker(bodies: &[String]) -> Value {
 /// A send job as the API queues it, for `room` (id, name) from `from` (id, username), under a
 /// given message id and task; `sent_at` is now.
 pub fn send_job(task: &str, room: (u64, &str), from: (u64, &str), id: u64, text: &str) -> Job {
-    let message = shared::store::StoredMessage {
+    let message = domain::model::StoredMessage {
         id,
         room: room.0,
         from_id: from.0,
         from_username: from.1.into(),
         text: text.into(),
-        sent_at: shared::now(),
+        sent_at: domain::clock::timestamp(),
     };
     Job::Send { task_id: task.into(), room_name: room.1.into(), message }
 }

@@ -5,7 +5,7 @@ use aws_sdk_elasticache::Client;
 
 async fn client() -> Client {
     assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "run with scripts/test: it points the SDK at moto");
-    Client::new(&shared::config::aws().await)
+    Client::new(&services::config::aws().await)
 }
 
 #[tokio::test]
@@ -25,11 +25,11 @@ async fn a_replication_group_resolves_to_its_primary_endpoint() {
     let endpoint = described.replication_groups()[0].node_groups()[0].primary_endpoint().unwrap();
     let expected = format!("redis://{}:{}", endpoint.address().unwrap(), endpoint.port().unwrap());
     assert!(expected.contains(&name), "{expected}");
-    assert_eq!(shared::config::cache_url(&client, &name).await, Some(expected));
+    assert_eq!(services::config::cache_url(&client, &name).await, Some(expected));
 }
 
 #[tokio::test]
 async fn an_unknown_name_resolves_to_no_cache() {
     let client = client().await;
-    assert_eq!(shared::config::cache_url(&client, "no-such-cache").await, None);
+    assert_eq!(services::config::cache_url(&client, "no-such-cache").await, None);
 }

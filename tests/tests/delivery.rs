@@ -5,10 +5,10 @@
 //! These tests kill and restart the worker, so they run one at a time (the lock below) in a
 //! binary of their own: `cargo test` runs test binaries one after another.
 
+use domain::job::Job;
+use domain::model::{Position, StoredMessage};
 use e2e::*;
 use serde_json::{json, Value};
-use shared::queue::Job;
-use shared::store::{Position, StoredMessage};
 use std::collections::HashMap;
 use std::process::Command;
 use tokio::sync::Mutex;
@@ -98,7 +98,7 @@ async fn two_sends_of_the_same_microsecond_are_both_stored_once_each() {
     let (a, na) = new_user("tie_a").await;
     let (room, name) = new_room(&[&na]).await;
     // Two API instances can accept sends to one room in the same microsecond: the same id.
-    let (id, _) = shared::store::accepted_now();
+    let (id, _) = domain::clock::accepted_now();
     let signing = signing().await;
     let job = |text: &str| send_job(&signing.issue_task_id(id / 1000), (room, &name), (a, &na), id, text);
     let (first, second) = (job("first of the tie"), job("second of the tie"));

@@ -4,10 +4,10 @@
 //! deliveries are made here: two messages get their ids from the room's sequence in acceptance
 //! order, as the API gives them, and the worker is handed the newer one first.
 
+use domain::job::Job;
+use domain::model::Position;
 use e2e::*;
 use serde_json::{json, Value};
-use shared::queue::Job;
-use shared::store::Position;
 use std::time::Duration;
 
 fn texts(messages: &Value) -> Vec<String> {
@@ -32,7 +32,7 @@ async fn until_read_to(user: u64, room: u64, read_to: u64) {
 
 /// A message accepted now (its id the moment, as the API gives it), not yet delivered.
 async fn accepted(room: u64, room_name: &str, from: (u64, &str), text: &str) -> Job {
-    let (id, _) = shared::store::accepted_now();
+    let (id, _) = domain::clock::accepted_now();
     send_job(&uuid::Uuid::new_v4().to_string(), (room, room_name), from, id, text)
 }
 

@@ -2,7 +2,7 @@
 //! `cargo lambda watch` router in Cargo.toml and the HttpApi events in template.yaml must be the
 //! same set of (path, function), each path with and without its trailing slash (but `/`).
 
-use shared::http::RouteTable;
+use edge::routes::RouteTable;
 use std::collections::BTreeSet;
 
 type Routes = BTreeSet<(String, String)>;

@@ -6,10 +6,10 @@
 //! test binary of their own: `cargo test` runs test binaries one after another, so no other
 //! test writes users meanwhile.
 
+use domain::page::PageRequest;
+use domain::users::UserFilter;
 use e2e::*;
 use serde_json::json;
-use shared::http::PageRequest;
-use shared::users::UserFilter;
 use std::process::Command;
 use tokio::sync::Mutex;
 
@@ -133,8 +133,8 @@ fn start_redis() {
 }
 
 /// A cache client of the stack's Redis under a key prefix, as the functions build it.
-fn cache_under(prefix: &str) -> shared::cache::Cache {
-    shared::cache::Cache::new(Some(&format!("redis://127.0.0.1:{}", redis_port())), prefix)
+fn cache_under(prefix: &str) -> services::cache::Cache {
+    services::cache::Cache::new(Some(&format!("redis://127.0.0.1:{}", redis_port())), prefix)
 }
 
 /// A Redis outlives the stacks that use it (scripts/dev reuses the machine's). What an earlier

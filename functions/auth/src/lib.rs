@@ -8,35 +8,21 @@
 //! | `POST /auth/token/` | 1 GetItem (the username's failed attempts), 1 GetItem (username → id), 1 GetItem (the user); a failure adds 1 UpdateItem (or a PutItem starting a new window) |
 //! | `POST /auth/token/refresh/` | 1 GetItem (the token's user still exists) |
 
+use domain::clock;
+use edge::auth::{Auth, TokenType};
+use edge::http::{self, json_object, json_response};
+use edge::passwords;
+use edge::routes::Params;
+use edge::{ApiError, Style};
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Map, Value};
-use shared::auth::{now, Auth, TokenType};
-use shared::http::{self, json_object, json_response, Routes, Verb};
-use shared::store::Store;
-use shared::{users, ApiError, Style};
 use std::sync::OnceLock;
+use store::Store;
 
-#[derive(Clone, Copy, Debug)]
-pub enum Path {
-    Token,
-    Refresh,
+edge::routes! { State;
+    POST "/auth/token" => token,
+    POST "/auth/token/refresh" => refresh,
 }
-
-#[derive(Clone, Copy, Debug)]
-pub enum Endpoint {
-    Token,
-    Refresh,
-}
-
-/// Every route of this function; the template and the local router must list the same paths.
-pub const ROUTES: Routes<Path, Endpoint> = Routes {
-    paths: &[("/auth/token", Path::Token), ("/auth/token/refresh", Path::Refresh)],
-    endpoint: |path, verb| match (path, verb) {
-        (Path::Token, Verb::Post) => Some(Endpoint::Token),
-        (Path::Refresh, Verb::Post) => Some(Endpoint::Refresh),
-        (Path::Token | Path::Refresh, Verb::Get | Verb::Put | Verb::Patch | Verb::Delete) => None,
-    },
-};
 
 /// What the function builds once per cold start.
 pub struct State {
@@ -56,16 +42,7 @@ impl State {
 const NO_ACCOUNT: &str = "No active account found with the given credentials";
 
 pub async fn handle(state: &State, req: Request) -> Response<Body> {
-    http::respond(&req, Style::Plain, route(state, &req)).await
-}
-
-async fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (endpoint, _) = ROUTES.resolve(req)?;
-    let body = json_object(req)?;
-    match endpoint {
-        Endpoint::Token => token(state, &body).await,
-        Endpoint::Refresh => refresh(state, &body).await,
-    }
+    http::respond(&req, Style::Plain, dispatch(state, &req)).await
 }
 
 /// The named string fields of a body, or a 400 field map naming each one missing.
@@ -99,9 +76,10 @@ fn fields<'a, const N: usize>(
 /// `POST /auth/token/`: a token pair for a username and its password. Failed attempts count
 /// per username; the tenth within the window locks it until the window passes (429), whatever
 /// password comes next.
-async fn token(state: &State, body: &Map<String, Value>) -> Result<Response<Body>, ApiError> {
-    let [username, password] = fields(body, ["username", "password"])?;
-    let now = now();
+async fn token(state: &State, req: &Request, _: Params) -> Result<Response<Body>, ApiError> {
+    let body = json_object(req)?;
+    let [username, password] = fields(&body, ["username", "password"])?;
+    let now = clock::unix_seconds();
     if let Some(retry_after) = state.store.login_locked_for(username, now, state.auth.login_window).await? {
         return Err(ApiError::TooManyRequests {
             message: "Too many failed sign-ins for this username; try again later.".into(),
@@ -114,9 +92,9 @@ async fn token(state: &State, body: &Map<String, Value>) -> Result<Response<Body
     };
     let hash = match &user {
         Some((_, hash)) => hash.as_str(),
-        None => state.decoy_hash.get_or_init(users::decoy_hash).as_str(),
+        None => state.decoy_hash.get_or_init(passwords::decoy_hash).as_str(),
     };
-    let matches = users::verify_password(password, hash);
+    let matches = passwords::verify_password(password, hash);
     match user {
         Some((user, _)) if matches => Ok(json_response(
             200,
@@ -134,8 +112,10 @@ async fn token(state: &State, body: &Map<String, Value>) -> Result<Response<Body
 
 /// `POST /auth/token/refresh/`: a new access token for a valid refresh token of a user who
 /// still exists.
-async fn refresh(state: &State, body: &Map<String, Value>) -> Result<Response<Body>, ApiError> {
-    let [refresh] = fields(body, ["refresh"])?;
+async fn refresh(state: &State, req: &Request, _: Params) -> Result<Response<Body>, ApiError> {
+    let body = json_object(req)?;
+    let [refresh] = fields(&body, ["refresh"])?;
     let user = state.auth.user_of(refresh, TokenType::Refresh, &state.store).await?;
-    Ok(json_response(200, &json!({"access": state.auth.issue(user, TokenType::Access, now())})))
+    let access = state.auth.issue(user, TokenType::Access, clock::unix_seconds());
+    Ok(json_response(200, &json!({ "access": access })))
 }

@@ -4,9 +4,9 @@ use lambda_http::{run, service_fn, Error, Request};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let aws = shared::config::aws().await;
-    let signing = shared::config::signing(&aws).await;
-    let state = State::new(shared::config::store(&aws), shared::auth::Auth::from_env(&signing));
+    let aws = services::config::aws().await;
+    let signing = services::config::signing(&aws).await;
+    let state = State::new(services::config::store(&aws), edge::auth::Auth::from_env(&signing));
     run(service_fn(|req: Request| {
         let state = &state;
         async move { Ok::<_, Error>(handle(state, req).await) }

@@ -14,49 +14,21 @@
 mod read;
 mod send;
 
+use edge::auth::Auth;
+use edge::http;
+use edge::Style;
 use lambda_http::{Body, Request, Response};
-use shared::auth::{Auth, Caller};
-use shared::cache::Cache;
-use shared::http::{self, Routes, Verb};
-use shared::queue::Queue;
-use shared::signing::Signing;
-use shared::store::Store;
-use shared::{ApiError, Style};
+use services::cache::Cache;
+use services::queue::Queue;
+use services::signing::Signing;
+use store::Store;
 
-#[derive(Clone, Copy, Debug)]
-pub enum Path {
-    Direct,
-    Group,
-    Unseen,
-    History,
+edge::routes! { State;
+    POST "/chat/user/{id}" => send::direct,
+    POST "/chat/group/{id}" => send::group,
+    GET "/chat/messages/unseen" => read::unseen,
+    GET "/chat/messages/{id}" => read::history,
 }
-
-#[derive(Clone, Copy, Debug)]
-pub enum Endpoint {
-    SendDirect,
-    SendGroup,
-    Unseen,
-    History,
-}
-
-/// Every route of this function, static paths before parameterised ones; the template and the
-/// local router must list the same paths.
-pub const ROUTES: Routes<Path, Endpoint> = Routes {
-    paths: &[
-        ("/chat/user/{id}", Path::Direct),
-        ("/chat/group/{id}", Path::Group),
-        ("/chat/messages/unseen", Path::Unseen),
-        ("/chat/messages/{id}", Path::History),
-    ],
-    endpoint: |path, verb| match (path, verb) {
-        (Path::Direct, Verb::Post) => Some(Endpoint::SendDirect),
-        (Path::Group, Verb::Post) => Some(Endpoint::SendGroup),
-        (Path::Unseen, Verb::Get) => Some(Endpoint::Unseen),
-        (Path::History, Verb::Get) => Some(Endpoint::History),
-        (Path::Direct | Path::Group, Verb::Get | Verb::Put | Verb::Patch | Verb::Delete)
-        | (Path::Unseen | Path::History, Verb::Post | Verb::Put | Verb::Patch | Verb::Delete) => None,
-    },
-};
 
 pub use read::{MAX_WAIT_SECONDS, WAKE_POLL};
 pub use send::MAX_TEXT_CHARS;
@@ -72,22 +44,5 @@ pub struct State {
 }
 
 pub async fn handle(state: &State, req: Request) -> Response<Body> {
-    http::respond(&req, Style::Envelope, route(state, &req)).await
-}
-
-async fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (endpoint, params) = ROUTES.resolve(req)?;
-    let caller: Caller = state.auth.caller(req, &state.store).await?;
-    match endpoint {
-        Endpoint::SendDirect => {
-            send::direct(state, req, caller, http::path_id(&params[0], "Recipient id")?).await
-        }
-        Endpoint::SendGroup => {
-            send::group(state, req, caller, http::path_id(&params[0], "Chat room id")?).await
-        }
-        Endpoint::Unseen => read::unseen(state, req, caller).await,
-        Endpoint::History => {
-            read::history(state, req, caller, http::path_id(&params[0], "Chat room id")?).await
-        }
-    }
+    http::respond(&req, Style::Envelope, dispatch(state, &req)).await
 }

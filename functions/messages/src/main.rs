@@ -4,14 +4,14 @@ use messages::{handle, State};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let aws = shared::config::aws().await;
-    let signing = shared::config::signing(&aws).await;
+    let aws = services::config::aws().await;
+    let signing = services::config::signing(&aws).await;
     let state = State {
-        store: shared::config::store(&aws),
-        queue: shared::config::queue(&aws),
-        auth: shared::auth::Auth::from_env(&signing),
+        store: services::config::store(&aws),
+        queue: services::config::queue(&aws),
+        auth: edge::auth::Auth::from_env(&signing),
         signing,
-        cache: shared::config::cache(&aws).await,
+        cache: services::config::cache(&aws).await,
     };
     run(service_fn(|req: Request| {
         let state = &state;

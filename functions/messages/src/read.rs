@@ -2,13 +2,15 @@
 //! the reader's read positions past what they return, through a job for the worker.
 
 use crate::State;
+use domain::ids::parse_id;
+use domain::model::{DeliveryState, Membership, Position, StoredMessage};
+use domain::render;
+use edge::http::{self, envelope};
+use edge::routes::Params;
+use edge::ApiError;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
-use shared::auth::Caller;
-use shared::http::{self, envelope};
-use shared::store::{DeliveryState, Membership, Position, StoredMessage};
-use shared::ApiError;
-use shared::{members, render};
+use services::members;
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -26,18 +28,15 @@ const MAX_LIMIT: u64 = 200;
 
 /// `GET /chat/messages/{room}/?user_id=N[&limit=L][&before=ID]`: the newest `limit` messages
 /// older than `before`, oldest first, to members only.
-pub async fn history(
-    state: &State,
-    req: &Request,
-    caller: Caller,
-    room: u64,
-) -> Result<Response<Body>, ApiError> {
+pub async fn history(state: &State, req: &Request, params: Params) -> Result<Response<Body>, ApiError> {
+    let caller = state.auth.caller(req, &state.store).await?;
+    let room = params.id(0, "Chat room id")?;
     let reader = caller.acting(http::optional_user_id(req)?, http::missing_user_id)?;
     let limit = http::bounded_query(req, "limit", 1, MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT) as usize;
     let before = match http::query(req, "before") {
         None => None,
         Some(raw) => Some(
-            http::parse_id(&raw)
+            parse_id(&raw)
                 .ok_or_else(|| ApiError::BadRequest("before must be a positive message id.".into()))?,
         ),
     };
@@ -75,7 +74,8 @@ struct Found {
 /// to S seconds for something to arrive: woken through the rooms' wake marks in the cache, or,
 /// without one, looking again now and then. Being added to a room is not an arrival: the poll
 /// watches the new room from then on and answers with its first message.
-pub async fn unseen(state: &State, req: &Request, caller: Caller) -> Result<Response<Body>, ApiError> {
+pub async fn unseen(state: &State, req: &Request, _: Params) -> Result<Response<Body>, ApiError> {
+    let caller = state.auth.caller(req, &state.store).await?;
     let reader = caller.acting(http::optional_user_id(req)?, http::missing_user_id)?;
     let wait = http::bounded_query(req, "wait", 0, MAX_WAIT_SECONDS)?.unwrap_or(0);
     let mut watched = Watched::read(state, reader, wait > 0).await?;

@@ -4,21 +4,23 @@
 //! worker records how it ended.
 
 use crate::State;
+use domain::clock;
+use domain::ids::{parse_id, MAX_ID};
+use domain::job::Job;
+use domain::model::{Room, StoredMessage};
+use domain::users::User;
+use edge::http::{envelope, json_object};
+use edge::routes::Params;
+use edge::ApiError;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Map, Value};
-use shared::auth::Caller;
-use shared::http::{self, envelope, json_object};
-use shared::queue::Job;
-use shared::store::{accepted_now, Room, StoredMessage};
-use shared::users::User;
-use shared::ApiError;
 
 /// Longest message text, in characters (API.md: longer is a 413).
 pub const MAX_TEXT_CHARS: usize = 1024;
 
 /// A valid send body.
 #[derive(Debug, PartialEq)]
-pub struct Send {
+pub struct SendBody {
     /// The sender the body names; token mode may leave it out (`Caller::acting`).
     pub from: Option<u64>,
     pub text: String,
@@ -29,13 +31,13 @@ fn missing_from() -> ApiError {
 }
 
 /// `{"from": id or "id", "text": "1-1024 characters"}`.
-pub fn parse_send(body: &Map<String, Value>) -> Result<Send, ApiError> {
+pub fn parse_send(body: &Map<String, Value>) -> Result<SendBody, ApiError> {
     let from = match body.get("from") {
         None | Some(Value::Null) => None,
         Some(from) => Some(
             match from {
-                Value::Number(n) => n.as_u64().filter(|&id| id > 0 && id <= http::MAX_ID),
-                Value::String(s) => http::parse_id(s),
+                Value::Number(n) => n.as_u64().filter(|&id| id > 0 && id <= MAX_ID),
+                Value::String(s) => parse_id(s),
                 _ => None,
             }
             .ok_or_else(|| ApiError::BadRequest("from must be a positive integer user id.".into()))?,
@@ -52,16 +54,13 @@ pub fn parse_send(body: &Map<String, Value>) -> Result<Send, ApiError> {
     if text.chars().count() > MAX_TEXT_CHARS {
         return Err(ApiError::TooLarge(format!("text is longer than {MAX_TEXT_CHARS} characters.")));
     }
-    Ok(Send { from, text })
+    Ok(SendBody { from, text })
 }
 
 /// `POST /chat/user/{recipient}/`: into the pair's direct room, created or re-joined as needed.
-pub async fn direct(
-    state: &State,
-    req: &Request,
-    caller: Caller,
-    recipient: u64,
-) -> Result<Response<Body>, ApiError> {
+pub async fn direct(state: &State, req: &Request, params: Params) -> Result<Response<Body>, ApiError> {
+    let caller = state.auth.caller(req, &state.store).await?;
+    let recipient = params.id(0, "Recipient id")?;
     let send = parse_send(&json_object(req)?)?;
     let from = caller.acting(send.from, missing_from)?;
     let found = state.store.direct_lookup(from, recipient).await?;
@@ -69,7 +68,11 @@ pub async fn direct(
         found.users.iter().find(|u| u.id == id).cloned().ok_or_else(|| ApiError::user_not_found(id))
     };
     let (sender, to) = (find(from)?, find(recipient)?);
-    let opened = state.store.open_direct_room(&sender, &to, found).await?;
+    let opened = state
+        .store
+        .open_direct_room(&sender, &to, found)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("A user of this conversation does not exist.".into()))?;
     if opened.joined {
         state.cache.invalidate_members(&[opened.room.id]).await;
         state.cache.rooms_changed(&[sender.id, to.id]).await;
@@ -78,12 +81,9 @@ pub async fn direct(
 }
 
 /// `POST /chat/group/{room}/`: the sender must be a current member.
-pub async fn group(
-    state: &State,
-    req: &Request,
-    caller: Caller,
-    room: u64,
-) -> Result<Response<Body>, ApiError> {
+pub async fn group(state: &State, req: &Request, params: Params) -> Result<Response<Body>, ApiError> {
+    let caller = state.auth.caller(req, &state.store).await?;
+    let room = params.id(0, "Chat room id")?;
     let send = parse_send(&json_object(req)?)?;
     let from = caller.acting(send.from, missing_from)?;
     let (room_data, sender, _) = state.store.lookup(room, Some(from), false).await?.member(room, from)?;
@@ -94,7 +94,7 @@ pub async fn group(
 /// order), and queues the delivery under a new task id. A job that cannot be queued is a 503:
 /// its task id is never handed out, so no task stays PENDING.
 async fn accept(state: &State, room: &Room, sender: &User, text: String) -> Result<Response<Body>, ApiError> {
-    let (id, sent_at) = accepted_now();
+    let (id, sent_at) = clock::accepted_now();
     let task_id = state.signing.issue_task_id(id / 1000);
     let message = StoredMessage {
         id,
@@ -113,7 +113,7 @@ async fn accept(state: &State, room: &Room, sender: &User, text: String) -> Resu
 mod tests {
     use super::*;
 
-    fn parse(v: Value) -> Result<Send, ApiError> {
+    fn parse(v: Value) -> Result<SendBody, ApiError> {
         parse_send(v.as_object().unwrap())
     }
 

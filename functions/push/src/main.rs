@@ -5,12 +5,12 @@ use push::{handle, State};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let aws = shared::config::aws().await;
+    let aws = services::config::aws().await;
     let endpoint = std::env::var("WEBSOCKET_ENDPOINT").expect("WEBSOCKET_ENDPOINT must be set");
     let gateway = aws_sdk_apigatewaymanagement::Client::from_conf(
         aws_sdk_apigatewaymanagement::config::Builder::from(&aws).endpoint_url(endpoint).build(),
     );
-    let state = State { store: shared::config::store(&aws), gateway };
+    let state = State { store: services::config::store(&aws), gateway };
     run(service_fn(|event: LambdaEvent<Event>| {
         let state = &state;
         async move { handle(state, event.payload).await.map_err(|e| Error::from(format!("{e:?}"))) }

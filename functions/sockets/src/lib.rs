@@ -10,10 +10,11 @@
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use aws_lambda_events::encodings::Body;
+use edge::auth::{Auth, Mode, TokenType};
+use edge::http::{missing_user_id, user_id_param};
+use edge::{ApiError, Style};
 use serde_json::{json, Value};
-use shared::auth::{Auth, Mode, TokenType};
-use shared::store::Store;
-use shared::{ApiError, Style};
+use store::Store;
 
 /// Connections one user may hold at once (tabs, devices): each costs a post per frame, so the
 /// fan-out of a message stays bounded by members, not by what clients open.
@@ -53,8 +54,7 @@ async fn connect(
     let query = |name: &str| event.query_string_parameters.first(name).map(str::to_string);
     let user = match state.auth.mode {
         Mode::None => {
-            let user = shared::http::user_id_param(query("user_id").as_deref())?
-                .ok_or_else(shared::http::missing_user_id)?;
+            let user = user_id_param(query("user_id").as_deref())?.ok_or_else(missing_user_id)?;
             if state.store.get_user(user).await?.is_none() {
                 return Err(ApiError::user_not_found(user));
             }

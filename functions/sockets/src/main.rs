@@ -5,8 +5,8 @@ use sockets::{handle, State};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let aws = shared::config::aws().await;
-    let state = State { store: shared::config::store(&aws), auth: shared::config::auth(&aws).await };
+    let aws = services::config::aws().await;
+    let state = State { store: services::config::store(&aws), auth: edge::auth::Auth::load(&aws).await };
     run(service_fn(|event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
         let state = &state;
         async move { Ok::<_, Error>(handle(state, event.payload).await) }

@@ -4,10 +4,10 @@ use tasks::{handle, State};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let aws = shared::config::aws().await;
-    let signing = shared::config::signing(&aws).await;
+    let aws = services::config::aws().await;
+    let signing = services::config::signing(&aws).await;
     let state =
-        State { store: shared::config::store(&aws), auth: shared::auth::Auth::from_env(&signing), signing };
+        State { store: services::config::store(&aws), auth: edge::auth::Auth::from_env(&signing), signing };
     run(service_fn(|req: Request| {
         let state = &state;
         async move { Ok::<_, Error>(handle(state, req).await) }

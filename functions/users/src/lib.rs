@@ -11,46 +11,26 @@
 //! | `PATCH`/`PUT /users/{id}/` | 1 GetItem, 1 TransactWriteItems (up to 10 items); with a `username`, 1 Query (the user's rooms) and an UpdateItem per room (their name on the member items) |
 //! | `DELETE /users/{id}/` | 1 GetItem, 1 TransactWriteItems, 2 Queries of the user's rooms, and per room left the leave's calls |
 
+use domain::users::{self, User, UserFilter};
+use edge::auth::Auth;
+use edge::http::{self, json_object, json_response, no_content};
+use edge::passwords::hash_password;
+use edge::routes::Params;
+use edge::{ApiError, Style};
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use shared::auth::{Auth, Caller};
-use shared::cache::Cache;
-use shared::http::{self, json_object, json_response, no_content, Routes, Verb};
-use shared::store::{Store, UserWriteError};
-use shared::users::{self, User, UserFilter};
-use shared::{ApiError, Style};
+use services::cache::Cache;
+use store::{Store, UserWriteError};
 
-#[derive(Clone, Copy, Debug)]
-pub enum Path {
-    List,
-    Detail,
+edge::routes! { State;
+    GET "/users" => list,
+    POST "/users" => create,
+    GET "/users/{id}" => detail,
+    PATCH "/users/{id}" => update,
+    PUT "/users/{id}" => replace,
+    DELETE "/users/{id}" => delete,
 }
-
-#[derive(Clone, Copy, Debug)]
-pub enum Endpoint {
-    List,
-    Create,
-    Detail,
-    Update,
-    Replace,
-    Delete,
-}
-
-/// Every route of this function; the template and the local router must list the same paths.
-pub const ROUTES: Routes<Path, Endpoint> = Routes {
-    paths: &[("/users", Path::List), ("/users/{id}", Path::Detail)],
-    endpoint: |path, verb| match (path, verb) {
-        (Path::List, Verb::Get) => Some(Endpoint::List),
-        (Path::List, Verb::Post) => Some(Endpoint::Create),
-        (Path::List, Verb::Put | Verb::Patch | Verb::Delete) => None,
-        (Path::Detail, Verb::Get) => Some(Endpoint::Detail),
-        (Path::Detail, Verb::Patch) => Some(Endpoint::Update),
-        (Path::Detail, Verb::Put) => Some(Endpoint::Replace),
-        (Path::Detail, Verb::Delete) => Some(Endpoint::Delete),
-        (Path::Detail, Verb::Post) => None,
-    },
-};
 
 /// What the function builds once per cold start.
 pub struct State {
@@ -60,29 +40,20 @@ pub struct State {
 }
 
 pub async fn handle(state: &State, req: Request) -> Response<Body> {
-    http::respond(&req, Style::Plain, route(state, &req)).await
+    http::respond(&req, Style::Plain, dispatch(state, &req)).await
 }
 
-async fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (endpoint, params) = ROUTES.resolve(req)?;
-    let id = || {
-        http::parse_id(&params[0])
-            .ok_or_else(|| ApiError::BadRequest("User id must be a positive integer.".into()))
-    };
-    // Sign-up is open in both modes; everything else needs a token in token mode.
-    let caller = match endpoint {
-        Endpoint::Create => Caller::Named,
-        _ => state.auth.caller(req, &state.store).await?,
-    };
-    let own_id = || id().and_then(|id| caller.may_change(id).map(|()| id));
-    match endpoint {
-        Endpoint::List => list(state, req).await,
-        Endpoint::Create => create(state, req).await,
-        Endpoint::Detail => detail(state, id()?).await,
-        Endpoint::Update => update(state, req, own_id()?, true).await,
-        Endpoint::Replace => update(state, req, own_id()?, false).await,
-        Endpoint::Delete => delete(state, own_id()?).await,
-    }
+fn user_id(params: &Params) -> Result<u64, ApiError> {
+    domain::ids::parse_id(params.raw(0))
+        .ok_or_else(|| ApiError::BadRequest("User id must be a positive integer.".into()))
+}
+
+/// The user of the path, when the caller may change them (token mode: only themselves).
+async fn own_id(state: &State, req: &Request, params: &Params) -> Result<u64, ApiError> {
+    let caller = state.auth.caller(req, &state.store).await?;
+    let id = user_id(params)?;
+    caller.may_change(id)?;
+    Ok(id)
 }
 
 /// A page as cached: the users and the id the next page starts after.
@@ -94,7 +65,8 @@ struct Page {
 
 /// `GET /users/`: one page of the filtered list, from the cache or DynamoDB; `Link` rel next
 /// when more may follow.
-async fn list(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn list(state: &State, req: &Request, _: Params) -> Result<Response<Body>, ApiError> {
+    state.auth.caller(req, &state.store).await?;
     let filter = UserFilter::parse(|name| http::query(req, name))?;
     let page = http::page(req)?;
     let key = filter.cache_key(page);
@@ -120,28 +92,42 @@ async fn list(state: &State, req: &Request) -> Result<Response<Body>, ApiError> 
     Ok(http::with_header(response, "x-cache", if hit { "HIT" } else { "MISS" }))
 }
 
-async fn create(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
+/// `POST /users/`: sign-up, open in both modes.
+async fn create(state: &State, req: &Request, _: Params) -> Result<Response<Body>, ApiError> {
     let changes = users::parse_changes(&json_object(req)?, false)?;
     let name = changes.username.clone().expect("validated as required");
     // Cheap early answer for the common duplicate; the transaction below is what guarantees it.
     if state.store.user_id_by_name(&name).await?.is_some() {
         return Err(duplicate_username());
     }
-    let hash = users::hash_password(changes.password.as_deref().expect("validated as required"))?;
+    let hash = hash_password(changes.password.as_deref().expect("validated as required"))?;
     let user = state.store.create_user(&changes, &hash).await.map_err(write_error)?;
     state.cache.invalidate_users().await;
     Ok(json_response(201, &json!(user)))
 }
 
-async fn detail(state: &State, id: u64) -> Result<Response<Body>, ApiError> {
+async fn detail(state: &State, req: &Request, params: Params) -> Result<Response<Body>, ApiError> {
+    state.auth.caller(req, &state.store).await?;
+    let id = user_id(&params)?;
     let (user, _) = state.store.get_user(id).await?.ok_or_else(not_found)?;
     Ok(json_response(200, &json!(user)))
 }
 
-/// `PATCH` merges the given fields, `PUT` needs the same fields as a create.
-async fn update(state: &State, req: &Request, id: u64, partial: bool) -> Result<Response<Body>, ApiError> {
+/// `PATCH`: merges the given fields.
+async fn update(state: &State, req: &Request, params: Params) -> Result<Response<Body>, ApiError> {
+    let id = own_id(state, req, &params).await?;
+    change(state, req, id, true).await
+}
+
+/// `PUT`: needs the same fields as a create.
+async fn replace(state: &State, req: &Request, params: Params) -> Result<Response<Body>, ApiError> {
+    let id = own_id(state, req, &params).await?;
+    change(state, req, id, false).await
+}
+
+async fn change(state: &State, req: &Request, id: u64, partial: bool) -> Result<Response<Body>, ApiError> {
     let changes = users::parse_changes(&json_object(req)?, partial)?;
-    let new_hash = changes.password.as_deref().map(users::hash_password).transpose()?;
+    let new_hash = changes.password.as_deref().map(hash_password).transpose()?;
     // A rename racing with another write of the same user is retried on the fresh record.
     for _ in 0..3 {
         let (old, old_hash) = state.store.get_user(id).await?.ok_or_else(not_found)?;
@@ -168,7 +154,8 @@ async fn update(state: &State, req: &Request, id: u64, partial: bool) -> Result<
 
 /// Ends the user's memberships (rooms left empty are deleted), then removes the user. Their
 /// messages stay, with the username they were sent under.
-async fn delete(state: &State, id: u64) -> Result<Response<Body>, ApiError> {
+async fn delete(state: &State, req: &Request, params: Params) -> Result<Response<Body>, ApiError> {
+    let id = own_id(state, req, &params).await?;
     let (user, _) = state.store.get_user(id).await?.ok_or_else(not_found)?;
     let mut left = state.store.leave_all_rooms(id).await?;
     let deleted = state.store.delete_user_record(&user).await?;
@@ -196,6 +183,6 @@ fn write_error(err: UserWriteError) -> ApiError {
         UserWriteError::Changed => {
             ApiError::Conflict("The user changed while updating it, please retry.".into())
         }
-        UserWriteError::Api(e) => e,
+        UserWriteError::Store(e) => e.into(),
     }
 }

@@ -4,11 +4,11 @@ use users::{handle, State};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let aws = shared::config::aws().await;
+    let aws = services::config::aws().await;
     let state = State {
-        store: shared::config::store(&aws),
-        cache: shared::config::cache(&aws).await,
-        auth: shared::config::auth(&aws).await,
+        store: services::config::store(&aws),
+        cache: services::config::cache(&aws).await,
+        auth: edge::auth::Auth::load(&aws).await,
     };
     run(service_fn(|req: Request| {
         let state = &state;

@@ -3,32 +3,16 @@
 //! client the stack's `AUTH_MODE` and `WEBSOCKET_URL` (live push; none: long polling only);
 //! everything else it learns from the API, on the same origin.
 
+use edge::auth::Mode;
+use edge::http;
+use edge::routes::Params;
+use edge::{ApiError, Style};
 use lambda_http::{Body, Request, Response};
-use shared::auth::Mode;
-use shared::http::{self, Routes, Verb};
-use shared::{ApiError, Style};
 
-#[derive(Clone, Copy, Debug)]
-pub enum Path {
-    Index,
-    Asset,
+edge::routes! { State;
+    GET "/" => index,
+    GET "/assets/{name}" => asset,
 }
-
-#[derive(Clone, Copy, Debug)]
-pub enum Endpoint {
-    Index,
-    Asset,
-}
-
-/// Every route of this function; the template and the local router must list the same paths.
-pub const ROUTES: Routes<Path, Endpoint> = Routes {
-    paths: &[("/", Path::Index), ("/assets/{name}", Path::Asset)],
-    endpoint: |path, verb| match (path, verb) {
-        (Path::Index, Verb::Get) => Some(Endpoint::Index),
-        (Path::Asset, Verb::Get) => Some(Endpoint::Asset),
-        (Path::Index | Path::Asset, Verb::Post | Verb::Put | Verb::Patch | Verb::Delete) => None,
-    },
-};
 
 /// The client's files other than the page: (name, content type, content).
 const ASSETS: [(&str, &str, &str); 3] = [
@@ -69,28 +53,30 @@ impl State {
     }
 
     pub fn from_env() -> State {
-        State::new(shared::auth::mode_from_env(), &std::env::var("WEBSOCKET_URL").unwrap_or_default())
+        State::new(edge::auth::mode_from_env(), &std::env::var("WEBSOCKET_URL").unwrap_or_default())
     }
 }
 
 pub async fn handle(state: &State, req: Request) -> Response<Body> {
-    http::respond(&req, Style::Plain, async { route(state, &req) }).await
+    http::respond(&req, Style::Plain, dispatch(state, &req)).await
 }
 
-fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (endpoint, params) = ROUTES.resolve(req)?;
-    let (content_type, content, cache) = match endpoint {
-        // The page always fresh, so a deploy's new assets are picked up at once.
-        Endpoint::Index => ("text/html; charset=utf-8", state.index.as_str(), "no-cache"),
-        Endpoint::Asset => {
-            let (_, content_type, content) = ASSETS
-                .iter()
-                .find(|(name, _, _)| *name == params[0])
-                .ok_or_else(|| ApiError::NotFound("No such file.".into()))?;
-            (*content_type, *content, "public, max-age=300")
-        }
-    };
-    let response = Response::builder()
+/// `GET /`: the page, always fresh, so a deploy's new assets are picked up at once.
+async fn index(state: &State, _: &Request, _: Params) -> Result<Response<Body>, ApiError> {
+    Ok(file(state, "text/html; charset=utf-8", &state.index, "no-cache"))
+}
+
+/// `GET /assets/{name}`: a script, style or icon of the page.
+async fn asset(state: &State, _: &Request, params: Params) -> Result<Response<Body>, ApiError> {
+    let (_, content_type, content) = ASSETS
+        .iter()
+        .find(|(name, _, _)| *name == params.raw(0))
+        .ok_or_else(|| ApiError::NotFound("No such file.".into()))?;
+    Ok(file(state, content_type, content, "public, max-age=300"))
+}
+
+fn file(state: &State, content_type: &str, content: &str, cache: &str) -> Response<Body> {
+    Response::builder()
         .status(200)
         .header("content-type", content_type)
         .header("cache-control", cache)
@@ -98,8 +84,7 @@ fn route(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
         .header("x-content-type-options", "nosniff")
         .header("referrer-policy", "no-referrer")
         .body(Body::Text(content.to_string()))
-        .expect("static response parts are valid");
-    Ok(response)
+        .expect("static response parts are valid")
 }
 
 #[cfg(test)]

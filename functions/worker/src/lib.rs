@@ -15,12 +15,12 @@
 //! UpdateItem.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use domain::job::Job;
+use domain::model::{Position, StoredMessage};
 use serde_json::Value;
-use shared::cache::Cache;
-use shared::queue::Job;
-use shared::store::{Delivered, Delivery, Position, Store, StoredMessage, MESSAGES_PER_DELIVERY};
-use shared::ApiError;
+use services::cache::Cache;
 use std::collections::BTreeMap;
+use store::{Delivered, Delivery, Store, StoreError, MESSAGES_PER_DELIVERY};
 
 pub struct State {
     pub store: Store,
@@ -34,7 +34,7 @@ pub const GAVE_UP: &str = "The message could not be delivered after repeated att
 
 /// A send job of the batch, with the id of the record that carried it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Send {
+pub struct QueuedSend {
     pub record: String,
     pub task_id: String,
     pub room_name: String,
@@ -48,7 +48,7 @@ pub type Moves = Vec<(u64, Position)>;
 #[derive(Debug, Default, PartialEq)]
 pub struct Plan {
     /// Sends in groups of at most [`MESSAGES_PER_DELIVERY`], by room.
-    pub sends: Vec<Vec<Send>>,
+    pub sends: Vec<Vec<QueuedSend>>,
     /// Position moves, as (record, reader, moves).
     pub seen: Vec<(String, u64, Moves)>,
     /// Records of the dead-letter queue, as (record, body).
@@ -60,7 +60,7 @@ pub struct Plan {
 /// Sorts a batch's records into the work they ask for. Pure.
 pub fn plan(records: &[SqsMessage], dead_letter_arn: Option<&str>) -> Plan {
     let mut plan = Plan::default();
-    let mut sends: BTreeMap<u64, Vec<Send>> = BTreeMap::new();
+    let mut sends: BTreeMap<u64, Vec<QueuedSend>> = BTreeMap::new();
     for record in records {
         let id = record.message_id.clone().unwrap_or_default();
         let body = record.body.clone().unwrap_or_default();
@@ -70,7 +70,12 @@ pub fn plan(records: &[SqsMessage], dead_letter_arn: Option<&str>) -> Plan {
         }
         match serde_json::from_str::<Job>(&body) {
             Ok(Job::Send { task_id, room_name, message }) => {
-                sends.entry(message.room).or_default().push(Send { record: id, task_id, room_name, message });
+                sends.entry(message.room).or_default().push(QueuedSend {
+                    record: id,
+                    task_id,
+                    room_name,
+                    message,
+                });
             }
             Ok(Job::Seen { reader, positions }) => plan.seen.push((id, reader, positions)),
             Err(err) => {
@@ -79,8 +84,8 @@ pub fn plan(records: &[SqsMessage], dead_letter_arn: Option<&str>) -> Plan {
             }
         }
     }
-    let all: Vec<Send> = sends.into_values().flatten().collect();
-    plan.sends = all.chunks(MESSAGES_PER_DELIVERY).map(<[Send]>::to_vec).collect();
+    let all: Vec<QueuedSend> = sends.into_values().flatten().collect();
+    plan.sends = all.chunks(MESSAGES_PER_DELIVERY).map(<[QueuedSend]>::to_vec).collect();
     plan
 }
 
@@ -119,7 +124,7 @@ pub async fn handle(state: &State, event: SqsEvent) -> SqsBatchResponse {
 
 /// Delivers a group of sends; returns the records that failed. One bad job must not hold back
 /// the others: a group that fails goes again job by job.
-async fn deliver_group(store: &Store, group: &[Send]) -> Vec<String> {
+async fn deliver_group(store: &Store, group: &[QueuedSend]) -> Vec<String> {
     let Err(err) = deliver(store, group).await else { return Vec::new() };
     tracing::warn!(error = ?err, jobs = group.len(), "delivery failed, delivering one by one");
     let mut failed = Vec::new();
@@ -135,7 +140,7 @@ async fn deliver_group(store: &Store, group: &[Send]) -> Vec<String> {
 /// Stores a group of messages, then settles their tasks: SUCCESS with the message for those
 /// stored now (or by an earlier delivery that did not get to its task), FAILURE for a room that
 /// is gone.
-async fn deliver(store: &Store, sends: &[Send]) -> Result<(), ApiError> {
+async fn deliver(store: &Store, sends: &[QueuedSend]) -> Result<(), StoreError> {
     let deliveries: Vec<Delivery> =
         sends.iter().map(|s| Delivery { message: &s.message, task_id: &s.task_id }).collect();
     let outcomes = store.deliver(&deliveries).await?;
@@ -161,7 +166,7 @@ async fn deliver(store: &Store, sends: &[Send]) -> Result<(), ApiError> {
 
 /// A dead-lettered record: its send's task ends as FAILURE (unless it succeeded after all).
 /// Seen jobs and unreadable records are dropped: there is nothing left to finish.
-async fn give_up(store: &Store, body: &str) -> Result<(), ApiError> {
+async fn give_up(store: &Store, body: &str) -> Result<(), StoreError> {
     // Read loosely: a job that never decoded still names its task (and maybe its sender).
     let job = serde_json::from_str::<Value>(body).unwrap_or_default();
     let task_id = job.get("task_id").and_then(Value::as_str);

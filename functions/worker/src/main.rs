@@ -5,10 +5,10 @@ use worker::{handle, State};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let aws = shared::config::aws().await;
+    let aws = services::config::aws().await;
     let state = State {
-        store: shared::config::store(&aws),
-        cache: shared::config::cache(&aws).await,
+        store: services::config::store(&aws),
+        cache: services::config::cache(&aws).await,
         dead_letter_arn: std::env::var("DLQ_ARN").ok().filter(|arn| !arn.is_empty()),
     };
     run(service_fn(|event: LambdaEvent<SqsEvent>| {

@@ -1,0 +1,68 @@
+//! Reading rooms: the group listing or a user's rooms (paged), and one room.
+
+use crate::State;
+use domain::model::RoomKind;
+use domain::render;
+use edge::http::{self, envelope};
+use edge::routes::Params;
+use edge::ApiError;
+use lambda_http::{Body, Request, Response};
+use serde_json::{json, Value};
+use services::members;
+
+/// `GET /chat/chatroom/`: the group rooms; with `?user_id=N`, N's rooms with their members.
+pub async fn list(state: &State, req: &Request, _: Params) -> Result<Response<Body>, ApiError> {
+    let caller = state.auth.caller(req, &state.store).await?;
+    match caller.named(http::optional_user_id(req)?)? {
+        None => list_groups(state, req).await,
+        Some(user) => list_of_user(state, req, user).await,
+    }
+}
+
+/// A page of rooms in the envelope, with `Link` rel next when more follow.
+fn page(req: &Request, data: Vec<Value>, next_after: Option<u64>) -> Response<Body> {
+    let response = envelope(200, Some(json!(data)));
+    match next_after {
+        Some(after) => http::with_header(response, "link", &http::next_link(req, after)),
+        None => response,
+    }
+}
+
+async fn list_groups(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
+    let (rooms, next) = state.store.list_group_rooms(http::page(req)?).await?;
+    let data = rooms.iter().map(|r| json!({"id": r.id, "room_name": r.room_name})).collect();
+    Ok(page(req, data, next))
+}
+
+async fn list_of_user(state: &State, req: &Request, user: u64) -> Result<Response<Body>, ApiError> {
+    let paging = http::page(req)?;
+    let (rooms, next) = state.store.rooms_of_user(user, paging).await?;
+    // A user's rooms imply the user: only an empty answer needs to ask whether N exists.
+    if rooms.is_empty() && state.store.get_user(user).await?.is_none() {
+        return Err(ApiError::user_not_found(user));
+    }
+    let ids: Vec<u64> = rooms.iter().map(|m| m.room.id).collect();
+    let members = members::of(&state.store, &state.cache, &ids).await?;
+    let data =
+        rooms.iter().map(|m| render::room(m.room.id, &m.room.room_name, &members[&m.room.id])).collect();
+    Ok(page(req, data, next))
+}
+
+/// `GET .../{id}/`: the name of a group room to anyone; with `user_id`, the members to a member.
+pub async fn detail(state: &State, req: &Request, params: Params) -> Result<Response<Body>, ApiError> {
+    let caller = state.auth.caller(req, &state.store).await?;
+    let room = params.id(0, "Chat room id")?;
+    let user = caller.named(http::optional_user_id(req)?)?;
+    let found = state.store.lookup(room, user, false).await?;
+    let Some(user) = user else {
+        return match found.room {
+            Some(r) if r.kind == RoomKind::Group => {
+                Ok(envelope(200, Some(json!({"id": r.id, "room_name": r.room_name}))))
+            }
+            _ => Err(ApiError::room_not_found(room)),
+        };
+    };
+    let (room_data, _, _) = found.member(room, user)?;
+    let members = members::of_room(&state.store, &state.cache, room).await?;
+    Ok(envelope(200, Some(render::room(room, &room_data.room_name, &members))))
+}

@@ -1,0 +1,132 @@
+//! The table's stream records as the changes clients are told of. Pure.
+
+use aws_lambda_events::event::dynamodb::EventRecord;
+use domain::keys::{self, Watched};
+use domain::model::StoredMessage;
+use store::TaskEnd;
+
+/// A change clients are told of.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    Message(StoredMessage),
+    Task(TaskEnd),
+    Membership { user: u64, room: u64, joined: bool },
+    UserDeleted(u64),
+}
+
+/// The changes of a batch of stream records, in their order; anything else is skipped. Pure.
+pub fn changes(records: &[EventRecord]) -> Vec<Change> {
+    records.iter().filter_map(change).collect()
+}
+
+fn change(record: &EventRecord) -> Option<Change> {
+    let key = |name: &str| match record.change.keys.get(name) {
+        Some(serde_dynamo::AttributeValue::S(s)) => Some(s.as_str()),
+        _ => None,
+    };
+    let (inserted, removed) = (record.event_name == "INSERT", record.event_name == "REMOVE");
+    let image = || record.change.new_image.clone();
+    let decoded = |what: &str, err: &dyn std::fmt::Debug| {
+        tracing::warn!(what, error = ?err, "stream record does not decode, skipped");
+    };
+    match keys::watched(key("pk")?, key("sk")?)? {
+        Watched::Message if inserted => {
+            serde_dynamo::from_item(image()).map_err(|e| decoded("message", &e)).ok().map(Change::Message)
+        }
+        Watched::Task if !removed => {
+            // A record of a task still running is no end (`None`).
+            store::task_from_stream(image()).map_err(|e| decoded("task", &e)).ok()?.map(Change::Task)
+        }
+        Watched::Membership { user, room } if inserted || removed => {
+            Some(Change::Membership { user, room, joined: inserted })
+        }
+        Watched::User(user) if removed => Some(Change::UserDeleted(user)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::model::TaskRecord;
+    use serde_dynamo::AttributeValue as A;
+    use std::collections::HashMap;
+
+    fn record(event: &str, (pk, sk): keys::Key, image: &[(&str, A)]) -> EventRecord {
+        let mut record = EventRecord::default();
+        record.event_name = event.into();
+        record.change.keys =
+            HashMap::from([("pk".to_string(), A::S(pk.clone())), ("sk".to_string(), A::S(sk.clone()))])
+                .into();
+        let mut new_image: HashMap<String, A> =
+            image.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        if !image.is_empty() {
+            new_image.insert("pk".into(), A::S(pk));
+            new_image.insert("sk".into(), A::S(sk));
+        }
+        record.change.new_image = new_image.into();
+        record
+    }
+
+    fn message(room: u64, id: u64) -> StoredMessage {
+        StoredMessage {
+            id,
+            room,
+            from_id: 1,
+            from_username: "ann".into(),
+            text: "hi".into(),
+            sent_at: "t".into(),
+        }
+    }
+
+    fn message_image(m: &StoredMessage) -> Vec<(&'static str, A)> {
+        vec![
+            ("id", A::N(m.id.to_string())),
+            ("room", A::N(m.room.to_string())),
+            ("from_id", A::N(m.from_id.to_string())),
+            ("from_username", A::S(m.from_username.clone())),
+            ("text", A::S(m.text.clone())),
+            ("sent_at", A::S(m.sent_at.clone())),
+        ]
+    }
+
+    #[test]
+    fn stream_records_become_changes_and_the_rest_is_skipped() {
+        let m = message(5, 9);
+        let failure = vec![
+            ("task_state", A::S("FAILURE".into())),
+            ("task_result", A::S(r#"{"error": "gone"}"#.into())),
+            ("sender", A::N("2".into())),
+            ("expires_at", A::N("1".into())),
+        ];
+        let pending = vec![("task_state", A::S("PENDING".into())), ("expires_at", A::N("1".into()))];
+        let records = [
+            record("INSERT", keys::message(5, 9), &message_image(&m)),
+            record("MODIFY", keys::message(5, 9), &message_image(&m)),
+            record("MODIFY", keys::task("t1"), &failure),
+            record("INSERT", keys::task("t2"), &pending),
+            record("INSERT", keys::membership(3, 5), &[]),
+            record("MODIFY", keys::membership(3, 5), &[]),
+            record("REMOVE", keys::membership(4, 5), &[]),
+            record("REMOVE", keys::user(4), &[]),
+            record("MODIFY", keys::user(4), &[]),
+            record("INSERT", keys::delivery_state(5), &[]),
+            record("INSERT", keys::message(5, 10), &[("id", A::S("not a number".into()))]),
+        ];
+        let task = TaskEnd {
+            id: "t1".into(),
+            record: TaskRecord::Failure(r#"{"error": "gone"}"#.into()),
+            sender: Some(2),
+        };
+        assert_eq!(
+            changes(&records),
+            [
+                Change::Message(m),
+                Change::Task(task),
+                Change::Membership { user: 3, room: 5, joined: true },
+                Change::Membership { user: 4, room: 5, joined: false },
+                Change::UserDeleted(4),
+            ]
+        );
+    }
+}

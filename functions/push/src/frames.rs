@@ -1,0 +1,168 @@
+//! What a batch reads, and the frames each connection gets from it.
+
+use crate::{Change, IN_FLIGHT};
+use domain::model::{member_names, Member, Names, TaskRecord};
+use domain::render;
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use store::{Present, Store, StoreError};
+
+/// What a batch reads before it pushes: the live connections in each room with a new
+/// message, the members of each room with a successful task (its result lists them), and the
+/// connections of each user told of a task, a membership or their deletion.
+#[derive(Default)]
+pub struct Reads {
+    pub online: HashMap<u64, Vec<Present>>,
+    pub members: HashMap<u64, Vec<Member>>,
+    pub connections: HashMap<u64, Vec<String>>,
+}
+
+impl Reads {
+    pub(crate) async fn of(store: &Store, changes: &[Change]) -> Result<Reads, StoreError> {
+        let (mut online_rooms, mut member_rooms, mut users) =
+            (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+        for change in changes {
+            match change {
+                Change::Message(m) => {
+                    online_rooms.insert(m.room);
+                }
+                Change::Task(task) => {
+                    if let TaskRecord::Success { message, .. } = &task.record {
+                        member_rooms.insert(message.room);
+                    }
+                    users.extend(task.sender);
+                }
+                Change::Membership { user, .. } | Change::UserDeleted(user) => {
+                    users.insert(*user);
+                }
+            }
+        }
+        let member_rooms: Vec<u64> = member_rooms.into_iter().collect();
+        let (online, members, connections) = futures_util::try_join!(
+            each(online_rooms, |room| store.online(room)),
+            store.members_of(&member_rooms),
+            each(users, |user| store.connections_of(user)),
+        )?;
+        Ok(Reads { online, members, connections })
+    }
+}
+
+/// A read per key, [`IN_FLIGHT`] at once.
+async fn each<F, T>(keys: BTreeSet<u64>, read: impl Fn(u64) -> F) -> Result<HashMap<u64, T>, StoreError>
+where
+    F: std::future::Future<Output = Result<T, StoreError>>,
+{
+    stream::iter(keys.into_iter().map(|key| {
+        let read = read(key);
+        async move { read.await.map(|value| (key, value)) }
+    }))
+    .buffer_unordered(IN_FLIGHT)
+    .try_collect()
+    .await
+}
+
+/// The frames each connection gets, in the order of the changes, with the connection's user.
+/// Pure.
+pub fn frames(changes: &[Change], reads: &Reads) -> BTreeMap<String, (u64, Vec<String>)> {
+    let mut frames: BTreeMap<String, (u64, Vec<String>)> = BTreeMap::new();
+    let mut to = |connection: &str, user: u64, frame: &Value| {
+        frames.entry(connection.to_string()).or_insert((user, Vec::new())).1.push(frame.to_string());
+    };
+    let to_user = |user: u64| reads.connections.get(&user).into_iter().flatten();
+    let no_one = Vec::new();
+    for change in changes {
+        match change {
+            Change::Message(message) => {
+                // The name it was sent under: the sender's rename a moment ago shows in history.
+                let frame = json!({"type": "message", "data": render::message(message, &Names::new())});
+                for present in reads.online.get(&message.room).unwrap_or(&no_one) {
+                    to(&present.connection, present.user, &frame);
+                }
+            }
+            Change::Task(task) => {
+                let Some(sender) = task.sender else { continue };
+                let mut data = match &task.record {
+                    TaskRecord::Success { message, .. } => {
+                        let room = reads.members.get(&message.room).map_or(&[][..], Vec::as_slice);
+                        render::task(Some(&task.record), room, &member_names(room))
+                    }
+                    _ => render::task(Some(&task.record), &[], &Names::new()),
+                };
+                data["task_id"] = json!(task.id);
+                let frame = json!({"type": "task", "data": data});
+                for connection in to_user(sender) {
+                    to(connection, sender, &frame);
+                }
+            }
+            Change::Membership { user, room, joined } => {
+                let frame = json!({"type": "membership", "data": {"room": room, "joined": joined}});
+                for connection in to_user(*user) {
+                    to(connection, *user, &frame);
+                }
+            }
+            Change::UserDeleted(_) => {}
+        }
+    }
+    frames
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::model::StoredMessage;
+    use store::TaskEnd;
+
+    fn message(room: u64, id: u64) -> StoredMessage {
+        StoredMessage {
+            id,
+            room,
+            from_id: 1,
+            from_username: "ann".into(),
+            text: "hi".into(),
+            sent_at: "t".into(),
+        }
+    }
+
+    #[test]
+    fn every_live_connection_in_a_room_gets_its_messages_in_order_and_the_sender_its_task() {
+        let present = |c: &str, user: u64| Present { connection: c.into(), user };
+        let members =
+            vec![Member { id: 1, username: "ann".into() }, Member { id: 2, username: "bob".into() }];
+        let reads = Reads {
+            online: HashMap::from([(5, vec![present("a1", 1), present("a2", 1), present("b1", 2)])]),
+            members: HashMap::from([(5, members)]),
+            connections: HashMap::from([(1, vec!["a1".into(), "a2".into()]), (7, vec!["s7".into()])]),
+        };
+        let (first, second) = (message(5, 9), message(5, 10));
+        let success = TaskRecord::Success { message: first.clone(), room_name: "den".into() };
+        let changes = [
+            Change::Message(first),
+            Change::Message(second),
+            Change::Task(TaskEnd { id: "t".into(), record: success, sender: Some(1) }),
+            Change::Membership { user: 7, room: 5, joined: false },
+            Change::Message(message(6, 1)),
+        ];
+        let frames = frames(&changes, &reads);
+        let parsed = |connection: &str| -> (u64, Vec<Value>) {
+            let (user, frames) = &frames[connection];
+            (*user, frames.iter().map(|f| serde_json::from_str(f).unwrap()).collect())
+        };
+        for tab in ["a1", "a2"] {
+            let (user, got) = parsed(tab);
+            assert_eq!((user, got.len()), (1, 3), "{tab}: {got:?}");
+            assert_eq!((got[0]["data"]["id"].as_u64(), got[1]["data"]["id"].as_u64()), (Some(9), Some(10)));
+            assert_eq!(got[0]["data"]["room"], 5);
+            assert_eq!(got[2]["type"], "task");
+            assert_eq!(got[2]["data"]["state"], "SUCCESS");
+            assert_eq!(got[2]["data"]["result"]["room"]["room_member"][1]["username"], "bob");
+        }
+        let (bob, got) = parsed("b1");
+        assert_eq!((bob, got.len()), (2, 2), "bob gets the messages, not ann's task: {got:?}");
+        assert_eq!(
+            parsed("s7"),
+            (7, vec![json!({"type": "membership", "data": {"room": 5, "joined": false}})])
+        );
+        assert_eq!(frames.len(), 4, "room 6 has no one online: {frames:?}");
+    }
+}

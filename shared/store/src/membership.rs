@@ -1,0 +1,197 @@
+//! Membership, a plain current set: the room's member items (with the member's username, for
+//! rendering without a lookup) and each member's item of the room in their own partition,
+//! which also holds their read position. The room's `META` counts its members in the same
+//! transaction as every join and leave, so "room full" and "last member left" are decided by
+//! DynamoDB, not by a read-then-write in the function.
+
+use crate::item::{decode, decode_all, n, s};
+use crate::items::{
+    decode_state, member_flag, member_writes, MemberItem, MembershipItem, RoomItem, UserRecord,
+};
+use crate::ops::{sk_of, Expr, Range};
+use crate::txn::{Outcome, Txn, EXISTS};
+use crate::{JoinOutcome, LeaveOutcome, Lookup, Store, StoreError};
+use domain::keys;
+use domain::model::{member_names, Member, Membership, Names, Position, Room};
+use domain::page::PageRequest;
+use domain::users::User;
+use std::collections::HashMap;
+
+impl Store {
+    /// The room and, when `user` is given, the user and their membership; with `state` also
+    /// the room's delivery state (where a reader or joiner stands). One BatchGetItem.
+    pub async fn lookup(&self, room: u64, user: Option<u64>, state: bool) -> Result<Lookup, StoreError> {
+        let mut wanted = vec![keys::room(room)];
+        if state {
+            wanted.push(keys::delivery_state(room));
+        }
+        if let Some(user) = user {
+            wanted.extend([keys::user(user), keys::membership(user, room)]);
+        }
+        let mut found = Lookup { room: None, member_count: 0, user: None, membership: None, state: None };
+        for item in self.get_many("BatchGetItem room and user", wanted).await? {
+            let sk = sk_of(&item).to_string();
+            match sk.as_str() {
+                "META" => {
+                    let meta: RoomItem = decode("room", item)?;
+                    found.member_count = meta.member_count;
+                    found.room = Some(meta.room());
+                }
+                "STATE" => found.state = Some(decode_state(item)?),
+                "PROFILE" => found.user = Some(decode::<UserRecord>("user record", item)?.user),
+                _ => found.membership = Some(decode::<MembershipItem>("membership", item)?.position()),
+            }
+        }
+        Ok(found)
+    }
+
+    /// Current members of a room by id. One Query (rooms hold at most `max_room_members`).
+    pub async fn members(&self, room: u64) -> Result<Vec<Member>, StoreError> {
+        let items = self.query_all("Query members", &keys::room_pk(room), Some(keys::MEMBER_PREFIX)).await?;
+        let members: Vec<MemberItem> = decode_all("member", items)?;
+        Ok(members.into_iter().map(|m| Member { id: m.user_id, username: m.username }).collect())
+    }
+
+    /// Current members of each room: one Query per room, at once.
+    pub async fn members_of(&self, rooms: &[u64]) -> Result<HashMap<u64, Vec<Member>>, StoreError> {
+        let lists = futures_util::future::try_join_all(rooms.iter().map(|&r| self.members(r))).await?;
+        Ok(rooms.iter().copied().zip(lists).collect())
+    }
+
+    /// Current usernames of a room's members and of the given senders who are not members now
+    /// (deleted ones are left out: they keep the name they sent under). One BatchGetItem when
+    /// any sender is not a member.
+    pub async fn names(&self, members: &[Member], senders: &[u64]) -> Result<Names, StoreError> {
+        let mut names = member_names(members);
+        let mut others: Vec<u64> = senders.iter().copied().filter(|id| !names.contains_key(id)).collect();
+        others.sort_unstable();
+        others.dedup();
+        if !others.is_empty() {
+            names.extend(self.users(&others).await?.into_iter().map(|u| (u.id, u.username)));
+        }
+        Ok(names)
+    }
+
+    /// A page of the rooms a user is a member of, by id, and the id to continue after. One Query.
+    pub async fn rooms_of_user(
+        &self,
+        user: u64,
+        page: PageRequest,
+    ) -> Result<(Vec<Membership>, Option<u64>), StoreError> {
+        let after = keys::room_sk(page.after);
+        let got = self
+            .query_page(
+                "Query rooms of user",
+                &keys::user_pk(user),
+                Range::After(keys::ROOM_PREFIX, &after),
+                page.limit,
+                true,
+            )
+            .await?;
+        let items: Vec<MembershipItem> = decode_all("membership", got.items)?;
+        let next = if got.more { items.last().map(|i| i.room) } else { None };
+        Ok((items.into_iter().map(MembershipItem::membership).collect(), next))
+    }
+
+    /// Every room of a user with the read positions: one paginated Query.
+    pub async fn memberships(&self, user: u64) -> Result<Vec<Membership>, StoreError> {
+        let items =
+            self.query_all("Query rooms of user", &keys::user_pk(user), Some(keys::ROOM_PREFIX)).await?;
+        Ok(decode_all::<MembershipItem>("membership", items)?
+            .into_iter()
+            .map(MembershipItem::membership)
+            .collect())
+    }
+
+    /// Adds a user to a room, reading from its current delivery state on: one
+    /// TransactWriteItems of the member count (conditional on the room existing and having
+    /// room), the member items and a check that the user exists.
+    pub async fn join(&self, room: &Room, user: &Member, from: Position) -> Result<JoinOutcome, StoreError> {
+        let mut txn = Txn::new(self);
+        let max = self.max_room_members;
+        let meta = txn.update(
+            keys::room(room.id),
+            "ADD member_count :one",
+            Some("attribute_exists(pk) AND member_count < :max"),
+            &[(":one", n(1)), (":max", n(max))],
+        );
+        let (member, exists) = member_writes(&mut txn, room, user, from);
+        if let Some(pair) = room.pair {
+            member_flag(&mut txn, pair, user.id, true);
+        }
+        let outcome = self.transact("TransactWriteItems join", txn).await?;
+        Ok(match outcome {
+            Outcome::Done => JoinOutcome::Joined,
+            _ if outcome.failed(meta) && outcome.found(meta).is_none() => JoinOutcome::RoomGone,
+            _ if outcome.failed(meta) => JoinOutcome::RoomFull,
+            _ if outcome.failed(member) => JoinOutcome::AlreadyMember,
+            _ if outcome.failed(exists) => JoinOutcome::UserGone,
+            Outcome::Cancelled(reasons) => {
+                return Err(StoreError::unavailable("TransactWriteItems join", reasons))
+            }
+        })
+    }
+
+    /// Removes a user from a room: one TransactWriteItems, then, if that was the last member,
+    /// the room itself.
+    pub async fn leave(&self, room: &Room, user: u64) -> Result<LeaveOutcome, StoreError> {
+        let mut txn = Txn::new(self);
+        let meta =
+            txn.update(keys::room(room.id), "ADD member_count :minus", Some(EXISTS), &[(":minus", n(-1))]);
+        txn.delete(keys::member(room.id, user), Some(EXISTS), &[]);
+        txn.delete(keys::membership(user, room.id), None, &[]);
+        if let Some(pair) = room.pair {
+            member_flag(&mut txn, pair, user, false);
+        }
+        let outcome = self.transact("TransactWriteItems leave", txn).await?;
+        match outcome {
+            Outcome::Done => {}
+            _ if outcome.failed(meta) => return Ok(LeaveOutcome::RoomGone),
+            Outcome::Cancelled(_) => return Ok(LeaveOutcome::NotMember),
+        }
+        self.delete_room_if_empty(room).await?;
+        Ok(LeaveOutcome::Left)
+    }
+
+    /// Ends every membership of a user (rooms left empty are deleted); returns the rooms left.
+    /// Used when a user is deleted.
+    pub async fn leave_all_rooms(&self, user: u64) -> Result<Vec<u64>, StoreError> {
+        let mut left = Vec::new();
+        for membership in self.memberships(user).await? {
+            self.leave(&membership.room, user).await?;
+            left.push(membership.room.id);
+        }
+        Ok(left)
+    }
+
+    /// Moves read positions forward, never backward: per room two conditional UpdateItems (one
+    /// per part of the position), each only if the room is still the user's. Idempotent.
+    pub async fn move_positions(&self, reader: u64, moves: &[(u64, Position)]) -> Result<(), StoreError> {
+        let updates = moves.iter().flat_map(|&(room, to)| {
+            [("read_to", to.read_to), ("late_to", to.late_to)].map(|(field, value)| async move {
+                let condition = format!("attribute_exists(pk) AND {field} < :to");
+                let to = [(":to", n(value))];
+                let expr = Expr { condition: Some(&condition), values: &to, ..Expr::default() };
+                let update = format!("SET {field} = :to");
+                let key = keys::membership(reader, room);
+                self.update_if("UpdateItem read position", key, &update, expr).await.map(|_| ())
+            })
+        });
+        futures_util::future::try_join_all(updates).await?;
+        Ok(())
+    }
+
+    /// A renamed user's name on their member items, so rooms show it: an UpdateItem per room
+    /// of the user (at once), each only while the user is still a member. Returns the rooms.
+    pub async fn rename_member(&self, user: &User) -> Result<Vec<u64>, StoreError> {
+        let rooms = self.memberships(user.id).await?;
+        let updates = rooms.iter().map(|m| async move {
+            let name = [(":name", s(&user.username))];
+            let expr = Expr { condition: Some(EXISTS), values: &name, ..Expr::default() };
+            let key = keys::member(m.room.id, user.id);
+            self.update_if("UpdateItem member name", key, "SET username = :name", expr).await.map(|_| ())
+        });
+        futures_util::future::try_join_all(updates).await?;
+        Ok(rooms.iter().map(|m| m.room.id).collect())
+    }
+}
