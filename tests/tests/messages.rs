@@ -207,7 +207,12 @@ async fn long_polling_with_nothing_to_say_returns_an_empty_list_after_the_wait()
 
 /// Being added to a room is not an arrival: the poll goes on, watching the new room, and the
 /// room's first message answers it within a second of its delivery.
-async fn assert_answered_with(poll: tokio::task::JoinHandle<LongPoll>, room: u64, text: &str, delivered: Instant) {
+async fn assert_answered_with(
+    poll: tokio::task::JoinHandle<LongPoll>,
+    room: u64,
+    text: &str,
+    delivered: Instant,
+) {
     let answer = poll.await.unwrap();
     assert_eq!(answer.status, 200);
     assert_eq!(answer.data[0]["id"], room, "{}", answer.data);
