@@ -1,6 +1,8 @@
-//! One route table: the paths each function routes itself (`ROUTES` in its lib.rs), the local
-//! `cargo lambda watch` router in Cargo.toml and the HttpApi events in template.yaml must be the
-//! same set of (path, function), each path with and without its trailing slash (but `/`).
+//! One route table: the routes each function declares once (its `edge::routes!` table in its
+//! lib.rs), the local `cargo lambda watch` router in Cargo.toml and the HttpApi events in
+//! template.yaml must be the same set of (path, function), each path with and without its
+//! trailing slash (but `/`); and openapi.yaml must document exactly the API's (method, path)
+//! pairs, both slash forms. A route missing from any of them fails here.
 
 use edge::routes::RouteTable;
 use std::collections::BTreeSet;
@@ -93,6 +95,47 @@ fn functions_router_and_template_route_the_same_paths() {
     let functions = from_functions();
     assert_eq!(from_router(), functions, "Cargo.toml router vs the functions' ROUTES");
     assert_eq!(from_template(), functions, "template.yaml HttpApi events vs the functions' ROUTES");
+}
+
+/// Each API route's (method, path), both slash forms; the web client's pages are no API.
+fn api_operations() -> BTreeSet<(String, String)> {
+    let mut operations = BTreeSet::new();
+    for (function, paths) in tables() {
+        if function == "web" {
+            continue;
+        }
+        for (path, verbs) in paths {
+            for verb in verbs {
+                for form in [path.to_string(), format!("{path}/")] {
+                    operations.insert((verb.as_str().to_string(), form));
+                }
+            }
+        }
+    }
+    operations
+}
+
+fn from_openapi() -> BTreeSet<(String, String)> {
+    let text = std::fs::read_to_string(root().join("openapi.yaml")).unwrap();
+    let spec: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let mut operations = BTreeSet::new();
+    for (path, item) in spec["paths"].as_mapping().expect("openapi paths") {
+        for (method, _) in item.as_mapping().expect("a path item") {
+            let method = method.as_str().unwrap();
+            if ["get", "post", "put", "patch", "delete"].contains(&method) {
+                operations.insert((method.to_uppercase(), path.as_str().unwrap().to_string()));
+            }
+        }
+    }
+    operations
+}
+
+#[test]
+fn openapi_documents_every_route_and_only_those() {
+    let (documented, routed) = (from_openapi(), api_operations());
+    let missing: Vec<_> = routed.difference(&documented).collect();
+    let extra: Vec<_> = documented.difference(&routed).collect();
+    assert!(missing.is_empty() && extra.is_empty(), "undocumented: {missing:?}; not routed: {extra:?}");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! `/chat/chatroom/`: list (paged), create, join, leave and read chat rooms.
 //!
 //! DynamoDB calls per route (m = rooms on the page, k = members named at creation):
-//! In token mode every route first reads the token's user (`shared::auth`): 1 GetItem more.
+//! In token mode every route first reads the token's user (`edge::auth`): 1 GetItem more.
 //! | route | calls |
 //! |---|---|
 //! | `GET /chat/chatroom/` | 1 Query (group listing) |

@@ -3,7 +3,7 @@
 //!
 //! DynamoDB calls per route, in sequence (calls on one line go at once; r = rooms of the
 //! reader, c = rooms with something new):
-//! In token mode every route first reads the token's user (`shared::auth`): 1 GetItem more.
+//! In token mode every route first reads the token's user (`edge::auth`): 1 GetItem more.
 //! | route | calls |
 //! |---|---|
 //! | `POST /chat/group/{id}/` | 1 BatchGetItem (room, sender, membership); then SQS SendMessage (the message id is the moment of acceptance: no write) |

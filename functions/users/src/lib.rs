@@ -2,7 +2,7 @@
 //! detail, update and delete of users.
 //!
 //! DynamoDB calls per route (cache misses only for the list):
-//! In token mode every route but sign-up first reads the token's user (`shared::auth`): 1 GetItem more.
+//! In token mode every route but sign-up first reads the token's user (`edge::auth`): 1 GetItem more.
 //! | route | calls |
 //! |---|---|
 //! | `GET /users/` | 0 on a cache hit; else `?id=` 1 GetItem, `?username=` 2 GetItems, other filters or none 1 Query of their index partition or the listing (more only while filters leave the page short, 1,000 items at most) |

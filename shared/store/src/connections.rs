@@ -4,8 +4,8 @@
 //! two-hour limit on a connection, so a `$disconnect` that never ran leaves nothing for long;
 //! until TTL deletes them, reads skip expired items.
 
+use crate::conditional::Expr;
 use crate::item::{decode, decode_all, encode};
-use crate::ops::Expr;
 use crate::{Store, StoreError};
 use domain::clock;
 use domain::keys;

@@ -1,9 +1,10 @@
 //! Delivery: the worker's writes of a room's messages, exactly once and in id order, and the
 //! room's delivery state moved on after them (the reasons are in `messages`).
 
+use crate::conditional::{Expr, Written};
 use crate::item::{decode, decode_all, encode, n};
 use crate::items::{decode_state, LateItem, MessageItem};
-use crate::ops::{Expr, Range, Written};
+use crate::ops::Range;
 use crate::txn::NEW;
 use crate::{Backoff, Delivered, Delivery, Store, StoreError, MESSAGES_PER_DELIVERY};
 use domain::keys;

@@ -3,9 +3,10 @@
 //! next message between them). So a direct send learns both users and their room's state in
 //! one BatchGetItem.
 
+use crate::conditional::Expr;
+use crate::item::sk_of;
 use crate::item::{decode, encode, n};
 use crate::items::{decode_state, member_writes, DirectGuard, UserRecord};
-use crate::ops::{sk_of, Expr};
 use crate::txn::{Outcome, Txn, NEW};
 use crate::{Backoff, Created, DirectLookup, DirectRoom, JoinOutcome, Store, StoreError};
 use domain::clock;

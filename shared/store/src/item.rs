@@ -43,6 +43,17 @@ pub fn key_map((pk, sk): Key) -> Attrs {
     HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
 }
 
+/// A string attribute of an item's key, for items read back by key.
+pub fn sk_of(item: &Attrs) -> &str {
+    item.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or("")
+}
+
+/// Keys of items read with their `pk` and `sk`.
+pub fn key_of(item: &Attrs) -> Key {
+    let get = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+    (get("pk"), get("sk"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 //! Every read that decides a write, or follows one in the same request, is strongly consistent.
 //! Items decode into types ([`item`]); the SDK's builders live in [`ops`] and [`txn`] only.
 
+mod conditional;
 mod connections;
 mod delivery;
 mod direct;

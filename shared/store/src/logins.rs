@@ -2,8 +2,8 @@
 //! (15 minutes) locks the username out until that window passes. One item per username that
 //! failed lately, which the table's TTL drops once its window is over.
 
+use crate::conditional::Expr;
 use crate::item::{decode, encode, n};
-use crate::ops::Expr;
 use crate::{Backoff, Store, StoreError};
 use domain::keys;
 use serde::{Deserialize, Serialize};

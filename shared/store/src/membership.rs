@@ -4,11 +4,13 @@
 //! transaction as every join and leave, so "room full" and "last member left" are decided by
 //! DynamoDB, not by a read-then-write in the function.
 
+use crate::conditional::Expr;
+use crate::item::sk_of;
 use crate::item::{decode, decode_all, n, s};
 use crate::items::{
     decode_state, member_flag, member_writes, MemberItem, MembershipItem, RoomItem, UserRecord,
 };
-use crate::ops::{sk_of, Expr, Range};
+use crate::ops::Range;
 use crate::txn::{Outcome, Txn, EXISTS};
 use crate::{JoinOutcome, LeaveOutcome, Lookup, Store, StoreError};
 use domain::keys;

@@ -2,16 +2,11 @@
 //! batch writes, and single writes with a condition, which hand back the item they found when
 //! the condition fails. Modules above speak through these, never to the SDK.
 
+use crate::conditional::{written, Expr, Written};
 use crate::item::{key_map, n, s, Attrs};
-use crate::txn::names;
 use crate::{Backoff, Store, StoreError};
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, KeysAndAttributes, PutRequest, ReturnValue,
-    ReturnValuesOnConditionCheckFailure, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, ReturnValue, WriteRequest};
 use domain::keys::Key;
-use std::collections::HashMap;
 
 /// A page of a Query: its items, and whether more items match after them.
 pub(crate) struct QueryPage {
@@ -24,63 +19,6 @@ pub(crate) enum Range<'a> {
     /// Sort keys after this one that start with the prefix.
     After(&'a str, &'a str),
     Between(String, String),
-}
-
-/// How a write with a condition went.
-#[derive(Debug)]
-pub(crate) enum Written {
-    Done,
-    /// The condition failed; the item as it was (`None`: there was none).
-    Refused(Option<Attrs>),
-}
-
-impl Written {
-    pub fn done(&self) -> bool {
-        matches!(self, Written::Done)
-    }
-}
-
-/// A write's expressions besides its own: the condition (none: unconditional), the `:values`,
-/// and the names of `#placeholders` that do not stand for the attribute of their own name.
-#[derive(Default)]
-pub(crate) struct Expr<'a> {
-    pub condition: Option<&'a str>,
-    pub values: &'a [(&'a str, AttributeValue)],
-    pub names: &'a [(&'a str, &'a str)],
-}
-
-impl Expr<'_> {
-    fn old_on_failure(&self) -> Option<ReturnValuesOnConditionCheckFailure> {
-        self.condition.map(|_| ReturnValuesOnConditionCheckFailure::AllOld)
-    }
-
-    fn values(&self) -> Option<Attrs> {
-        (!self.values.is_empty())
-            .then(|| self.values.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
-    }
-
-    fn names(&self, update: Option<&str>) -> Option<HashMap<String, String>> {
-        let mut all = names(&[update, self.condition]).unwrap_or_default();
-        all.extend(self.names.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        (!all.is_empty()).then_some(all)
-    }
-}
-
-/// The outcome of a single conditional write from its SDK result: a failed condition, with the
-/// item it found, is a `Refused`; any other error is the store's.
-fn written<T, E: std::fmt::Debug>(
-    op: &'static str,
-    sent: Result<T, SdkError<E>>,
-    refused: impl Fn(E) -> Result<Option<Attrs>, Box<E>>,
-) -> Result<Written, StoreError> {
-    match sent {
-        Ok(_) => Ok(Written::Done),
-        Err(SdkError::ServiceError(e)) => match refused(e.into_err()) {
-            Ok(found) => Ok(Written::Refused(found.filter(|item| !item.is_empty()))),
-            Err(other) => Err(StoreError::unavailable(op, other)),
-        },
-        Err(e) => Err(StoreError::unavailable(op, e)),
-    }
 }
 
 impl Store {
@@ -395,15 +333,4 @@ impl Store {
         }
         Ok(())
     }
-}
-
-/// A string attribute of an item's key, for items read back by key.
-pub(crate) fn sk_of(item: &Attrs) -> &str {
-    item.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or("")
-}
-
-/// Keys of items read with their `pk` and `sk`.
-pub(crate) fn key_of(item: &Attrs) -> Key {
-    let get = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-    (get("pk"), get("sk"))
 }

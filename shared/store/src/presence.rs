@@ -6,8 +6,8 @@
 //! a room of 3 does. The price is paid per connect and disconnect instead: one write per room of
 //! the user, at most [`PRESENCE_WRITES_AT_ONCE`] at a time.
 
+use crate::conditional::Expr;
 use crate::item::{encode_value, n};
-use crate::ops::Expr;
 use crate::{Present, Store, StoreError, CONNECTION_TTL_SECONDS};
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::clock;

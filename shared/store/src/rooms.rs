@@ -1,9 +1,11 @@
 //! Rooms: the `META` item (name, kind, member count), the group listing and room-name guard,
 //! creation with the first members, and deletion with everything the room holds.
 
+use crate::conditional::Expr;
+use crate::item::key_of;
 use crate::item::{decode, decode_all, encode, n};
 use crate::items::{initial_state, member_writes, RoomItem};
-use crate::ops::{key_of, Expr, Range};
+use crate::ops::Range;
 use crate::txn::{pack, Outcome, Slot, Txn, NEW};
 use crate::{Created, Store, StoreError};
 use domain::keys;

@@ -5,8 +5,8 @@
 //! units) does not grow with its room. Records carry an `expires_at` epoch that the table's TTL
 //! uses to drop them after 24 hours.
 
+use crate::conditional::Expr;
 use crate::item::{decode, encode, encode_value, n, s, Attrs};
-use crate::ops::Expr;
 use crate::{Store, StoreError, TaskEnd};
 use domain::clock;
 use domain::keys;
