@@ -59,7 +59,9 @@ def by_id(driver, element_id):
 
 
 def fill(driver, element_id, text, enter=False):
-    field = by_id(driver, element_id)
+    # A pushed message can show in a room before the room's history answered and showed its
+    # form: wait until the field can be typed in.
+    field = wait(driver).until(ec.element_to_be_clickable((By.ID, element_id)))
     field.clear()
     field.send_keys(text + (Keys.ENTER if enter else ""))
 
