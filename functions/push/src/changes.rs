@@ -46,7 +46,7 @@ fn change(record: &EventRecord) -> Option<Change> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use domain::model::TaskRecord;
     use serde_dynamo::AttributeValue as A;
@@ -68,7 +68,8 @@ mod tests {
         record
     }
 
-    fn message(room: u64, id: u64) -> StoredMessage {
+    /// A message of `room` as the tests here and in `frames` use it.
+    pub(crate) fn message(room: u64, id: u64) -> StoredMessage {
         StoredMessage {
             id,
             room,

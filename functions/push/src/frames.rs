@@ -110,19 +110,8 @@ pub fn frames(changes: &[Change], reads: &Reads) -> BTreeMap<String, (u64, Vec<S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use domain::model::StoredMessage;
+    use crate::changes::tests::message;
     use store::TaskEnd;
-
-    fn message(room: u64, id: u64) -> StoredMessage {
-        StoredMessage {
-            id,
-            room,
-            from_id: 1,
-            from_username: "ann".into(),
-            text: "hi".into(),
-            sent_at: "t".into(),
-        }
-    }
 
     #[test]
     fn every_live_connection_in_a_room_gets_its_messages_in_order_and_the_sender_its_task() {
