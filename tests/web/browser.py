@@ -136,9 +136,14 @@ def dark(driver, on):
 
 
 def no_horizontal_scroll(driver, where):
-    viewport, width = driver.execute_script(
-        "return [innerWidth, Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)]")
+    """Neither the page nor any scrolling box in it (the room list, the messages) scrolls sideways."""
+    viewport, width, boxes = driver.execute_script("""
+        const sideways = [...document.querySelectorAll("*")].filter((e) =>
+            ["auto", "scroll"].includes(getComputedStyle(e).overflowX) && e.scrollWidth > e.clientWidth + 1);
+        return [innerWidth, Math.max(document.documentElement.scrollWidth, document.body.scrollWidth),
+                sideways.map((e) => e.id || e.className)];""")
     assert width <= viewport, f"{where}: the page is {width} px wide in a {viewport} px viewport"
+    assert not boxes, f"{where}: {boxes} scroll sideways"
 
 
 def audit(driver, where):
