@@ -101,7 +101,8 @@ def conversation():
     # A direct message: Ann writes to Bob by username; each sees the room named after the other.
     open_dialog(first, "menu-direct")
     audit(first, "the direct message dialog")
-    by_id(first, "direct-dialog").send_keys(Keys.ESCAPE)
+    first.switch_to.active_element.send_keys(Keys.ESCAPE)
+    wait(first).until(lambda d: by_id(d, "direct-dialog").get_attribute("open") is None)
     direct_message(first, b, "a word in private")
     message_shown(first, "a word in private")
     assert by_id(first, "room-title").text == b
@@ -112,6 +113,13 @@ def conversation():
     keyboard(first)
     room_button(first, room).click()
     message_shown(first, "Hi Ann! Got it.\nSee you at 8?")
+    # A few more lines for the picture, each shown live in Ann's open room.
+    ann, bob = user_id(a), user_id(b)
+    family = room_id_of(ann, room)
+    send_as(ann, family, ["Are you coming to the picnic on Saturday?"])
+    send_as(bob, family, ["Yes! I'll bring the sandwiches.", "What time should we meet?"])
+    send_as(ann, family, ["Noon, by the lake.", "Dana and Eli are coming too."])
+    message_shown(first, "Dana and Eli are coming too.", seconds=5)
     audit(first, "a conversation")
     shot(first, "screenshot.png")
     dark(first, True)
@@ -121,8 +129,7 @@ def conversation():
 
     # Older pages: 70 more messages; Bob opens the room with the newest 30 in view, scrolls up
     # for 30 more, and takes the rest with the "Load older messages" button from the keyboard.
-    ann = user_id(a)
-    send_as(ann, room_id_of(ann, room), [f"filler {i}" for i in range(70)])
+    send_as(ann, family, [f"filler {i}" for i in range(70)])
     room_button(second, side).click()
     room_button(second, room).click()
     message_shown(second, "filler 69")
@@ -220,11 +227,19 @@ def phone_layout():
     assert by_id(phone, "back").is_displayed() and not by_id(phone, "rooms").is_displayed(), "the room alone"
     fill(phone, "send-text", "Are we still on for Saturday?", enter=True)
     message_shown(phone, "Are we still on for Saturday?")
-    send_as(user_id(friend), room_id_of(user_id(me), room),
-            ["Yes! Meet at the station at 9.", "https://example.com/a-very-long-link-" + "x" * 80])
-    message_shown(phone, "Yes! Meet at the station at 9.", seconds=5)
+    weekend = room_id_of(user_id(me), room)
+    send_as(user_id(friend), weekend, ["Yes! Meet at the station at 9.", "I'll bring the tickets."])
+    message_shown(phone, "I'll bring the tickets.", seconds=5)
     fill(phone, "send-text", "Perfect, see you there!", enter=True)
     message_shown(phone, "Perfect, see you there!")
+    shot(phone, "screenshot-phone.png")
+    dark(phone, True)
+    shot(phone, "screenshot-phone-dark.png")
+    dark(phone, False)
+    # A long word (a link) wraps rather than widening anything.
+    link = "https://example.com/" + "a-very-long-link-" * 6
+    send_as(user_id(friend), weekend, [link])
+    message_shown(phone, link, seconds=5)
     for width in (360, 390, 430):
         phone.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                               {"width": width, "height": 780, "deviceScaleFactor": 2, "mobile": True})
@@ -234,10 +249,6 @@ def phone_layout():
     phone.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                           {"width": 390, "height": 780, "deviceScaleFactor": 2, "mobile": True})
     audit(phone, "a conversation on a phone")
-    shot(phone, "screenshot-phone.png")
-    dark(phone, True)
-    shot(phone, "screenshot-phone-dark.png")
-    dark(phone, False)
     by_id(phone, "back").click()
     wait(phone).until(lambda d: by_id(d, "rooms").is_displayed())
     assert not by_id(phone, "conversation").is_displayed(), "the room list alone"
