@@ -33,6 +33,14 @@ export async function openRoom(id) {
   Object.assign(entry.room, { room_name: json.data.room_name, room_member: json.data.room_member });
   showHead(entry);
   for (const m of json.data.messages) showMessage(m);
+  // A pushed message older than this page that came meanwhile waits for its own page.
+  const first = json.data.messages[0];
+  if (first && json.data.next_before != null) {
+    for (const item of list().querySelectorAll("li.msg[data-id]")) {
+      if (before(item.dataset.id, first.id)) item.remove();
+    }
+    decorate();
+  }
   setOlder(json.data.next_before);
   $("empty").hidden = json.data.messages.length > 0;
   scrollDown();
