@@ -169,6 +169,7 @@ def audit(driver, where):
 
 
 def shot(driver, name):
-    # The pointer off the room list, so no entry shows its hover colour.
-    ActionChains(driver).move_to_element(driver.find_element(By.TAG_NAME, "body")).move_by_offset(0, 0).perform()
+    # The pointer on the room's head, so no room or message shows its hover colour.
+    if by_id(driver, "room-members").is_displayed():
+        ActionChains(driver).move_to_element(by_id(driver, "room-members")).perform()
     driver.save_screenshot(os.path.join(SHOTS, name))

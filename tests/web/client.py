@@ -126,6 +126,15 @@ def conversation():
     audit(first, "a conversation in the dark theme")
     shot(first, "screenshot-dark.png")
     dark(first, False)
+    # The filter box keeps the rooms whose name matches; Enter opens the first, Escape clears it.
+    fill(first, "filter", side[:7])
+    wait(first).until(lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, "#rooms .name") if e.is_displayed()] == [side])
+    by_id(first, "filter").send_keys(Keys.ENTER)
+    wait(first).until(lambda d: by_id(d, "room-title").text == side)
+    message_shown(first, "over here too")
+    assert not first.find_elements(By.XPATH, count), "an opened room has no unseen count"
+    by_id(first, "filter").send_keys(Keys.ESCAPE)
+    wait(first).until(lambda d: len([e for e in d.find_elements(By.CSS_SELECTOR, "#rooms .name") if e.is_displayed()]) == 3)
 
     # Older pages: 70 more messages; Bob opens the room with the newest 30 in view, scrolls up
     # for 30 more, and takes the rest with the "Load older messages" button from the keyboard.
@@ -221,6 +230,9 @@ def phone_layout():
     me, friend = unique("pia"), unique("max")
     requests.post(f"{API}/users/", json={"username": friend, "password": "Passw0rd!", "profile": {}}, timeout=10)
     phone = browser("phone", width=390, height=780, phone=True)
+    phone.get(API + "/")
+    wait(phone).until(lambda d: by_id(d, "pick-user").is_displayed())
+    no_horizontal_scroll(phone, "the welcome page at 390 px")
     sign_up(phone, API, me)
     room = unique("weekend")
     create_room(phone, room, friend)
