@@ -31,6 +31,20 @@ ensure_browser() {
     apt_install chromium chromium-driver
 }
 
+# axe-core, the accessibility rules the browser test runs in the page: the pinned npm package
+# in .axe-core/ (the test reads its axe.min.js and injects it; nothing is downloaded at run time).
+AXE_PACKAGE=axe-core@4.14.1
+AXE_DIR=$ROOT/.axe-core
+AXE_JS=$AXE_DIR/node_modules/axe-core/axe.min.js
+ensure_axe() {
+    [ "$(cat "$AXE_DIR/.package" 2>/dev/null)" = "$AXE_PACKAGE" ] && [ -f "$AXE_JS" ] && return
+    command -v npm >/dev/null || apt_install npm || return 1
+    rm -rf "$AXE_DIR"
+    mkdir -p "$AXE_DIR"
+    npm install --prefix "$AXE_DIR" --no-audit --no-fund --no-save --loglevel=error "$AXE_PACKAGE" &&
+        echo "$AXE_PACKAGE" >"$AXE_DIR/.package"
+}
+
 # Major version of the java on PATH, or 0.
 java_major() {
     command -v java >/dev/null || { echo 0; return; }

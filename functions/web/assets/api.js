@@ -1,0 +1,132 @@
+// The API of docs/API.md from the same origin, the client's shared state, and errors shown in a
+// role=alert element (the page's, or the open dialog's).
+
+export const mode = document.body.dataset.authMode === "token" ? "token" : "none";
+export const websocketUrl = document.body.dataset.websocketUrl || "";
+export const $ = (id) => document.getElementById(id);
+
+export const state = {
+  me: null, tokens: null, rooms: new Map(), room: null, older: null, loadingOlder: false,
+  // Long polling: on or off, and the generation of the loop that may run.
+  pollOn: false, polling: 0,
+  // The WebSocket, whether it is open, task ends it pushed (by task id) for follow() to pick
+  // up, the wait before the next try to connect, and the pending moves of read positions.
+  socket: null, live: false, ended: new Map(), retry: 1000, reads: new Map(),
+};
+
+export class ApiError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+// The readable message of an error answer: the chat envelope's msg, DRF's detail, a field map.
+function errorText(status, body) {
+  if (body && typeof body === "object") {
+    if (typeof body.msg === "string") return body.msg;
+    if (typeof body.detail === "string") return body.detail;
+    const fields = Object.entries(body).map(([k, v]) => `${k}: ${[].concat(v).join(" ")}`);
+    if (fields.length) return fields.join("; ");
+  }
+  return `The server answered ${status}.`;
+}
+
+export async function api(method, path, body, retried) {
+  const headers = {};
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (state.tokens) headers.authorization = `Bearer ${state.tokens.access}`;
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    throw new ApiError(0, "The server cannot be reached; check your connection.");
+  }
+  const text = await response.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
+  if (response.status === 401 && state.tokens && !retried && await refresh()) {
+    return api(method, path, body, true);
+  }
+  if (!response.ok) throw new ApiError(response.status, errorText(response.status, json));
+  return { json, link: response.headers.get("link") };
+}
+
+// A new access token from the refresh token; false when that is no longer possible.
+export async function refresh() {
+  try {
+    const r = await fetch("/auth/token/refresh/", {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ refresh: state.tokens.refresh }),
+    });
+    if (!r.ok) return false;
+    state.tokens.access = (await r.json()).access;
+    sessionStorage.setItem("tokens", JSON.stringify(state.tokens));
+    return true;
+  } catch (e) {
+    return false;
+  }
+}
+
+// The target of a `Link: <...>; rel="next"` header.
+export function nextLink(link) {
+  const m = link && link.match(/<([^>]+)>;\s*rel="next"/);
+  return m ? m[1] : null;
+}
+
+// In token mode the token names the user; none mode names them in the request.
+export const asMe = (path) => (mode === "none" ? `${path}${path.includes("?") ? "&" : "?"}user_id=${state.me.id}` : path);
+export const fromMe = (body) => (mode === "none" ? { ...body, from: state.me.id } : body);
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------- errors
+
+// The alert of the open dialog (the page behind a modal dialog is inert), else the page's.
+function errorBox() {
+  const open = document.querySelector("dialog[open]");
+  return (open && open.querySelector("[role=alert]")) || $("error");
+}
+
+export function showError(e) {
+  const box = errorBox();
+  const text = box.querySelector(".error-text") || box;
+  text.textContent = e instanceof Error ? e.message : String(e);
+  box.hidden = false;
+}
+
+$("error-close").addEventListener("click", () => { $("error").hidden = true; });
+
+export function clearError() {
+  for (const box of document.querySelectorAll("[role=alert]")) box.hidden = true;
+}
+
+// Runs a form's action, showing any error; the form's submit button stays busy meanwhile.
+export function onSubmit(form, action) {
+  $(form).addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = event.target.querySelector("button[type=submit]");
+    button.disabled = true;
+    clearError();
+    try { await action(event.target); } catch (e) { showError(e); } finally { button.disabled = false; }
+  });
+}
+
+// ---------------------------------------------------------------- names and avatars
+
+// Up to two initials: "ann_lee" gives "AL", "user_12" gives "U1", "bob" gives "BO".
+export function initials(name) {
+  const parts = String(name).split(/[\s_.@+-]+/).filter(Boolean);
+  const letters = parts.length > 1 ? parts[0][0] + parts[1][0] : String(name).slice(0, 2);
+  return letters.toUpperCase() || "?";
+}
+
+// A colour per name, each dark enough for white initials (contrast 4.5:1 and more).
+const HUES = ["#b42318", "#175cd3", "#067647", "#6941c6", "#b54708", "#0e7090", "#c11574", "#475467"];
+export function avatar(name, group) {
+  const span = document.createElement("span");
+  span.className = group ? "avatar group" : "avatar";
+  span.setAttribute("aria-hidden", "true");
+  let h = 0;
+  for (const c of String(name)) h = (h * 31 + c.codePointAt(0)) >>> 0;
+  span.style.setProperty("--hue", HUES[h % HUES.length]);
+  span.textContent = group ? "#" : initials(name);
+  return span;
+}

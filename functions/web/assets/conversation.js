@@ -1,0 +1,348 @@
+// The open room: its head, its messages (day separators, times, initials avatars, one sender's
+// run grouped), older pages on scrolling up or with the "Load older messages" button, and the
+// composer at the bottom (Enter sends, Shift+Enter a new line) with pending sends.
+import { $, api, asMe, avatar, clearError, fromMe, onSubmit, showError, sleep, state } from "./api.js";
+import { addRoom, bump, describe, dropRoom, markCurrent, setUnseen } from "./rooms.js";
+import { markRead, pushedEnd } from "./live.js";
+
+const PAGE = 30;
+const phone = matchMedia("(max-width: 40rem)");
+const list = () => $("messages");
+const scroller = () => $("scroller");
+
+// ---------------------------------------------------------------- views
+
+// On a phone the room list and the conversation take the whole window in turn.
+export function view(which) {
+  $("chat").dataset.view = which;
+}
+
+export async function openRoom(id) {
+  const entry = state.rooms.get(id);
+  state.room = id;
+  markCurrent(id);
+  setUnseen(entry, []);
+  showHead(entry);
+  list().replaceChildren();
+  $("empty").hidden = true;
+  setOlder(null);
+  view("room");
+  focusAfterOpen();
+  const { json } = await api("GET", asMe(`/chat/messages/${id}/?limit=${PAGE}`));
+  if (state.room !== id) return;
+  Object.assign(entry.room, { room_name: json.data.room_name, room_member: json.data.room_member });
+  showHead(entry);
+  for (const m of json.data.messages) showMessage(m);
+  // A pushed message older than this page that came meanwhile waits for its own page.
+  const first = json.data.messages[0];
+  if (first && json.data.next_before != null) {
+    for (const item of list().querySelectorAll("li.msg[data-id]")) {
+      if (before(item.dataset.id, first.id)) item.remove();
+    }
+    decorate();
+  }
+  setOlder(json.data.next_before);
+  $("empty").hidden = json.data.messages.length > 0;
+  scrollDown();
+  fillWindow();
+}
+
+// The composer on a wide window; on a phone the title, so no keyboard pops up unasked.
+function focusAfterOpen() {
+  if (phone.matches) $("room-title").focus();
+  else $("send-text").focus();
+}
+
+export function showHead(entry) {
+  const info = describe(entry.room);
+  $("room-title").textContent = info.label;
+  $("room-avatar").replaceWith(Object.assign(avatar(info.direct ? info.person : info.label, !info.direct), { id: "room-avatar" }));
+  $("room-members").textContent = info.direct
+    ? "Direct messages"
+    : `Room id ${entry.room.id} · ${info.members.length} member${info.members.length === 1 ? "" : "s"}: ${info.members.join(", ")}`;
+  $("send-text").placeholder = info.direct ? `Message ${info.label}` : `Message #${info.label}`;
+  $("room-head").hidden = false;
+  $("no-room").hidden = true;
+  $("scroller").hidden = false;
+  $("send-form").hidden = false;
+}
+
+export function closeRoom() {
+  state.room = null;
+  markCurrent(null);
+  list().replaceChildren();
+  $("room-head").hidden = true;
+  $("send-form").hidden = true;
+  $("scroller").hidden = true;
+  setOlder(null);
+  $("no-room").hidden = false;
+  view("rooms");
+}
+
+$("back").addEventListener("click", () => {
+  const entry = state.rooms.get(state.room);
+  view("rooms");
+  (entry ? entry.button : $("filter")).focus();
+});
+
+$("leave").addEventListener("click", async () => {
+  clearError();
+  try {
+    const id = state.room;
+    await api("DELETE", asMe(`/chat/chatroom/${id}/`));
+    dropRoom(id);
+    $("filter").focus();
+  } catch (e) {
+    showError(e);
+  }
+});
+
+// ---------------------------------------------------------------- older pages
+
+function setOlder(before) {
+  state.older = before ?? null;
+  $("older").hidden = state.older === null;
+}
+
+async function loadOlder() {
+  if (state.older === null || state.loadingOlder) return;
+  state.loadingOlder = true;
+  $("older").setAttribute("aria-busy", "true");
+  clearError();
+  try {
+    const id = state.room;
+    const { json } = await api("GET", asMe(`/chat/messages/${id}/?limit=${PAGE}&before=${state.older}`));
+    if (state.room !== id) return;
+    // The messages in view stay where they are on the screen.
+    const box = scroller(), fromBottom = box.scrollHeight - box.scrollTop;
+    const first = list().querySelector("li.msg");
+    for (const m of json.data.messages) {
+      if (!shown(m.id)) list().insertBefore(messageItem(m), first);
+    }
+    decorate();
+    box.scrollTop = box.scrollHeight - fromBottom;
+    setOlder(json.data.next_before);
+  } catch (e) {
+    showError(e);
+  } finally {
+    state.loadingOlder = false;
+    $("older").removeAttribute("aria-busy");
+  }
+}
+
+$("older").addEventListener("click", loadOlder);
+// Scrolling up near the top loads the page before (not a scroll down, such as a new message's).
+let lastTop = 0;
+$("scroller").addEventListener("scroll", () => {
+  const top = scroller().scrollTop;
+  if (top < lastTop && top < 150) loadOlder();
+  lastTop = top;
+}, { passive: true });
+
+// A page that does not fill the window cannot be scrolled up: older ones until it does.
+async function fillWindow() {
+  for (let i = 0; i < 3 && state.older !== null; i++) {
+    const box = scroller();
+    if (box.scrollHeight > box.clientHeight) return;
+    await loadOlder();
+    scrollDown();
+  }
+}
+
+// ---------------------------------------------------------------- messages
+
+const time = (d) => d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+const dayKey = (d) => `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
+
+function dayLabel(d) {
+  const today = new Date(), yesterday = new Date(Date.now() - 864e5);
+  if (dayKey(d) === dayKey(today)) return "Today";
+  if (dayKey(d) === dayKey(yesterday)) return "Yesterday";
+  const options = { weekday: "long", month: "long", day: "numeric" };
+  if (d.getFullYear() !== today.getFullYear()) options.year = "numeric";
+  return d.toLocaleDateString([], options);
+}
+
+function messageItem(m, pending) {
+  const item = document.createElement("li");
+  item.className = "msg";
+  if (m.id !== undefined) item.dataset.id = m.id;
+  const from = m.msg_from || { id: state.me.id, username: state.me.username };
+  const when = pending ? new Date() : new Date(m.sent_at);
+  item.dataset.from = from.id;
+  item.dataset.at = when.getTime();
+  if (from.id === state.me.id) item.classList.add("mine");
+  const body = document.createElement("div");
+  body.className = "body";
+  const meta = document.createElement("p");
+  meta.className = "meta";
+  const who = document.createElement("span");
+  who.className = "who";
+  who.textContent = from.username;
+  const stamp = document.createElement("time");
+  stamp.className = "when";
+  stamp.dateTime = when.toISOString();
+  stamp.title = when.toLocaleString();
+  stamp.textContent = time(when);
+  meta.append(who, " ", stamp);
+  const text = document.createElement("p");
+  text.className = "text";
+  text.textContent = m.text;
+  body.append(meta, text);
+  if (pending) {
+    item.classList.add("pending");
+    const note = document.createElement("p");
+    note.className = "state";
+    note.textContent = "sending…";
+    body.append(note);
+  }
+  item.append(avatar(from.username), body);
+  return item;
+}
+
+// Day separators before each day's first message; a message right after one of the same
+// sender (within 5 minutes) is shown without avatar and name again.
+function decorate() {
+  for (const day of list().querySelectorAll("li.day")) day.remove();
+  let previous = null;
+  for (const item of list().querySelectorAll("li.msg")) {
+    const at = new Date(Number(item.dataset.at));
+    const newDay = !previous || dayKey(at) !== dayKey(new Date(Number(previous.dataset.at)));
+    if (newDay) {
+      const day = document.createElement("li");
+      day.className = "day";
+      day.textContent = dayLabel(at);
+      item.before(day);
+    }
+    const cont = !newDay && previous.dataset.from === item.dataset.from && at - Number(previous.dataset.at) < 300000;
+    item.classList.toggle("cont", cont);
+    previous = item;
+  }
+}
+
+function shown(id) {
+  return Boolean(list().querySelector(`li[data-id="${CSS.escape(String(id))}"]`));
+}
+
+// Message ids sort in acceptance order within a room: numbers as numbers, strings as strings.
+function before(a, b) {
+  const x = Number(a), y = Number(b);
+  return Number.isFinite(x) && Number.isFinite(y) ? x < y : String(a) < String(b);
+}
+
+// Shows a stored message in the open room once, in its place among the stored ones.
+function showMessage(m) {
+  if (shown(m.id)) return;
+  const item = messageItem(m);
+  let next = null;
+  for (const other of list().querySelectorAll("li.msg[data-id]")) {
+    if (before(m.id, other.dataset.id)) { next = other; break; }
+  }
+  // One older than the page shown comes with the older pages, not after a gap.
+  if (next && state.older !== null && next === list().querySelector("li.msg")) return;
+  if (!next) next = list().querySelector("li.msg.pending");
+  list().insertBefore(item, next);
+  $("empty").hidden = true;
+  decorate();
+}
+
+function nearBottom() {
+  const box = scroller();
+  return box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+}
+
+function scrollDown() {
+  const box = scroller();
+  box.scrollTop = box.scrollHeight;
+}
+
+// A message that arrived (pushed, or answered by a long poll): the open room shows it, another
+// room counts it as unseen (one's own messages from other tabs are not unseen).
+export function arrived(entry, m) {
+  bump(entry);
+  if (state.room === entry.room.id) {
+    const follow = nearBottom();
+    showMessage(m);
+    if (follow) scrollDown();
+    if (state.live) markRead(entry.room.id);
+  } else if (!m.msg_from || m.msg_from.id !== state.me.id) {
+    setUnseen(entry, [...entry.unseen, m.id]);
+  }
+}
+
+// ---------------------------------------------------------------- sending
+
+const composer = $("send-text");
+
+// Enter sends, Shift+Enter starts a new line (and so does Enter while an input method composes).
+composer.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    $("send-form").requestSubmit();
+  }
+});
+
+// The composer grows with its text, up to a few lines.
+export function fitComposer() {
+  composer.style.height = "auto";
+  composer.style.height = `${Math.min(composer.scrollHeight + 2, 160)}px`;
+}
+composer.addEventListener("input", fitComposer);
+
+onSubmit("send-form", async () => {
+  const room = state.room, text = composer.value;
+  if (!text.trim()) return;
+  const { json } = await api("POST", `/chat/group/${room}/`, fromMe({ text }));
+  $("send-form").reset();
+  fitComposer();
+  composer.focus();
+  follow(json.data, room, text);
+});
+
+// Shows a sent message as pending and follows its task until it ends: SUCCESS puts the stored
+// message in its place, FAILURE shows the reason.
+export async function follow(task, room, text) {
+  const item = messageItem({ text }, true);
+  if (room !== null && state.room === room) {
+    list().append(item);
+    $("empty").hidden = true;
+    decorate();
+    scrollDown();
+  }
+  for (let delay = 150; ; delay = Math.min(delay * 1.5, 2000)) {
+    await sleep(delay);
+    // Live, the task's end is pushed: ask task_state only if it is late (a push is a hint).
+    let taskState = await pushedEnd(task, state.live ? 5000 : 0);
+    if (!taskState) {
+      try {
+        ({ json: taskState } = await api("GET", `/chat/task_state/${task}`));
+      } catch (e) {
+        if (e.status === 0 || e.status >= 500) continue;
+        item.remove();
+        return showError(e);
+      }
+    }
+    if (taskState.state === "SUCCESS") return delivered(item, room, taskState.result);
+    if (taskState.state === "FAILURE") {
+      const reason = `Not sent: ${taskState.result && taskState.result.error}`;
+      item.classList.replace("pending", "failed");
+      item.querySelector(".state").textContent = reason;
+      if (!item.isConnected) showError(new Error(reason));
+      return;
+    }
+  }
+}
+
+async function delivered(item, room, m) {
+  bump(addRoom(m.room));
+  if (item.isConnected) {
+    item.remove();
+    showMessage(m);
+    scrollDown();
+  } else if (state.room === m.room.id) {
+    showMessage(m);
+    scrollDown();
+  } else if (room === null) {
+    await openRoom(m.room.id);
+  }
+}

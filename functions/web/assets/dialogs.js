@@ -1,0 +1,119 @@
+// The "+" menu and its dialogs (native <dialog>): a new room with members, joining a room by
+// id, a direct message by username; and signing out.
+import { $, api, asMe, fromMe, onSubmit, state } from "./api.js";
+import { addRoom } from "./rooms.js";
+import { follow, openRoom } from "./conversation.js";
+
+const button = $("menu-button"), menu = $("menu");
+const items = () => [...menu.querySelectorAll("button")];
+
+function openMenu() {
+  menu.hidden = false;
+  button.setAttribute("aria-expanded", "true");
+  items()[0].focus();
+}
+
+function closeMenu(refocus) {
+  if (menu.hidden) return;
+  menu.hidden = true;
+  button.setAttribute("aria-expanded", "false");
+  if (refocus) button.focus();
+}
+
+button.addEventListener("click", () => (menu.hidden ? openMenu() : closeMenu(true)));
+menu.addEventListener("keydown", (event) => {
+  const all = items(), at = all.indexOf(document.activeElement);
+  if (event.key === "Escape") closeMenu(true);
+  else if (event.key === "ArrowDown") all[(at + 1) % all.length].focus();
+  else if (event.key === "ArrowUp") all[(at - 1 + all.length) % all.length].focus();
+  else if (event.key === "Home") all[0].focus();
+  else if (event.key === "End") all[all.length - 1].focus();
+  else return;
+  event.preventDefault();
+});
+// Focus or a click elsewhere closes it.
+menu.addEventListener("focusout", (event) => {
+  if (!menu.contains(event.relatedTarget) && event.relatedTarget !== button) closeMenu(false);
+});
+document.addEventListener("click", (event) => {
+  if (!menu.contains(event.target) && !button.contains(event.target)) closeMenu(false);
+});
+
+// Each menu item opens its dialog, its first field focused; closing it gives focus back.
+function dialog(item, id, prepare) {
+  const box = $(id);
+  $(item).addEventListener("click", () => {
+    closeMenu(false);
+    box.querySelector("form").reset();
+    box.querySelector("[role=alert]").hidden = true;
+    if (prepare) prepare();
+    box.showModal();
+  });
+  box.addEventListener("close", () => {
+    if (!box.dataset.keepFocus) button.focus();
+    delete box.dataset.keepFocus;
+  });
+  for (const cancel of box.querySelectorAll(".cancel")) cancel.addEventListener("click", () => box.close());
+}
+
+// Closes a dialog whose action is done, focus going where the action leads.
+function done(id) {
+  $(id).dataset.keepFocus = "1";
+  $(id).close();
+}
+
+dialog("menu-create", "create-dialog");
+dialog("menu-join", "join-dialog");
+dialog("menu-direct", "direct-dialog", loadPeople);
+
+onSubmit("create-form", async () => {
+  const members = $("create-members").value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+  if (!members.includes(state.me.username)) members.unshift(state.me.username);
+  const body = { room_name: $("create-name").value.trim(), room_member: members.map((username) => ({ username })) };
+  const { json } = await api("POST", "/chat/chatroom/", body);
+  addRoom(json.data);
+  done("create-dialog");
+  await openRoom(json.data.id);
+});
+
+onSubmit("join-form", async () => {
+  const id = Number($("join-id").value.trim());
+  if (!Number.isInteger(id) || id < 1) throw new Error("A room id is a positive whole number.");
+  await api("PUT", asMe(`/chat/chatroom/${id}/`));
+  const { json } = await api("GET", asMe(`/chat/chatroom/${id}/`));
+  addRoom(json.data);
+  done("join-dialog");
+  await openRoom(id);
+});
+
+onSubmit("direct-form", async () => {
+  const username = $("direct-user").value.trim(), text = $("direct-text").value;
+  const { json: found } = await api("GET", `/users/?username=${encodeURIComponent(username)}`);
+  if (!found.length) throw new Error(`There is no user ${username}.`);
+  const { json } = await api("POST", `/chat/user/${found[0].id}/`, fromMe({ text }));
+  done("direct-dialog");
+  // The pair's room when the list has it (the message shows pending there), else the room
+  // opens when the first message is stored.
+  const known = [...state.rooms.values()].find((e) => e.info.direct && e.info.person === username);
+  if (known) await openRoom(known.room.id);
+  follow(json.data, known ? known.room.id : null, text);
+});
+
+// Usernames to pick from in the direct message dialog (the first page of users).
+let people = null;
+async function loadPeople() {
+  if (people) return;
+  people = api("GET", "/users/?limit=100").then(({ json }) => {
+    const options = json.filter((u) => u.username !== state.me.username).map((u) => {
+      const option = document.createElement("option");
+      option.value = u.username;
+      return option;
+    });
+    $("people").replaceChildren(...options);
+  }).catch(() => { people = null; });
+}
+
+$("sign-out").addEventListener("click", () => {
+  sessionStorage.clear();
+  location.reload();
+});

@@ -1,0 +1,158 @@
+// The room list: group rooms by name, direct rooms by the other person, a filter box, unseen
+// counts, and the newest activity first.
+import { $, api, asMe, avatar, nextLink, showError, state } from "./api.js";
+import { closeRoom, openRoom, showHead } from "./conversation.js";
+
+export async function loadRooms() {
+  state.rooms.clear();
+  state.roomsLoaded = false;
+  $("rooms").replaceChildren();
+  await loadRoomPage(asMe("/chat/chatroom/"));
+  state.roomsLoaded = true;
+}
+
+async function loadRoomPage(path) {
+  const { json, link } = await api("GET", path);
+  const later = state.roomsLoaded;
+  state.roomsLoaded = false; // a page keeps the API's order, after what is listed
+  for (const room of json.data) addRoom(room);
+  state.roomsLoaded = later;
+  const next = nextLink(link);
+  $("rooms-more").hidden = !next;
+  $("rooms-more").onclick = () => loadRoomPage(next).catch(showError);
+  filterRooms();
+}
+
+// A direct room is named "A - B" after its pair (usernames have no spaces) and has no members
+// but them: it is shown as the other one, from its members (a note to oneself has one), and
+// from its name only when the other has left it.
+export function describe(room) {
+  const members = (room.room_member || []).map((m) => m.username);
+  const pair = String(room.room_name).split(" - ");
+  const direct = pair.length === 2 && members.length <= 2 && members.every((u) => pair.includes(u));
+  if (!direct) return { direct: false, label: room.room_name, members };
+  const me = state.me.username;
+  const other = members.find((u) => u !== me) || (pair[0] === me ? pair[1] : pair[0]);
+  return { direct: true, label: other === me ? `${me} (you)` : other, person: other, members };
+}
+
+export function addRoom(room) {
+  const known = state.rooms.get(room.id);
+  if (known) {
+    Object.assign(known.room, room);
+    paint(known);
+    return known;
+  }
+  const item = document.createElement("li");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "room";
+  button.dataset.room = room.id;
+  const name = document.createElement("span");
+  name.className = "name";
+  const count = document.createElement("span");
+  count.className = "count";
+  count.hidden = true;
+  const kind = hiddenWords("");
+  button.append(document.createElement("span"), name, kind, count);
+  button.addEventListener("click", () => openRoom(room.id).catch(showError));
+  item.append(button);
+  // The first load keeps the API's order; a room that comes later is the newest activity.
+  if (state.roomsLoaded) $("rooms").prepend(item);
+  else $("rooms").append(item);
+  const entry = { room, item, button, name, kind, count, unseen: new Set() };
+  state.rooms.set(room.id, entry);
+  paint(entry);
+  filterRooms();
+  return entry;
+}
+
+// The entry's name, avatar and label from what is known of its room.
+function paint(entry) {
+  const info = describe(entry.room);
+  entry.info = info;
+  entry.name.textContent = info.label;
+  entry.button.firstChild.replaceWith(avatar(info.direct ? info.person : info.label, !info.direct));
+  entry.kind.textContent = info.direct ? ", direct messages" : "";
+  entry.button.title = info.direct ? `Direct messages with ${info.label}` : `Room ${info.label} (id ${entry.room.id})`;
+  if (state.room === entry.room.id) showHead(entry); // a member joined, a name learnt
+}
+
+// Words for screen readers only, after the visible ones (the name read is the text shown).
+function hiddenWords(text) {
+  const span = document.createElement("span");
+  span.className = "sr-only";
+  span.textContent = text;
+  return span;
+}
+
+// Counts a room's unseen messages by id: until the read position has moved (asynchronously),
+// the next poll may answer the same messages again.
+export function setUnseen(entry, ids) {
+  entry.unseen = new Set(ids);
+  const n = entry.unseen.size;
+  entry.count.replaceChildren(n > 99 ? "99+" : String(n), hiddenWords(" unseen"));
+  entry.count.hidden = n === 0;
+  entry.button.classList.toggle("unread", n > 0);
+}
+
+// The room with the newest activity goes first (unless focus is in the list, where a jump
+// under the keyboard would lose the place).
+export function bump(entry) {
+  const list = $("rooms");
+  if (list.firstChild === entry.item || list.contains(document.activeElement)) return;
+  list.prepend(entry.item);
+}
+
+export function markCurrent(id) {
+  for (const other of state.rooms.values()) {
+    if (other.room.id === id) other.button.setAttribute("aria-current", "true");
+    else other.button.removeAttribute("aria-current");
+  }
+}
+
+// A room N is no member of any more leaves the list (and the view, if open).
+export function dropRoom(id) {
+  const entry = state.rooms.get(id);
+  if (!entry) return;
+  entry.item.remove();
+  state.rooms.delete(id);
+  if (state.room === id) closeRoom();
+  filterRooms();
+}
+
+// A room the list does not show yet, read and added.
+export async function roomById(id) {
+  try {
+    const { json } = await api("GET", asMe(`/chat/chatroom/${id}/`));
+    return addRoom(json.data);
+  } catch (e) {
+    return null;
+  }
+}
+
+export function filterRooms() {
+  const words = $("filter").value.trim().toLowerCase();
+  let shown = 0;
+  for (const entry of state.rooms.values()) {
+    const hit = !words || entry.info.label.toLowerCase().includes(words);
+    entry.item.hidden = !hit;
+    if (hit) shown += 1;
+  }
+  $("rooms-empty").textContent = state.rooms.size === 0
+    ? "No rooms yet: start one with the + button."
+    : "No room matches the filter.";
+  $("rooms-empty").hidden = shown > 0;
+}
+
+$("filter").addEventListener("input", filterRooms);
+$("filter").addEventListener("keydown", (event) => {
+  // Enter opens the first room that matches; Escape clears the filter.
+  if (event.key === "Enter") {
+    const first = [...state.rooms.values()].find((e) => !e.item.hidden);
+    if (first) first.button.click();
+  } else if (event.key === "Escape" && $("filter").value) {
+    $("filter").value = "";
+    filterRooms();
+  }
+});
