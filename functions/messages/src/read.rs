@@ -134,13 +134,16 @@ impl Watched {
     /// the rooms' marks before the first look, so a message stored after the look does too.
     async fn read(state: &State, reader: u64, wait: bool) -> Result<Watched, ApiError> {
         let list_mark = if wait { state.cache.wake_marks(&[], reader).await } else { None };
-        let memberships = state.store.memberships(reader).await?;
-        let rooms: Vec<u64> = memberships.iter().map(|m| m.room.id).collect();
-        let mut marks = if wait { state.cache.wake_marks(&rooms, reader).await } else { None };
-        if let (Some(marks), Some(before)) = (marks.as_mut(), list_mark.and_then(|m| m.last().copied())) {
+        let mut watched = Watched { memberships: state.store.memberships(reader).await?, marks: None };
+        if wait {
+            watched.marks = state.cache.wake_marks(&watched.rooms(), reader).await;
+        }
+        if let (Some(marks), Some(before)) =
+            (watched.marks.as_mut(), list_mark.and_then(|m| m.last().copied()))
+        {
             *marks.last_mut().expect("the reader's mark comes last") = before;
         }
-        Ok(Watched { memberships, marks })
+        Ok(watched)
     }
 
     /// The rooms read again; a room already watched keeps the position this poll moved it to.

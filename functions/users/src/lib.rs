@@ -43,15 +43,10 @@ pub async fn handle(state: &State, req: Request) -> Response<Body> {
     http::respond(&req, Style::Plain, dispatch(state, &req)).await
 }
 
-fn user_id(params: &Params) -> Result<u64, ApiError> {
-    domain::ids::parse_id(params.raw(0))
-        .ok_or_else(|| ApiError::BadRequest("User id must be a positive integer.".into()))
-}
-
 /// The user of the path, when the caller may change them (token mode: only themselves).
 async fn own_id(state: &State, req: &Request, params: &Params) -> Result<u64, ApiError> {
     let caller = state.auth.caller(req, &state.store).await?;
-    let id = user_id(params)?;
+    let id = params.id(0, "User id")?;
     caller.may_change(id)?;
     Ok(id)
 }
@@ -108,7 +103,7 @@ async fn create(state: &State, req: &Request, _: Params) -> Result<Response<Body
 
 async fn detail(state: &State, req: &Request, params: Params) -> Result<Response<Body>, ApiError> {
     state.auth.caller(req, &state.store).await?;
-    let id = user_id(&params)?;
+    let id = params.id(0, "User id")?;
     let (user, _) = state.store.get_user(id).await?.ok_or_else(not_found)?;
     Ok(json_response(200, &json!(user)))
 }

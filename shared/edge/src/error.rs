@@ -45,9 +45,7 @@ const UNAVAILABLE: &str = "A backing service is unavailable, please retry shortl
 impl ApiError {
     /// A 400 naming a single field, e.g. `field("username", "This field is required.")`.
     pub fn field(name: &str, message: impl Into<String>) -> Self {
-        let mut map = Map::new();
-        map.insert(name.into(), json!([message.into()]));
-        ApiError::Fields(map)
+        FieldErrors::field(name, message).into()
     }
 
     /// The one wording of an unknown user, for every route.

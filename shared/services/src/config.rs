@@ -68,7 +68,7 @@ pub async fn signing(config: &SdkConfig) -> Signing {
     panic!("cannot read the signing secret {arn}: {last:?}");
 }
 
-pub fn optional(name: &str) -> Option<String> {
+fn optional(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 

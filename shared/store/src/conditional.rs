@@ -1,7 +1,7 @@
 //! Writes with a condition: their expressions ([`Expr`]) and what they found ([`Written`]).
 
 use crate::item::Attrs;
-use crate::txn::names;
+use crate::txn::{self, names};
 use crate::StoreError;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
@@ -32,12 +32,11 @@ pub(crate) struct Expr<'a> {
 
 impl Expr<'_> {
     pub(crate) fn old_on_failure(&self) -> Option<ReturnValuesOnConditionCheckFailure> {
-        self.condition.map(|_| ReturnValuesOnConditionCheckFailure::AllOld)
+        txn::old_on_failure(self.condition)
     }
 
     pub(crate) fn values(&self) -> Option<Attrs> {
-        (!self.values.is_empty())
-            .then(|| self.values.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+        txn::values(self.values)
     }
 
     pub(crate) fn names(&self, update: Option<&str>) -> Option<HashMap<String, String>> {

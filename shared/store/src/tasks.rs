@@ -141,19 +141,16 @@ impl Store {
         still: &str,
         op: &'static str,
     ) -> Result<(), StoreError> {
-        let mut all: Attrs = values.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        all.insert(":state".into(), s(state));
-        all.insert(":expires".into(), n(expiry()));
+        let mut all = values.to_vec();
+        all.extend([(":state", s(state)), (":expires", n(expiry()))]);
         for (name, value) in [(":pending", "PENDING"), (":success", "SUCCESS")] {
             if still.contains(name) {
-                all.insert(name.to_string(), s(value));
+                all.push((name, s(value)));
             }
         }
         let update =
             format!("SET task_state = :state, {set}, expires_at = if_not_exists(expires_at, :expires)");
         let condition = format!("attribute_not_exists(pk) OR {still}");
-        let all: Vec<(&str, aws_sdk_dynamodb::types::AttributeValue)> =
-            all.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
         let expr = Expr { condition: Some(&condition), values: &all, ..Expr::default() };
         self.update_if(op, keys::task(id), &update, expr).await.map(|_| ())
     }

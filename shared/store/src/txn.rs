@@ -31,7 +31,7 @@ pub struct Txn {
 /// An expression's `:name` values.
 pub type Values<'a> = &'a [(&'a str, aws_sdk_dynamodb::types::AttributeValue)];
 
-fn values(values: Values<'_>) -> Option<Attrs> {
+pub(crate) fn values(values: Values<'_>) -> Option<Attrs> {
     (!values.is_empty()).then(|| values.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
 }
 
@@ -51,7 +51,7 @@ pub fn names(expressions: &[Option<&str>]) -> Option<std::collections::HashMap<S
 }
 
 /// Conditional writes hand back the item they found when their condition fails.
-fn old_on_failure(condition: Option<&str>) -> Option<ReturnValuesOnConditionCheckFailure> {
+pub(crate) fn old_on_failure(condition: Option<&str>) -> Option<ReturnValuesOnConditionCheckFailure> {
     condition.map(|_| ReturnValuesOnConditionCheckFailure::AllOld)
 }
 
