@@ -88,6 +88,7 @@ pub async fn run(api: &Api, messages: usize) -> Value {
                 from_username: sender_name.clone(),
                 text: format!("push {i}"),
                 sent_at,
+                ..Default::default()
             };
             let task = uuid::Uuid::new_v4().to_string();
             api.store.deliver(&[Delivery { message: &message, task_id: &task }]).await.expect("stored");

@@ -456,6 +456,7 @@ async fn worker_throughput(api: &Api, jobs: usize) -> (f64, f64, u64) {
                     from_username: na.clone(),
                     text: format!("job {i}"),
                     sent_at: domain::clock::timestamp(),
+                    ..Default::default()
                 };
                 let job = Job::Send {
                     task_id: uuid::Uuid::new_v4().to_string(),

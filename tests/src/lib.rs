@@ -11,6 +11,8 @@ use serde_json::{json, Value};
 use services::queue::Queue;
 use store::Store;
 
+pub mod ws;
+
 /// The one HTTP client of a test: each test runs on a thread and a runtime of its own, and a
 /// client's pooled connections live on the runtime that opened them, so one client per test
 /// thread, reused by every request of the test.
@@ -67,7 +69,22 @@ pub async fn request_to(
     body: Option<Body>,
     token: Option<&str>,
 ) -> Reply {
+    request_with(base, method, path, body, token, &[]).await
+}
+
+/// [`request_to`] with more headers.
+pub async fn request_with(
+    base: &str,
+    method: Method,
+    path: &str,
+    body: Option<Body>,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Reply {
     let mut req = http().request(method, format!("{base}{path}"));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
     if let Some(token) = token {
         req = req.bearer_auth(token);
     }
@@ -294,6 +311,31 @@ pub async fn signing() -> services::signing::Signing {
     services::config::signing(&services::config::aws().await).await
 }
 
+/// Every item of the table holding `text` in any of its string attributes, as (pk, sk): one
+/// Scan of the whole (test-sized) table, to prove that something is erased, not hidden.
+pub async fn items_holding(text: &str) -> Vec<(String, String)> {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    fn holds(value: &A, text: &str) -> bool {
+        match value {
+            A::S(s) => s.contains(text),
+            A::L(list) => list.iter().any(|v| holds(v, text)),
+            A::M(map) => map.values().any(|v| holds(v, text)),
+            A::Ss(set) => set.iter().any(|s| s.contains(text)),
+            _ => false,
+        }
+    }
+    let db = aws_sdk_dynamodb::Client::new(&services::config::aws().await);
+    let table = std::env::var("TABLE_NAME").expect("TABLE_NAME is set by scripts/test");
+    let pages = db.scan().table_name(table).into_paginator().items().send();
+    let items: Vec<_> = pages.collect::<Vec<_>>().await.into_iter().map(|i| i.expect("scan")).collect();
+    let key = |item: &std::collections::HashMap<String, A>, k: &str| item[k].as_s().unwrap().clone();
+    items
+        .iter()
+        .filter(|item| item.values().any(|v| holds(v, text)))
+        .map(|item| (key(item, "pk"), key(item, "sk")))
+        .collect()
+}
+
 /// The stack's SQS, through the SDK.
 pub async fn sqs() -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(&services::config::aws().await)
@@ -338,6 +380,7 @@ pub fn send_job(task: &str, room: (u64, &str), from: (u64, &str), id: u64, text:
         from_username: from.1.into(),
         text: text.into(),
         sent_at: domain::clock::timestamp(),
+        ..Default::default()
     };
     Job::Send { task_id: task.into(), room_name: room.1.into(), message }
 }

@@ -29,6 +29,7 @@ fn job_of(task: &str, result: &Value) -> Job {
         from_username: text(&result["msg_from"]["username"]),
         text: text(&result["text"]),
         sent_at: text(&result["sent_at"]),
+        ..Default::default()
     };
     Job::Send { task_id: task.to_string(), room_name: text(&result["room"]["room_name"]), message }
 }

@@ -11,7 +11,9 @@
 //! | `GET /chat/messages/{room}/?user_id=N` | 1 BatchGetItem (room, delivery state, user, membership); 1 Query (page); the members from the cache (else 1 Query) with, when the room has new late messages, 1 Query (them); 1 BatchGetItem only for senders who are no members; + SendMessage (seen) when the position moves |
 //! | `GET /chat/messages/unseen/?user_id=N` | 1 Query (N's rooms and positions; a GetItem of N only when there are none); ceil(r/100) BatchGetItems (delivery states); per room with something new 1 Query, 2 with late messages, and its members from the cache (else 1 Query); + SendMessage (seen). Waiting (`wait`) reads only Redis wake marks, every 200 ms, and looks again at the rooms that were woken (being added to a room, also marked there, is no answer: the poll reads N's rooms again, 1 Query, and watches the new one too); without a cache it reads N's rooms (1 Query) and looks again every 2 s per 100 rooms |
 
+mod lifecycle;
 mod read;
+mod retry;
 mod send;
 
 use edge::auth::Auth;
@@ -28,6 +30,10 @@ edge::routes! { State;
     POST "/chat/group/{id}" => send::group,
     GET "/chat/messages/unseen" => read::unseen,
     GET "/chat/messages/{id}" => read::history,
+    PATCH "/chat/messages/{room}/{id}" => lifecycle::edit,
+    DELETE "/chat/messages/{room}/{id}" => lifecycle::delete,
+    PUT "/chat/messages/{room}/{id}/reactions/{emoji}" => lifecycle::react,
+    DELETE "/chat/messages/{room}/{id}/reactions/{emoji}" => lifecycle::unreact,
 }
 
 pub use read::{MAX_WAIT_SECONDS, WAKE_POLL};

@@ -4,7 +4,7 @@
 use crate::State;
 use domain::ids::parse_id;
 use domain::model::{DeliveryState, Membership, Position, StoredMessage};
-use domain::render;
+use domain::render::{self, Quoted, View};
 use edge::http::{self, envelope};
 use edge::routes::Params;
 use edge::ApiError;
@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use services::members;
 use std::collections::HashMap;
 use std::time::Duration;
+use store::StoreError;
 use tokio::time::Instant;
 
 /// Longest `?wait=` of the unseen route, in seconds.
@@ -44,14 +45,16 @@ pub async fn history(state: &State, req: &Request, params: Params) -> Result<Res
     let delivery = found.state.unwrap_or(DeliveryState { room, top: 0, late: 0 });
     let (room_data, _, position) = found.member(room, reader)?;
     let page = state.store.history(room, limit, before).await?;
-    let (members, moved) = tokio::try_join!(
+    let (members, moved, quoted) = tokio::try_join!(
         members::of_room(&state.store, &state.cache, room),
-        state.store.position_after_page(room, position, &delivery, &page.messages)
+        state.store.position_after_page(room, position, &delivery, &page.messages),
+        quotes(state, &page.messages),
     )?;
-    let senders: Vec<u64> = page.messages.iter().map(|m| m.from_id).collect();
+    let senders: Vec<u64> = page.messages.iter().chain(quoted.values()).map(|m| m.from_id).collect();
     let names = state.store.names(&members, &senders).await?;
     let mut data = render::room(room, &room_data.room_name, &members);
-    data["messages"] = page.messages.iter().map(|m| render::message(m, &names)).collect();
+    let view = View { names: &names, quoted: &quoted, reader: Some(reader) };
+    data["messages"] = page.messages.iter().map(|m| render::message(m, view)).collect();
     if let Some(next) = page.next_before {
         data["next_before"] = json!(next);
     }
@@ -59,6 +62,26 @@ pub async fn history(state: &State, req: &Request, params: Params) -> Result<Res
         state.queue.move_positions_later(reader, vec![(room, moved)]).await;
     }
     Ok(envelope(200, Some(data)))
+}
+
+/// The messages that `messages` quote: those among them as they are, the others read (one
+/// BatchGetItem, none when every quote is on the page).
+async fn quotes(state: &State, messages: &[StoredMessage]) -> Result<Quoted, StoreError> {
+    let here: Quoted = messages.iter().map(|m| ((m.room, m.id), m.clone())).collect();
+    let mut wanted: Vec<(u64, u64)> = messages
+        .iter()
+        .filter_map(|m| m.reply_to.map(|q| (m.room, q)))
+        .filter(|key| !here.contains_key(key))
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut quoted = state.store.messages(&wanted).await?;
+    for m in messages {
+        if let Some(q) = m.reply_to.and_then(|q| here.get(&(m.room, q))) {
+            quoted.insert((q.room, q.id), q.clone());
+        }
+    }
+    Ok(quoted)
 }
 
 /// What a look at one room found: the messages from others the reader has not seen, and the
@@ -96,7 +119,7 @@ pub async fn unseen(state: &State, req: &Request, _: Params) -> Result<Response<
             .collect();
         let unseen: Vec<Found> = found.into_iter().filter(|f| !f.messages.is_empty()).collect();
         if !unseen.is_empty() || Instant::now() >= deadline {
-            let data = render_unseen(state, &unseen).await?;
+            let data = render_unseen(state, reader, &unseen).await?;
             state.queue.move_positions_later(reader, moves).await;
             return Ok(envelope(200, Some(json!(data))));
         }
@@ -219,19 +242,23 @@ async fn look(state: &State, reader: u64, memberships: &[&Membership]) -> Result
     });
     let looks = ahead.map(|(m, delivery)| async move {
         let (messages, to) = state.store.unseen_in(m.room.id, m.position, &delivery).await?;
-        let messages = messages.into_iter().filter(|msg| msg.from_id != reader).collect();
+        // Deleted messages are never unseen, nor one's own.
+        let messages = messages.into_iter().filter(|msg| msg.from_id != reader && !msg.deleted).collect();
         Ok::<_, ApiError>(Found { membership: m.clone(), messages, to })
     });
     futures_util::future::try_join_all(looks).await
 }
 
 /// The unseen answer: each room with its members and its unseen messages, by room id.
-async fn render_unseen(state: &State, found: &[Found]) -> Result<Vec<Value>, ApiError> {
+async fn render_unseen(state: &State, reader: u64, found: &[Found]) -> Result<Vec<Value>, ApiError> {
     let ids: Vec<u64> = found.iter().map(|f| f.membership.room.id).collect();
     let members = members::of(&state.store, &state.cache, &ids).await?;
     let all: Vec<_> = members.values().flatten().cloned().collect();
-    let senders: Vec<u64> = found.iter().flat_map(|f| f.messages.iter().map(|m| m.from_id)).collect();
+    let shown: Vec<StoredMessage> = found.iter().flat_map(|f| f.messages.iter().cloned()).collect();
+    let quoted = quotes(state, &shown).await?;
+    let senders: Vec<u64> = shown.iter().chain(quoted.values()).map(|m| m.from_id).collect();
     let names = state.store.names(&all, &senders).await?;
+    let view = View { names: &names, quoted: &quoted, reader: Some(reader) };
     let by_room: HashMap<u64, &Found> = found.iter().map(|f| (f.membership.room.id, f)).collect();
     let mut rooms: Vec<u64> = by_room.keys().copied().collect();
     rooms.sort_unstable();
@@ -240,7 +267,7 @@ async fn render_unseen(state: &State, found: &[Found]) -> Result<Vec<Value>, Api
         .map(|id| {
             let f = by_room[id];
             let mut json = render::room(*id, &f.membership.room.room_name, &members[id]);
-            json["messages"] = f.messages.iter().map(|m| render::message(m, &names)).collect();
+            json["messages"] = f.messages.iter().map(|m| render::message(m, view)).collect();
             json
         })
         .collect())

@@ -1,8 +1,9 @@
 //! Sends: checked at once, then a job on SQS; the worker delivers. One DynamoDB round trip
 //! before the 202 (the lookup; the message id is the moment of acceptance, `accepted_now`) and
 //! nothing written for the task: its id is signed, so `task_state` knows it as PENDING until the
-//! worker records how it ended.
+//! worker records how it ended. An `Idempotency-Key` is claimed beside the lookup (`retry`).
 
+use crate::retry::{self, Claimed};
 use crate::State;
 use domain::clock;
 use domain::ids::{parse_id, MAX_ID};
@@ -14,6 +15,7 @@ use edge::routes::Params;
 use edge::ApiError;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Map, Value};
+use store::Versioned;
 
 /// Longest message text, in characters (API.md: longer is a 413).
 pub const MAX_TEXT_CHARS: usize = 1024;
@@ -24,25 +26,30 @@ pub struct SendBody {
     /// The sender the body names; token mode may leave it out (`Caller::acting`).
     pub from: Option<u64>,
     pub text: String,
+    /// The message of the same room this one replies to.
+    pub reply_to: Option<u64>,
 }
 
 fn missing_from() -> ApiError {
     ApiError::BadRequest("from (the sender's user id) is required.".into())
 }
 
-/// `{"from": id or "id", "text": "1-1024 characters"}`.
-pub fn parse_send(body: &Map<String, Value>) -> Result<SendBody, ApiError> {
-    let from = match body.get("from") {
-        None | Some(Value::Null) => None,
-        Some(from) => Some(
-            match from {
-                Value::Number(n) => n.as_u64().filter(|&id| id > 0 && id <= MAX_ID),
-                Value::String(s) => parse_id(s),
-                _ => None,
-            }
-            .ok_or_else(|| ApiError::BadRequest("from must be a positive integer user id.".into()))?,
-        ),
-    };
+/// An id of the body given as a JSON number or a numeric string; `None` when left out.
+fn body_id(body: &Map<String, Value>, name: &str, what: &str) -> Result<Option<u64>, ApiError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => match value {
+            Value::Number(n) => n.as_u64().filter(|&id| id > 0 && id <= MAX_ID),
+            Value::String(s) => parse_id(s),
+            _ => None,
+        }
+        .map(Some)
+        .ok_or_else(|| ApiError::BadRequest(format!("{name} must be a positive integer {what}."))),
+    }
+}
+
+/// `text`: a string of 1-1024 characters (400, 413 longer). Sends and edits.
+pub fn parse_text(body: &Map<String, Value>) -> Result<String, ApiError> {
     let text = match body.get("text") {
         None | Some(Value::Null) => return Err(ApiError::BadRequest("text is required.".into())),
         Some(Value::String(s)) => s.clone(),
@@ -54,7 +61,39 @@ pub fn parse_send(body: &Map<String, Value>) -> Result<SendBody, ApiError> {
     if text.chars().count() > MAX_TEXT_CHARS {
         return Err(ApiError::TooLarge(format!("text is longer than {MAX_TEXT_CHARS} characters.")));
     }
-    Ok(SendBody { from, text })
+    Ok(text)
+}
+
+/// `{"from": id or "id", "text": "1-1024 characters", "reply_to": message id}`.
+pub fn parse_send(body: &Map<String, Value>) -> Result<SendBody, ApiError> {
+    let from = body_id(body, "from", "user id")?;
+    let text = parse_text(body)?;
+    let reply_to = body_id(body, "reply_to", "message id")?;
+    Ok(SendBody { from, text, reply_to })
+}
+
+/// A message accepted now: its id (so ids sort in acceptance order), time and task id.
+struct Accepted {
+    id: u64,
+    sent_at: String,
+    task_id: String,
+}
+
+impl Accepted {
+    fn now(state: &State) -> Accepted {
+        let (id, sent_at) = clock::accepted_now();
+        Accepted { id, sent_at, task_id: state.signing.issue_task_id(id / 1000) }
+    }
+}
+
+/// The message a reply quotes must be of the room and not deleted: a 400 otherwise.
+fn check_quote(reply_to: Option<u64>, quoted: Option<&StoredMessage>) -> Result<(), ApiError> {
+    let Some(id) = reply_to else { return Ok(()) };
+    match quoted {
+        None => Err(ApiError::BadRequest(format!("reply_to: message {id} is not in this chat room."))),
+        Some(m) if m.deleted => Err(ApiError::BadRequest(format!("reply_to: message {id} was deleted."))),
+        Some(_) => Ok(()),
+    }
 }
 
 /// `POST /chat/user/{recipient}/`: into the pair's direct room, created or re-joined as needed.
@@ -63,21 +102,44 @@ pub async fn direct(state: &State, req: &Request, params: Params) -> Result<Resp
     let recipient = params.id(0, "Recipient id")?;
     let send = parse_send(&json_object(req)?)?;
     let from = caller.acting(send.from, missing_from)?;
-    let found = state.store.direct_lookup(from, recipient).await?;
-    let find = |id: u64| {
-        found.users.iter().find(|u| u.id == id).cloned().ok_or_else(|| ApiError::user_not_found(id))
+    let accepted = Accepted::now(state);
+    let key = retry::Key::of(req, state, from, format!("user:{recipient}"), &send)?;
+    let found = match retry::claim_beside(
+        state,
+        key.as_ref(),
+        &accepted.task_id,
+        state.store.direct_lookup(from, recipient),
+    )
+    .await?
+    {
+        Claimed::Go(found) => found,
+        Claimed::Answered(response) => return Ok(response),
     };
-    let (sender, to) = (find(from)?, find(recipient)?);
-    let opened = state
-        .store
-        .open_direct_room(&sender, &to, found)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("A user of this conversation does not exist.".into()))?;
-    if opened.joined {
-        state.cache.invalidate_members(&[opened.room.id]).await;
-        state.cache.rooms_changed(&[sender.id, to.id]).await;
-    }
-    accept(state, &opened.room, &sender, send.text).await
+    let sent = async {
+        let find = |id: u64| {
+            found.users.iter().find(|u| u.id == id).cloned().ok_or_else(|| ApiError::user_not_found(id))
+        };
+        let (sender, to) = (find(from)?, find(recipient)?);
+        if let Some(reply) = send.reply_to {
+            // The pair's room is known only now: one GetItem more, for replies only.
+            let quoted = match found.room_id() {
+                Some(room) => state.store.messages(&[(room, reply)]).await?.into_values().next(),
+                None => None,
+            };
+            check_quote(send.reply_to, quoted.as_ref())?;
+        }
+        let opened = state
+            .store
+            .open_direct_room(&sender, &to, found)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("A user of this conversation does not exist.".into()))?;
+        if opened.joined {
+            state.cache.invalidate_members(&[opened.room.id]).await;
+            state.cache.rooms_changed(&[sender.id, to.id]).await;
+        }
+        accept(state, &opened.room, &sender, &send, &accepted).await
+    };
+    retry::released_on_error(state, key.as_ref(), &accepted.task_id, sent.await).await
 }
 
 /// `POST /chat/group/{room}/`: the sender must be a current member.
@@ -86,27 +148,44 @@ pub async fn group(state: &State, req: &Request, params: Params) -> Result<Respo
     let room = params.id(0, "Chat room id")?;
     let send = parse_send(&json_object(req)?)?;
     let from = caller.acting(send.from, missing_from)?;
-    let (room_data, sender, _) = state.store.lookup(room, Some(from), false).await?.member(room, from)?;
-    accept(state, &room_data, &sender, send.text).await
+    let accepted = Accepted::now(state);
+    let key = retry::Key::of(req, state, from, format!("group:{room}"), &send)?;
+    let lookup = state.store.lookup_with(room, Some(from), false, send.reply_to);
+    let found = match retry::claim_beside(state, key.as_ref(), &accepted.task_id, lookup).await? {
+        Claimed::Go(found) => found,
+        Claimed::Answered(response) => return Ok(response),
+    };
+    let sent = async {
+        let quoted = found.message.as_ref().map(|held: &Versioned| held.message.clone());
+        let (room_data, sender, _) = found.member(room, from)?;
+        check_quote(send.reply_to, quoted.as_ref())?;
+        accept(state, &room_data, &sender, &send, &accepted).await
+    };
+    retry::released_on_error(state, key.as_ref(), &accepted.task_id, sent.await).await
 }
 
-/// Gives the message its time of acceptance and, from it, its id (so ids sort in acceptance
-/// order), and queues the delivery under a new task id. A job that cannot be queued is a 503:
-/// its task id is never handed out, so no task stays PENDING.
-async fn accept(state: &State, room: &Room, sender: &User, text: String) -> Result<Response<Body>, ApiError> {
-    let (id, sent_at) = clock::accepted_now();
-    let task_id = state.signing.issue_task_id(id / 1000);
+/// Queues the delivery of the accepted message under its task id. A job that cannot be
+/// queued is a 503: its task id is never handed out, so no task stays PENDING.
+async fn accept(
+    state: &State,
+    room: &Room,
+    sender: &User,
+    send: &SendBody,
+    accepted: &Accepted,
+) -> Result<Response<Body>, ApiError> {
     let message = StoredMessage {
-        id,
+        id: accepted.id,
         room: room.id,
         from_id: sender.id,
         from_username: sender.username.clone(),
-        text,
-        sent_at,
+        text: send.text.clone(),
+        sent_at: accepted.sent_at.clone(),
+        reply_to: send.reply_to,
+        ..StoredMessage::default()
     };
-    let job = Job::Send { task_id: task_id.clone(), room_name: room.room_name.clone(), message };
+    let job = Job::Send { task_id: accepted.task_id.clone(), room_name: room.room_name.clone(), message };
     state.queue.send(&job).await?;
-    Ok(envelope(202, Some(json!(task_id))))
+    Ok(envelope(202, Some(json!(accepted.task_id))))
 }
 
 #[cfg(test)]
@@ -129,7 +208,15 @@ mod tests {
                 matches!(parse(json!({"from": bad, "text": "t"})), Err(ApiError::BadRequest(_))),
                 "{bad}"
             );
+            assert!(
+                matches!(
+                    parse(json!({"from": 1, "text": "t", "reply_to": bad})),
+                    Err(ApiError::BadRequest(_))
+                ),
+                "{bad}"
+            );
         }
+        assert_eq!(parse(json!({"from": 1, "text": "t", "reply_to": 9})).unwrap().reply_to, Some(9));
     }
 
     #[test]

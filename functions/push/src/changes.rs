@@ -2,13 +2,16 @@
 
 use aws_lambda_events::event::dynamodb::EventRecord;
 use domain::keys::{self, Watched};
-use domain::model::StoredMessage;
-use store::TaskEnd;
+use domain::model::{Member, StoredMessage};
+use store::{MessageChange, TaskEnd};
 
 /// A change clients are told of.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {
     Message(StoredMessage),
+    Edited(StoredMessage),
+    Deleted { room: u64, id: u64 },
+    Reaction { message: StoredMessage, emoji: String, user: Member, added: bool },
     Task(TaskEnd),
     Membership { user: u64, room: u64, joined: bool },
     UserDeleted(u64),
@@ -32,6 +35,18 @@ fn change(record: &EventRecord) -> Option<Change> {
     match keys::watched(key("pk")?, key("sk")?)? {
         Watched::Message if inserted => {
             serde_dynamo::from_item(image()).map_err(|e| decoded("message", &e)).ok().map(Change::Message)
+        }
+        // A stored message changed: its item says how (`store::lifecycle`).
+        Watched::Message if !removed => {
+            let (message, change) =
+                store::message_from_stream(image()).map_err(|e| decoded("message", &e)).ok()?;
+            Some(match change? {
+                MessageChange::Edited => Change::Edited(message),
+                MessageChange::Deleted => Change::Deleted { room: message.room, id: message.id },
+                MessageChange::Reaction { emoji, user, username, added } => {
+                    Change::Reaction { message, emoji, user: Member { id: user, username }, added }
+                }
+            })
         }
         Watched::Task if !removed => {
             // A record of a task still running is no end (`None`).
@@ -77,6 +92,7 @@ pub(crate) mod tests {
             from_username: "ann".into(),
             text: "hi".into(),
             sent_at: "t".into(),
+            ..StoredMessage::default()
         }
     }
 
@@ -100,10 +116,26 @@ pub(crate) mod tests {
             ("sender", A::N("2".into())),
             ("expires_at", A::N("1".into())),
         ];
+        let change = |c: A| {
+            let mut image = message_image(&m);
+            image.push(("change", c));
+            image
+        };
+        let edited = change(A::M(HashMap::from([("kind".to_string(), A::S("edited".into()))])));
+        let reacted = change(A::M(HashMap::from([
+            ("kind".to_string(), A::S("reaction".into())),
+            ("emoji".to_string(), A::S("👍".into())),
+            ("user".to_string(), A::N("2".into())),
+            ("username".to_string(), A::S("bob".into())),
+            ("added".to_string(), A::Bool(true)),
+        ])));
         let pending = vec![("task_state", A::S("PENDING".into())), ("expires_at", A::N("1".into()))];
         let records = [
             record("INSERT", keys::message(5, 9), &message_image(&m)),
             record("MODIFY", keys::message(5, 9), &message_image(&m)),
+            record("MODIFY", keys::message(5, 9), &edited),
+            record("MODIFY", keys::message(5, 9), &reacted),
+            record("REMOVE", keys::message(5, 9), &[]),
             record("MODIFY", keys::task("t1"), &failure),
             record("INSERT", keys::task("t2"), &pending),
             record("INSERT", keys::membership(3, 5), &[]),
@@ -122,7 +154,14 @@ pub(crate) mod tests {
         assert_eq!(
             changes(&records),
             [
-                Change::Message(m),
+                Change::Message(m.clone()),
+                Change::Edited(m.clone()),
+                Change::Reaction {
+                    message: m,
+                    emoji: "👍".into(),
+                    user: Member { id: 2, username: "bob".into() },
+                    added: true
+                },
                 Change::Task(task),
                 Change::Membership { user: 3, room: 5, joined: true },
                 Change::Membership { user: 4, room: 5, joined: false },

@@ -1,35 +1,45 @@
 //! What a batch reads, and the frames each connection gets from it.
 
 use crate::{Change, IN_FLIGHT};
-use domain::model::{member_names, Member, Names, TaskRecord};
-use domain::render;
+use domain::model::{member_names, Member, Names, StoredMessage, TaskRecord};
+use domain::render::{self, Quoted, View};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use store::{Present, Store, StoreError};
 
-/// What a batch reads before it pushes: the live connections in each room with a new
-/// message, the members of each room with a successful task (its result lists them), and the
-/// connections of each user told of a task, a membership or their deletion.
+/// What a batch reads before it pushes: the live connections in each room with a new or
+/// changed message, the members of each room with a successful task (its result lists them),
+/// the connections of each user told of a task, a membership or their deletion, and the
+/// messages that tasks show (as they are now) and that messages quote.
 #[derive(Default)]
 pub struct Reads {
     pub online: HashMap<u64, Vec<Present>>,
     pub members: HashMap<u64, Vec<Member>>,
     pub connections: HashMap<u64, Vec<String>>,
+    pub messages: Quoted,
 }
 
 impl Reads {
     pub(crate) async fn of(store: &Store, changes: &[Change]) -> Result<Reads, StoreError> {
         let (mut online_rooms, mut member_rooms, mut users) =
             (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+        let mut wanted = BTreeSet::new();
         for change in changes {
             match change {
-                Change::Message(m) => {
+                Change::Message(m) | Change::Edited(m) => {
                     online_rooms.insert(m.room);
+                    wanted.extend(m.reply_to.map(|q| (m.room, q)));
+                }
+                Change::Deleted { room, .. }
+                | Change::Reaction { message: StoredMessage { room, .. }, .. } => {
+                    online_rooms.insert(*room);
                 }
                 Change::Task(task) => {
                     if let TaskRecord::Success { message, .. } = &task.record {
                         member_rooms.insert(message.room);
+                        wanted.extend(message.reply_to.map(|q| (message.room, q)));
+                        wanted.insert((message.room, message.id));
                     }
                     users.extend(task.sender);
                 }
@@ -39,12 +49,14 @@ impl Reads {
             }
         }
         let member_rooms: Vec<u64> = member_rooms.into_iter().collect();
-        let (online, members, connections) = futures_util::try_join!(
+        let wanted: Vec<(u64, u64)> = wanted.into_iter().collect();
+        let (online, members, connections, messages) = futures_util::try_join!(
             each(online_rooms, |room| store.online(room)),
             store.members_of(&member_rooms),
             each(users, |user| store.connections_of(user)),
+            store.messages(&wanted),
         )?;
-        Ok(Reads { online, members, connections })
+        Ok(Reads { online, members, connections, messages })
     }
 }
 
@@ -71,37 +83,58 @@ pub fn frames(changes: &[Change], reads: &Reads) -> BTreeMap<String, (u64, Vec<S
     };
     let to_user = |user: u64| reads.connections.get(&user).into_iter().flatten();
     let no_one = Vec::new();
+    // The names messages were sent under: the sender's rename a moment ago shows in history.
+    let names = Names::new();
+    let view = View { names: &names, quoted: &reads.messages, reader: None };
     for change in changes {
-        match change {
-            Change::Message(message) => {
-                // The name it was sent under: the sender's rename a moment ago shows in history.
-                let frame = json!({"type": "message", "data": render::message(message, &Names::new())});
-                for present in reads.online.get(&message.room).unwrap_or(&no_one) {
-                    to(&present.connection, present.user, &frame);
-                }
+        let (room, frame) = match change {
+            Change::Message(m) => (m.room, json!({"type": "message", "data": render::message(m, view)})),
+            Change::Edited(m) => {
+                (m.room, json!({"type": "message_edited", "data": render::message(m, view)}))
+            }
+            Change::Deleted { room, id } => {
+                (*room, json!({"type": "message_deleted", "data": {"room": room, "id": id}}))
+            }
+            Change::Reaction { message: m, emoji, user, added } => {
+                let data = json!({
+                    "room": m.room,
+                    "id": m.id,
+                    "emoji": emoji,
+                    "user": {"id": user.id, "username": user.username},
+                    "added": added,
+                    "count": m.count(emoji),
+                });
+                (m.room, json!({"type": "reaction", "data": data}))
             }
             Change::Task(task) => {
                 let Some(sender) = task.sender else { continue };
                 let mut data = match &task.record {
                     TaskRecord::Success { message, .. } => {
                         let room = reads.members.get(&message.room).map_or(&[][..], Vec::as_slice);
-                        render::task(Some(&task.record), room, &member_names(room))
+                        let names = member_names(room);
+                        render::task(Some(&task.record), room, View { names: &names, ..view })
                     }
-                    _ => render::task(Some(&task.record), &[], &Names::new()),
+                    _ => render::task(Some(&task.record), &[], view),
                 };
                 data["task_id"] = json!(task.id);
                 let frame = json!({"type": "task", "data": data});
                 for connection in to_user(sender) {
                     to(connection, sender, &frame);
                 }
+                continue;
             }
             Change::Membership { user, room, joined } => {
                 let frame = json!({"type": "membership", "data": {"room": room, "joined": joined}});
                 for connection in to_user(*user) {
                     to(connection, *user, &frame);
                 }
+                continue;
             }
-            Change::UserDeleted(_) => {}
+            Change::UserDeleted(_) => continue,
+        };
+        // A message's news goes to every live connection in its room.
+        for present in reads.online.get(&room).unwrap_or(&no_one) {
+            to(&present.connection, present.user, &frame);
         }
     }
     frames
@@ -122,6 +155,7 @@ mod tests {
             online: HashMap::from([(5, vec![present("a1", 1), present("a2", 1), present("b1", 2)])]),
             members: HashMap::from([(5, members)]),
             connections: HashMap::from([(1, vec!["a1".into(), "a2".into()]), (7, vec!["s7".into()])]),
+            messages: Quoted::from([((5, 9), message(5, 9))]),
         };
         let (first, second) = (message(5, 9), message(5, 10));
         let success = TaskRecord::Success { message: first.clone(), room_name: "den".into() };
@@ -145,6 +179,7 @@ mod tests {
             assert_eq!(got[2]["type"], "task");
             assert_eq!(got[2]["data"]["state"], "SUCCESS");
             assert_eq!(got[2]["data"]["result"]["room"]["room_member"][1]["username"], "bob");
+            assert_eq!(got[2]["data"]["result"]["text"], "hi", "the message as it is now");
         }
         let (bob, got) = parsed("b1");
         assert_eq!((bob, got.len()), (2, 2), "bob gets the messages, not ann's task: {got:?}");

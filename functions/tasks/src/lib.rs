@@ -1,14 +1,17 @@
 //! `/chat/task_state/{id}`: the state of an asynchronous send. A task id is signed with the time
 //! it was issued (`services::signing`): one that is not ours, or older than a day, is a 404
 //! without a read; else 1 GetItem of its record, which the worker writes when the task ends (no
-//! record yet: PENDING); for a SUCCESS, the room's current members too (1 Query, and 1
-//! BatchGetItem only when the sender is no member now), so a task does not store them.
+//! record yet: PENDING); for a SUCCESS, then at once the room's current members (1 Query) and
+//! the message as it is now with the one it quotes (1 BatchGetItem: a task keeps the message's
+//! place, not its text), and 1 BatchGetItem only when a sender is no member now.
 //! In token mode the token's user is read first (`edge::auth`): 1 GetItem more.
 //!
 //! Answers bare `{"state", "result"}` like the reference's Celery endpoint; errors use the chat
 //! envelope. Unknown, expired and malformed task ids are all 404.
 
-use domain::{clock, render};
+use domain::clock;
+use domain::model::{Names, TaskRecord};
+use domain::render::{self, Quoted, View};
 use edge::auth::Auth;
 use edge::http::{self, json_response};
 use edge::routes::Params;
@@ -43,12 +46,21 @@ async fn task_state(state: &State, req: &Request, params: Params) -> Result<Resp
     }
     let record = state.store.get_task(id).await?;
     let body = match &record {
-        Some(domain::model::TaskRecord::Success { message, .. }) => {
-            let members = state.store.members(message.room).await?;
-            let names = state.store.names(&members, &[message.from_id]).await?;
-            render::task(record.as_ref(), &members, &names)
+        Some(TaskRecord::Success { message, .. }) => {
+            // The message as it is now (edited, reacted to, deleted) and the one it quotes.
+            let mut wanted = vec![(message.room, message.id)];
+            wanted.extend(message.reply_to.map(|q| (message.room, q)));
+            let (members, quoted) =
+                tokio::try_join!(state.store.members(message.room), state.store.messages(&wanted))?;
+            let senders: Vec<u64> = quoted.values().map(|m| m.from_id).chain([message.from_id]).collect();
+            let names = state.store.names(&members, &senders).await?;
+            render::task(record.as_ref(), &members, View { names: &names, quoted: &quoted, reader: None })
         }
-        _ => render::task(record.as_ref(), &[], &Default::default()),
+        _ => render::task(
+            record.as_ref(),
+            &[],
+            View { names: &Names::new(), quoted: &Quoted::new(), reader: None },
+        ),
     };
     Ok(json_response(200, &body))
 }

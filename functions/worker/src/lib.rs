@@ -203,6 +203,7 @@ mod tests {
             from_username: "a".into(),
             text: "t".into(),
             sent_at: "now".into(),
+            ..Default::default()
         };
         Job::Send { task_id: format!("task-{id}"), room_name: "r".into(), message }.body()
     }

@@ -16,10 +16,11 @@
 //! | group room listing | `GROUPS` | `ROOM#<id>` [group room creation, deletion] |
 //! | room-name guard | `ROOMNAME#<name>` | `ROOMNAME` [group room creation, deletion] |
 //! | direct room of a pair | `DIRECT#<a>#<b>` | `DIRECT` [direct room creation, leave, re-join] |
-//! | message | `MSGS#<room>` | `MSG#<message>` [worker] |
+//! | message | `MSGS#<room>` | `MSG#<message>` [worker; edit, delete, reactions] |
 //! | delivery state of a room | `DELIVERED#<room>` | `STATE` [worker, once per room per batch] |
 //! | message stored after a newer one | `DELIVERED#<room>` | `LATE#<seq>` [worker, rarely] |
 //! | task | `TASK#<uuid>` | `TASK` [send, worker] |
+//! | a sender's idempotency key | `IDEM#<user>#<key>` | `IDEM` [send with an `Idempotency-Key`] |
 //! | failed sign-ins of a username | `LOGIN#<name>` | `FAILURES` [failed sign-ins] |
 //! | WebSocket connection of a user | `CONNS#<user>` | `CONN#<connection>` [connect, disconnect, push] |
 //! | owner of a WebSocket connection | `CONN#<connection>` | `OWNER` [connect, disconnect, push] |
@@ -183,6 +184,11 @@ pub const TASK_PREFIX: &str = "TASK#";
 
 pub fn task(id: &str) -> Key {
     (format!("{TASK_PREFIX}{id}"), "TASK".into())
+}
+
+/// A user's `Idempotency-Key`: the task its first send got (API.md "Retry-safe sends").
+pub fn idempotency(user: u64, key: &str) -> Key {
+    (format!("IDEM#{user}#{key}"), "IDEM".into())
 }
 
 pub fn login_failures(username: &str) -> Key {

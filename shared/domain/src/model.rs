@@ -84,8 +84,9 @@ impl DeliveryState {
     }
 }
 
-/// A message as accepted by the API and stored by the worker.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A message as accepted by the API and stored by the worker, with what happened to it since
+/// (API.md "Message lifecycle"). A deleted one is a tombstone: its text and reactions are gone.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StoredMessage {
     pub id: u64,
     pub room: u64,
@@ -93,6 +94,58 @@ pub struct StoredMessage {
     pub from_username: String,
     pub text: String,
     pub sent_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    /// The id of the message of the same room this one replies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<u64>,
+    /// In the order each emoji was first used; none without users.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+}
+
+/// One emoji on a message and who reacted with it, in the order they did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub emoji: String,
+    pub users: Vec<u64>,
+}
+
+/// Most different emoji on one message (API.md: the 21st is a 409).
+pub const MAX_EMOJI_PER_MESSAGE: usize = 20;
+
+/// A reaction that would be a message's 21st emoji.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TooManyEmoji;
+
+impl StoredMessage {
+    /// The reactions after `user` reacted with `emoji` (`add`) or took it back; `None` when
+    /// that changes nothing.
+    pub fn reacted(&self, emoji: &str, user: u64, add: bool) -> Result<Option<Vec<Reaction>>, TooManyEmoji> {
+        let mut reactions = self.reactions.clone();
+        let at = reactions.iter().position(|r| r.emoji == emoji);
+        match (at, add) {
+            (Some(i), true) if reactions[i].users.contains(&user) => return Ok(None),
+            (Some(i), true) => reactions[i].users.push(user),
+            (None, true) if reactions.len() >= MAX_EMOJI_PER_MESSAGE => return Err(TooManyEmoji),
+            (None, true) => reactions.push(Reaction { emoji: emoji.to_string(), users: vec![user] }),
+            (Some(i), false) if reactions[i].users.contains(&user) => {
+                reactions[i].users.retain(|&u| u != user);
+                if reactions[i].users.is_empty() {
+                    reactions.remove(i);
+                }
+            }
+            (_, false) => return Ok(None),
+        }
+        Ok(Some(reactions))
+    }
+
+    /// How many reacted with `emoji`.
+    pub fn count(&self, emoji: &str) -> usize {
+        self.reactions.iter().find(|r| r.emoji == emoji).map_or(0, |r| r.users.len())
+    }
 }
 
 /// How a task ended. A task without one is still running (PENDING).
@@ -102,4 +155,27 @@ pub enum TaskRecord {
     Success { message: StoredMessage, room_name: String },
     /// The JSON text of the result, `{"error": ...}`.
     Failure(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reactions_keep_first_use_order_drop_empty_emoji_and_cap_at_20() {
+        let mut m = StoredMessage::default();
+        for (emoji, user) in [("👍", 1), ("🎉", 2), ("👍", 2)] {
+            m.reactions = m.reacted(emoji, user, true).unwrap().unwrap();
+        }
+        assert_eq!(m.reacted("👍", 1, true), Ok(None), "a second reaction changes nothing");
+        assert_eq!(m.reacted("😮", 1, false), Ok(None), "taking back none changes nothing");
+        assert_eq!((m.count("👍"), m.count("🎉")), (2, 1));
+        m.reactions = m.reacted("🎉", 2, false).unwrap().unwrap();
+        assert_eq!(m.reactions, [Reaction { emoji: "👍".into(), users: vec![1, 2] }]);
+        for i in 0..19 {
+            m.reactions = m.reacted(&format!(":e{i}:"), 1, true).unwrap().unwrap();
+        }
+        assert_eq!(m.reacted(":one_more:", 1, true), Err(TooManyEmoji));
+        assert!(m.reacted("👍", 3, true).unwrap().is_some(), "an emoji in use still takes users");
+    }
 }

@@ -4,6 +4,22 @@
 
 use crate::model::{Member, Names, StoredMessage, TaskRecord};
 use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// Characters of a quoted message's text that a reply shows.
+pub const QUOTE_CHARS: usize = 100;
+
+/// Messages that replies quote, by (room, id).
+pub type Quoted = HashMap<(u64, u64), StoredMessage>;
+
+/// What showing a message needs besides the message: current usernames, the messages its
+/// reply quotes, and who reads it (`me` on reactions; nobody for a task result or a push).
+#[derive(Clone, Copy)]
+pub struct View<'a> {
+    pub names: &'a Names,
+    pub quoted: &'a Quoted,
+    pub reader: Option<u64>,
+}
 
 /// `{id, room_name, room_member: [{username}]}`.
 pub fn room(id: u64, room_name: &str, members: &[Member]) -> Value {
@@ -16,20 +32,53 @@ pub fn sender(m: &StoredMessage, names: &Names) -> Value {
     json!({"id": m.from_id, "username": names.get(&m.from_id).unwrap_or(&m.from_username)})
 }
 
-/// A message in a room's history: `{id, msg_from, text, sent_at, room}` (`room` is the id).
-pub fn message(m: &StoredMessage, names: &Names) -> Value {
-    json!({"id": m.id, "msg_from": sender(m, names), "text": m.text, "sent_at": m.sent_at, "room": m.room})
+/// A message in a room's history: `{id, msg_from, text, sent_at, room, edited_at, deleted,
+/// reply_to, reactions}` (`room` is the id).
+pub fn message(m: &StoredMessage, view: View) -> Value {
+    delivered(m, json!(m.room), view)
 }
 
-/// A delivered message as its task's result: `{id, room: {..., room_member}, msg_from, text, sent_at}`.
-pub fn delivered(m: &StoredMessage, room_json: Value, names: &Names) -> Value {
-    json!({"id": m.id, "room": room_json, "msg_from": sender(m, names), "text": m.text, "sent_at": m.sent_at})
+/// A delivered message as its task's result, with `room_json` as its `room`.
+pub fn delivered(m: &StoredMessage, room_json: Value, view: View) -> Value {
+    let reactions: Vec<Value> = m
+        .reactions
+        .iter()
+        .map(|r| {
+            let me = view.reader.is_some_and(|reader| r.users.contains(&reader));
+            json!({"emoji": r.emoji, "count": r.users.len(), "me": me})
+        })
+        .collect();
+    json!({
+        "id": m.id,
+        "room": room_json,
+        "msg_from": sender(m, view.names),
+        "text": m.text,
+        "sent_at": m.sent_at,
+        "edited_at": m.edited_at,
+        "deleted": m.deleted,
+        "reply_to": m.reply_to.map(|id| quote(m.room, id, view)),
+        "reactions": reactions,
+    })
+}
+
+/// `{id, msg_from, text, deleted}` of a quoted message, its text cut to [`QUOTE_CHARS`]. One
+/// that is gone shows as deleted, with no sender.
+fn quote(room: u64, id: u64, view: View) -> Value {
+    match view.quoted.get(&(room, id)) {
+        Some(q) => json!({
+            "id": id,
+            "msg_from": sender(q, view.names),
+            "text": q.text.chars().take(QUOTE_CHARS).collect::<String>(),
+            "deleted": q.deleted,
+        }),
+        None => json!({"id": id, "msg_from": null, "text": "", "deleted": true}),
+    }
 }
 
 /// A task as `task_state` answers it (and its push frame carries it): `{"state", "result"}`;
 /// PENDING while it has no record. A SUCCESS shows its room with `members`, the room's current
-/// members.
-pub fn task(record: Option<&TaskRecord>, members: &[Member], names: &Names) -> Value {
+/// members, and its message as `view.quoted` holds it now (a task keeps its place only).
+pub fn task(record: Option<&TaskRecord>, members: &[Member], view: View) -> Value {
     match record {
         None => json!({"state": "PENDING", "result": null}),
         Some(TaskRecord::Failure(text)) => {
@@ -38,7 +87,56 @@ pub fn task(record: Option<&TaskRecord>, members: &[Member], names: &Names) -> V
         }
         Some(TaskRecord::Success { message, room_name }) => {
             let room_json = room(message.room, room_name, members);
-            json!({"state": "SUCCESS", "result": delivered(message, room_json, names)})
+            // Gone with its room: shown as deleted.
+            let gone = || StoredMessage { text: String::new(), deleted: true, ..message.clone() };
+            let now = view.quoted.get(&(message.room, message.id)).cloned().unwrap_or_else(gone);
+            json!({"state": "SUCCESS", "result": delivered(&now, room_json, view)})
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Reaction;
+
+    #[test]
+    fn a_message_shows_its_quote_its_reactions_for_its_reader_and_its_edit() {
+        let quoted = StoredMessage {
+            id: 1,
+            room: 5,
+            from_id: 2,
+            from_username: "bo".into(),
+            text: "é".repeat(150),
+            ..Default::default()
+        };
+        let reply = StoredMessage {
+            id: 2,
+            room: 5,
+            from_id: 1,
+            from_username: "ann".into(),
+            text: "yes".into(),
+            edited_at: Some("t".into()),
+            reply_to: Some(1),
+            reactions: vec![Reaction { emoji: "👍".into(), users: vec![2, 3] }],
+            ..Default::default()
+        };
+        let names = Names::from([(2, "bob".to_string())]);
+        let quotes = Quoted::from([((5, 1), quoted)]);
+        let view = View { names: &names, quoted: &quotes, reader: Some(3) };
+        let json = message(&reply, view);
+        assert_eq!(json["room"], 5);
+        assert_eq!(json["edited_at"], "t");
+        assert_eq!(json["deleted"], false);
+        assert_eq!(json["reply_to"]["msg_from"], json!({"id": 2, "username": "bob"}));
+        assert_eq!(json["reply_to"]["text"].as_str().unwrap().chars().count(), QUOTE_CHARS);
+        assert_eq!(json["reactions"], json!([{"emoji": "👍", "count": 2, "me": true}]));
+        let nobody = View { reader: None, ..view };
+        assert_eq!(message(&reply, nobody)["reactions"][0]["me"], false);
+        let gone = View { quoted: &Quoted::new(), ..view };
+        assert_eq!(
+            message(&reply, gone)["reply_to"],
+            json!({"id": 1, "msg_from": null, "text": "", "deleted": true})
+        );
     }
 }

@@ -24,6 +24,9 @@ pub enum ApiError {
     },
     /// 413: a body or text over its size limit.
     TooLarge(String),
+    /// 422: a well-formed request that contradicts an earlier one (an `Idempotency-Key`
+    /// reused with another body).
+    Unprocessable(String),
     /// 429: too many attempts; `retry_after` seconds until the next may succeed.
     TooManyRequests {
         message: String,
@@ -73,6 +76,7 @@ impl ApiError {
             ApiError::Conflict(_) => 409,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::TooLarge(_) => 413,
+            ApiError::Unprocessable(_) => 422,
             ApiError::TooManyRequests { .. } => 429,
             ApiError::Unavailable(_) => 503,
         }
@@ -93,7 +97,8 @@ impl ApiError {
             | ApiError::MethodNotAllowed { message: m, .. }
             | ApiError::TooManyRequests { message: m, .. }
             | ApiError::Unauthorized(m)
-            | ApiError::TooLarge(m) => m.clone(),
+            | ApiError::TooLarge(m)
+            | ApiError::Unprocessable(m) => m.clone(),
         }
     }
 

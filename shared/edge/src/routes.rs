@@ -66,6 +66,15 @@ impl Params {
     pub fn raw(&self, i: usize) -> &str {
         &self.0[i]
     }
+
+    /// Parameter `i` percent-decoded (a reaction's emoji), a 400 naming `what` when that is
+    /// no UTF-8.
+    pub fn decoded(&self, i: usize, what: &str) -> Result<String, ApiError> {
+        percent_encoding::percent_decode_str(&self.0[i])
+            .decode_utf8()
+            .map(|s| s.into_owned())
+            .map_err(|_| ApiError::BadRequest(format!("{what} is not valid UTF-8.")))
+    }
 }
 
 impl Routes {

@@ -145,7 +145,7 @@ impl Store {
     /// The late entry `seq` of a message, unless it is there already.
     async fn put_late(&self, room: u64, seq: u64, m: &StoredMessage) -> Result<(), StoreError> {
         let expr = Expr { condition: Some(NEW), ..Expr::default() };
-        self.put_if("PutItem late message", encode(&LateItem::new(room, seq, m)), expr).await.map(|_| ())
+        self.put_if("PutItem late message", encode(&LateItem::new(room, seq, m.id)), expr).await.map(|_| ())
     }
 
     /// The room's state moved on from `was` to (`top`, `late`), if it still is `was`.

@@ -6,7 +6,7 @@
 
 use crate::item::{decode, encode, Attrs};
 use crate::txn::{Slot, Txn, EXISTS, NEW};
-use crate::StoreError;
+use crate::{MessageChange, StoreError};
 use domain::keys;
 use domain::model::{DeliveryState, Member, Membership, Position, Room, RoomKind, StoredMessage};
 use domain::users::User;
@@ -199,28 +199,49 @@ pub(crate) struct MessageItem {
     /// Messages stored before ids were times have none (their ids never collided).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task: Option<String>,
+    /// The version of its reactions: each reaction write rewrites them whole, on the version
+    /// it read (`lifecycle`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rv: u64,
+    /// The last change to the stored message, which the `push` function reads from the
+    /// table's stream to tell connected members.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<MessageChange>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl MessageItem {
     pub fn new(message: &StoredMessage, late: Option<u64>, task: &str) -> MessageItem {
         let (pk, sk) = keys::message(message.room, message.id);
-        MessageItem { pk, sk, message: message.clone(), late, task: Some(task.to_string()) }
+        MessageItem {
+            pk,
+            sk,
+            message: message.clone(),
+            late,
+            task: Some(task.to_string()),
+            rv: 0,
+            change: None,
+        }
     }
 }
 
-/// A message stored after a newer one, numbered among the room's late ones.
+/// A message stored after a newer one, numbered among the room's late ones: its id only, so
+/// an edit or a delete has no copy to follow. (Entries of earlier versions also hold the
+/// message; only its id is read.)
 #[derive(Serialize, Deserialize)]
 pub(crate) struct LateItem {
     pk: String,
     sk: String,
     pub seq: u64,
-    #[serde(flatten)]
-    pub message: StoredMessage,
+    pub id: u64,
 }
 
 impl LateItem {
-    pub fn new(room: u64, seq: u64, message: &StoredMessage) -> LateItem {
+    pub fn new(room: u64, seq: u64, id: u64) -> LateItem {
         let (pk, sk) = keys::late(room, seq);
-        LateItem { pk, sk, seq, message: message.clone() }
+        LateItem { pk, sk, seq, id }
     }
 }

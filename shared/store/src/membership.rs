@@ -8,11 +8,11 @@ use crate::conditional::Expr;
 use crate::item::sk_of;
 use crate::item::{decode, decode_all, n, s};
 use crate::items::{
-    decode_state, member_flag, member_writes, MemberItem, MembershipItem, RoomItem, UserRecord,
+    decode_state, member_flag, member_writes, MemberItem, MembershipItem, MessageItem, RoomItem, UserRecord,
 };
 use crate::ops::Range;
 use crate::txn::{Outcome, Txn, EXISTS};
-use crate::{JoinOutcome, LeaveOutcome, Lookup, Store, StoreError};
+use crate::{JoinOutcome, LeaveOutcome, Lookup, Store, StoreError, Versioned};
 use domain::keys;
 use domain::model::{member_names, Member, Membership, Names, Position, Room};
 use domain::page::PageRequest;
@@ -23,6 +23,18 @@ impl Store {
     /// The room and, when `user` is given, the user and their membership; with `state` also
     /// the room's delivery state (where a reader or joiner stands). One BatchGetItem.
     pub async fn lookup(&self, room: u64, user: Option<u64>, state: bool) -> Result<Lookup, StoreError> {
+        self.lookup_with(room, user, state, None).await
+    }
+
+    /// [`Store::lookup`] with, when `message` is given, that message of the room in the same
+    /// BatchGetItem.
+    pub async fn lookup_with(
+        &self,
+        room: u64,
+        user: Option<u64>,
+        state: bool,
+        message: Option<u64>,
+    ) -> Result<Lookup, StoreError> {
         let mut wanted = vec![keys::room(room)];
         if state {
             wanted.push(keys::delivery_state(room));
@@ -30,7 +42,9 @@ impl Store {
         if let Some(user) = user {
             wanted.extend([keys::user(user), keys::membership(user, room)]);
         }
-        let mut found = Lookup { room: None, member_count: 0, user: None, membership: None, state: None };
+        wanted.extend(message.map(|id| keys::message(room, id)));
+        let mut found =
+            Lookup { room: None, member_count: 0, user: None, membership: None, state: None, message: None };
         for item in self.get_many("BatchGetItem room and user", wanted).await? {
             let sk = sk_of(&item).to_string();
             match sk.as_str() {
@@ -41,6 +55,10 @@ impl Store {
                 }
                 "STATE" => found.state = Some(decode_state(item)?),
                 "PROFILE" => found.user = Some(decode::<UserRecord>("user record", item)?.user),
+                _ if sk.starts_with(keys::MESSAGE_PREFIX) => {
+                    let held: MessageItem = decode("message", item)?;
+                    found.message = Some(Versioned { message: held.message, version: held.rv });
+                }
                 _ => found.membership = Some(decode::<MembershipItem>("membership", item)?.position()),
             }
         }

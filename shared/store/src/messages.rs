@@ -26,6 +26,7 @@ use crate::ops::Range;
 use crate::{LateMessage, MessagePage, Store, StoreError};
 use domain::keys;
 use domain::model::{DeliveryState, Position, StoredMessage};
+use domain::render::Quoted;
 use std::collections::{HashMap, HashSet};
 
 /// Most messages one unseen answer returns per room (oldest first); the position moves past
@@ -48,7 +49,7 @@ impl Store {
     /// What a reader at `position` has not seen in a room: the messages above `read_to` (at
     /// most [`UNSEEN_PER_ROOM`], oldest first) and the late ones above `late_to` at or below
     /// `read_to`, by id; and the position once they are read. One Query for each part that
-    /// `state` says is there.
+    /// `state` says is there, and for late ones 1 BatchGetItem of the messages.
     pub async fn unseen_in(
         &self,
         room: u64,
@@ -81,11 +82,12 @@ impl Store {
                 .collect();
             to.late_to = late.last().map_or(position.late_to, |l| l.seq);
             let known: HashSet<u64> = messages.iter().map(|m| m.id).collect();
-            messages.extend(
-                late.into_iter()
-                    .map(|l| l.message)
-                    .filter(|m| m.id <= position.read_to && !known.contains(&m.id)),
-            );
+            let hidden: Vec<(u64, u64)> = late
+                .iter()
+                .filter(|l| l.id <= position.read_to && !known.contains(&l.id))
+                .map(|l| (room, l.id))
+                .collect();
+            messages.extend(self.messages(&hidden).await?.into_values());
             messages.sort_by_key(|m| m.id);
         }
         Ok((messages, to))
@@ -104,7 +106,19 @@ impl Store {
             )
             .await?;
         let items: Vec<LateItem> = decode_all("late message", got.items)?;
-        Ok(items.into_iter().map(|l| LateMessage { seq: l.seq, message: l.message }).collect())
+        Ok(items.into_iter().map(|l| LateMessage { seq: l.seq, id: l.id }).collect())
+    }
+
+    /// Messages by (room, id), as they are now; those that are gone are left out. One
+    /// BatchGetItem per 100 (none for none).
+    pub async fn messages(&self, wanted: &[(u64, u64)]) -> Result<Quoted, StoreError> {
+        if wanted.is_empty() {
+            return Ok(Quoted::new());
+        }
+        let keys = wanted.iter().map(|&(room, id)| keys::message(room, id)).collect();
+        let items = self.get_many("BatchGetItem messages", keys).await?;
+        let found: Vec<MessageItem> = decode_all("message", items)?;
+        Ok(found.into_iter().map(|m| ((m.message.room, m.message.id), m.message)).collect())
     }
 
     /// Where a reader at `position` stands after reading a page of history: `read_to` at the
@@ -126,9 +140,7 @@ impl Store {
             let shown: HashSet<u64> = page.iter().map(|m| m.id).collect();
             for late in self.late_after(room, position.late_to).await? {
                 // Past the state's count an entry may still be missing: go no further.
-                if late.seq > state.late
-                    || !shown.contains(&late.message.id) && late.message.id <= position.read_to
-                {
+                if late.seq > state.late || !shown.contains(&late.id) && late.id <= position.read_to {
                     break;
                 }
                 to.late_to = late.seq;

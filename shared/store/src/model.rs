@@ -6,6 +6,7 @@ use crate::items::DirectGuard;
 use crate::StoreError;
 use domain::model::{DeliveryState, Position, Room, StoredMessage, TaskRecord};
 use domain::users::User;
+use serde::{Deserialize, Serialize};
 
 /// A room, a user and what links them, read together in one BatchGetItem.
 pub struct Lookup {
@@ -15,6 +16,8 @@ pub struct Lookup {
     /// The user's read position, when they are a member.
     pub membership: Option<Position>,
     pub state: Option<DeliveryState>,
+    /// The message asked for, when it exists.
+    pub message: Option<Versioned>,
 }
 
 /// Why a user may not act in a room.
@@ -65,6 +68,13 @@ pub struct DirectLookup {
     pub(crate) guard: Option<DirectGuard>,
 }
 
+impl DirectLookup {
+    /// The pair's room, when they have one.
+    pub fn room_id(&self) -> Option<u64> {
+        self.guard.as_ref().map(|g| g.room_id)
+    }
+}
+
 /// A direct room ready for a message.
 pub struct DirectRoom {
     pub room: Room,
@@ -78,11 +88,57 @@ pub struct MessagePage {
     pub next_before: Option<u64>,
 }
 
-/// A late message and its number among the room's late ones.
-#[derive(Clone, Debug, PartialEq)]
+/// A late message's id and its number among the room's late ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LateMessage {
     pub seq: u64,
+    pub id: u64,
+}
+
+/// A stored message with the version of its reactions (the next reaction write's condition).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Versioned {
     pub message: StoredMessage,
+    pub version: u64,
+}
+
+/// The last change to a stored message, as its item records it for the push of that change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MessageChange {
+    Edited,
+    Deleted,
+    Reaction { emoji: String, user: u64, username: String, added: bool },
+}
+
+/// How an edit went.
+pub enum Edited {
+    Done(StoredMessage),
+    Gone,
+    Deleted,
+    NotAuthor,
+}
+
+/// How a reaction (or taking one back) went.
+pub enum Reacted {
+    /// Written: the message after it.
+    Done(StoredMessage),
+    /// Nothing to change (a second reaction, or none to take back).
+    Unchanged(StoredMessage),
+    Gone,
+    Deleted,
+    TooMany,
+}
+
+/// How claiming an `Idempotency-Key` went.
+#[derive(Debug, PartialEq)]
+pub enum Claim {
+    /// The key is ours now, for the task we named.
+    New,
+    /// The key's earlier send, with the same body: its task.
+    Same(String),
+    /// The key's earlier send had another body.
+    Different,
 }
 
 /// A message to store, with its task.

@@ -1,5 +1,6 @@
 //! Task records of asynchronous sends, written when they end: SUCCESS with the stored message,
-//! or FAILURE with a reason. A send writes none: its task id is signed (`signing`), so an id of
+//! (the message's place: its id, room, sender and time, not its text) or FAILURE with a
+//! reason. A send writes none: its task id is signed (`signing`), so an id of
 //! ours without a record is PENDING. A SUCCESS keeps the message and its room's name, not the
 //! room's members: those are rendered when the task is read, so a task's size (and its write
 //! units) does not grow with its room. Records carry an `expires_at` epoch that the table's TTL
@@ -60,9 +61,15 @@ fn expiry() -> i64 {
     clock::unix_seconds() as i64 + TASK_TTL_SECONDS
 }
 
+/// The message as a task keeps it: its place without its text, which lives in the message
+/// item alone (a delete erases it there); `task_state` and the push read the message itself.
+fn place_of(message: &StoredMessage) -> StoredMessage {
+    StoredMessage { text: String::new(), reactions: Vec::new(), ..message.clone() }
+}
+
 fn success_item(id: &str, message: &StoredMessage, room_name: &str) -> Attrs {
     let (pk, sk) = keys::task(id);
-    let (message, room_name) = (Some(message.clone()), Some(room_name.to_string()));
+    let (message, room_name) = (Some(place_of(message)), Some(room_name.to_string()));
     encode(&TaskItem {
         pk,
         sk,
@@ -103,7 +110,7 @@ impl Store {
         message: &StoredMessage,
         room_name: &str,
     ) -> Result<(), StoreError> {
-        let values = [(":message", encode_value(message)), (":room_name", s(room_name))];
+        let values = [(":message", encode_value(&place_of(message))), (":room_name", s(room_name))];
         self.settle(
             id,
             "SUCCESS",
