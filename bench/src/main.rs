@@ -5,7 +5,9 @@
 //!   peak RSS after BENCH_INVOCATIONS warm invocations (default 1000); the zipped artifact size;
 //! - through the local stack with 16 concurrent clients: latency and req/s of every route, the
 //!   DynamoDB calls each makes, delivery latency, worker throughput, and the emulator's floor;
-//! - live push (`push.rs`): stored to frame received at 1 and 100 connected clients.
+//! - live push (`push.rs`): stored to frame received at 1 and 100 connected clients;
+//! - the message lifecycle (`lifecycle.rs`): edits, deletions, reactions, decorated history
+//!   pages and keyed sends beside the routes they are held against.
 //!
 //! Environment: BIN_DIR (release binaries), LAMBDA_DIR (cargo lambda zips), BENCH_JSON (output
 //! path), and the stack's API_URL, AWS_ENDPOINT_URL (moto: SQS), AWS_ENDPOINT_URL_DYNAMODB
@@ -16,6 +18,7 @@
 
 mod cpu;
 mod functions;
+mod lifecycle;
 mod original;
 mod proxy;
 mod push;
@@ -75,6 +78,14 @@ async fn main() {
         let worker = stack::worker(&stack::Api::from_env().await, setting("BENCH_WORKER_JOBS", 2000)).await;
         report["stack"] = json!({"worker": worker});
         print_worker(&report["stack"]["worker"]);
+    }
+    if phase == "lifecycle" {
+        let run = lifecycle::run().await;
+        print_lifecycle(&run);
+        let out = path("BENCH_JSON").with_file_name("lifecycle.json");
+        std::fs::write(&out, serde_json::to_string_pretty(&run).unwrap()).expect("write lifecycle.json");
+        println!("\nfigures written to {}", out.display());
+        return;
     }
     if phase == "original" {
         let run = original::run().await;
@@ -147,6 +158,25 @@ fn print_stack(stack: &Value) {
     for (name, label) in [("GetItem", "GetItem"), ("Query_100_items", "Query of 100 messages")] {
         println!("emulator floor, a bare DynamoDB Local {label} from this process: p50 {} ms from 1 client, {} ms from {} clients",
             ms(&f[name]["clients_1"]["p50"]), ms(&f[name][format!("clients_{}", stack["clients"])]["p50"]), stack["clients"]);
+    }
+}
+
+fn print_lifecycle(run: &Value) {
+    println!("\n| route | 1 client p50 ms | {0} clients p50 ms | p99 ms | req/s | DynamoDB calls | read units | write units |", run["clients"]);
+    println!("|---|---|---|---|---|---|---|---|");
+    for r in run["rows"].as_array().unwrap() {
+        let alone = &r["one_client"];
+        println!(
+            "| {} | {} | {} | {} | {:.0} | {} | {} | {} |",
+            r["route"].as_str().unwrap(),
+            ms(&alone["latency_ms"]["p50"]),
+            ms(&r["latency_ms"]["p50"]),
+            ms(&r["latency_ms"]["p99"]),
+            r["requests_per_s"].as_f64().unwrap(),
+            alone["dynamodb_calls_by_operation"],
+            alone["read_units"],
+            alone["write_units"]
+        );
     }
 }
 

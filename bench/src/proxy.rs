@@ -193,7 +193,11 @@ fn record(counts: &mut Counts, operation: &str, request: &Value, response: &Valu
             t.read_units += units;
         }
         "PutItem" => write(counts, &request["Item"], write_units(size(&request["Item"]))),
-        "UpdateItem" | "DeleteItem" => write(counts, &request["Key"], 1.0),
+        // By the item's size when the answer holds it (ReturnValues), else at least 1 unit.
+        "UpdateItem" | "DeleteItem" => {
+            let units = response.get("Attributes").map_or(1.0, |item| write_units(size(item)));
+            write(counts, &request["Key"], units)
+        }
         "BatchWriteItem" => {
             for requests in request["RequestItems"].as_object().into_iter().flat_map(|m| m.values()) {
                 for r in requests.as_array().into_iter().flatten() {

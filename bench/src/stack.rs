@@ -21,8 +21,8 @@ pub const CLIENTS: usize = 16;
 
 #[derive(Clone)]
 pub struct Api {
-    http: reqwest::Client,
-    base: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
     proxy: String,
     pub store: Store,
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -240,7 +240,7 @@ async fn fixture(api: &Api, per_client: usize) -> Fixture {
 }
 
 /// `per_client` requests from each of CLIENTS concurrent clients: latencies in ms and req/s.
-async fn load<F, Fut>(clients: usize, per_client: usize, request: F) -> (Summary, f64)
+pub(crate) async fn load<F, Fut>(clients: usize, per_client: usize, request: F) -> (Summary, f64)
 where
     F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = ()> + Send,

@@ -69,7 +69,47 @@ fn protected(user: u64, room: u64) -> Vec<(Method, String, Option<Value>)> {
         (Method::GET, format!("/chat/messages/{room}/"), None),
         (Method::GET, "/chat/messages/unseen/".into(), None),
         (Method::GET, format!("/chat/task_state/{task}"), None),
+        (Method::PATCH, format!("/chat/messages/{room}/1/"), Some(json!({"text": "hi"}))),
+        (Method::DELETE, format!("/chat/messages/{room}/1/"), None),
+        (Method::PUT, format!("/chat/messages/{room}/1/reactions/:ok:/"), None),
+        (Method::DELETE, format!("/chat/messages/{room}/1/reactions/:ok:/"), None),
     ]
+}
+
+#[tokio::test]
+async fn a_message_s_author_edits_deletes_and_reacts_by_token() {
+    let (a, na, access_a, _) = signed_in("life_tok_a").await;
+    let (b, nb, access_b, _) = signed_in("life_tok_b").await;
+    let (room, _) = new_room(&[&na, &nb]).await;
+    let sent = call(
+        Method::POST,
+        &format!("/chat/group/{room}/"),
+        Some(json!({"text": "by token"})),
+        Some(&access_a),
+    )
+    .await;
+    assert_eq!(sent.status(), 202, "{}", sent.text);
+    let id = finished(sent.json["data"].as_str().unwrap()).await["result"]["id"].as_u64().unwrap();
+    let path = format!("/chat/messages/{room}/{id}/");
+    // b's token may not edit a's message, nor act as a.
+    let r = call(Method::PATCH, &path, Some(json!({"text": "mine"})), Some(&access_b)).await;
+    assert_error(&r, 403);
+    let r =
+        call(Method::PATCH, &format!("{path}?user_id={a}"), Some(json!({"text": "mine"})), Some(&access_b))
+            .await;
+    assert_error(&r, 403);
+    let r = call(Method::PATCH, &path, Some(json!({"text": "edited by token"})), Some(&access_a)).await;
+    assert_eq!((r.status(), &r.json["data"]["text"]), (200, &json!("edited by token")), "{}", r.text);
+    let r = call(Method::PUT, &format!("{path}reactions/%F0%9F%91%8D/"), None, Some(&access_b)).await;
+    assert_eq!(r.json["data"], json!([{"emoji": "👍", "count": 1, "me": true}]), "{}", r.text);
+    let r =
+        call(Method::DELETE, &format!("{path}reactions/%F0%9F%91%8D/?user_id={b}"), None, Some(&access_b))
+            .await;
+    assert_eq!(r.status(), 204);
+    assert_error(&call(Method::DELETE, &path, None, Some(&access_b)).await, 403);
+    assert_eq!(call(Method::DELETE, &path, None, Some(&access_a)).await.status(), 204);
+    let page = call(Method::GET, &format!("/chat/messages/{room}/"), None, Some(&access_b)).await;
+    assert_eq!(page.json["data"]["messages"][0]["deleted"], true, "{}", page.text);
 }
 
 #[tokio::test]

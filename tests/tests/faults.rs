@@ -125,6 +125,10 @@ fn every_route(room: u64, task: &str) -> Vec<(Method, String, Option<Value>)> {
         (Method::GET, format!("/chat/messages/{room}/?user_id=1"), None),
         (Method::GET, "/chat/messages/unseen/?user_id=1".into(), None),
         (Method::GET, format!("/chat/task_state/{task}"), None),
+        (Method::PATCH, format!("/chat/messages/{room}/1/?user_id=1"), Some(json!({"text": "t"}))),
+        (Method::DELETE, format!("/chat/messages/{room}/1/?user_id=1"), None),
+        (Method::PUT, format!("/chat/messages/{room}/1/reactions/:ok:/?user_id=1"), None),
+        (Method::DELETE, format!("/chat/messages/{room}/1/reactions/:ok:/?user_id=1"), None),
     ]
 }
 
@@ -213,4 +217,41 @@ async fn the_functions_recover_when_the_services_come_back() {
     assert_eq!(r.status(), 202, "{}", r.text);
     let state = finished(r.json["data"].as_str().unwrap()).await;
     assert_eq!(state["state"], "SUCCESS");
+}
+
+#[tokio::test]
+async fn a_keyed_send_refused_by_a_queue_outage_goes_through_when_retried() {
+    let _serial = SERIAL.lock().await;
+    let _dynamodb = Endpoint::proxy(port("FAULT_DYNAMODB_PORT"), "dynamodb").await;
+    closed(port("FAULT_SQS_PORT")).await;
+    let (a, na) = new_user("nosqs_key").await;
+    let (room, _) = new_room(&[&na]).await;
+    let path = format!("/chat/group/{room}/");
+    let body = json!({"from": a, "text": "retried"});
+    let send = |body: Value| {
+        let url = std::env::var("FAULT_API_URL").expect("FAULT_API_URL is set by scripts/test");
+        let path = path.clone();
+        async move {
+            request_with(
+                &url,
+                Method::POST,
+                &path,
+                Some(Body::Json(body)),
+                None,
+                &[("Idempotency-Key", "outage-1")],
+            )
+            .await
+        }
+    };
+    let started = Instant::now();
+    let r = send(body.clone()).await;
+    assert_unavailable(&r, started.elapsed(), "keyed send without a queue");
+    // The queue is back: the retry with the same key is a new send (the key was given back).
+    let _sqs = Endpoint::proxy(port("FAULT_SQS_PORT"), "sqs").await;
+    let r = send(body.clone()).await;
+    assert_eq!(r.status(), 202, "{}", r.text);
+    assert_eq!(finished(r.json["data"].as_str().unwrap()).await["state"], "SUCCESS");
+    assert_eq!(send(body).await.json["data"], r.json["data"], "and now the key holds");
+    let stored = all_messages(room, a).await.iter().filter(|m| m["text"] == "retried").count();
+    assert_eq!(stored, 1);
 }
