@@ -55,8 +55,14 @@ SH
 finish_private() {
     local rc=$?
     stop_stack
-    [ -f "$RUN/redis.pid" ] && kill "$(cat "$RUN/redis.pid")" 2>/dev/null
-    if [ $rc = 0 ]; then rm -rf "$RUN"; else say "failed; the stack's logs are in $RUN"; fi
+    if [ -f "$RUN/redis.pid" ]; then
+        local pid
+        pid=$(cat "$RUN/redis.pid")
+        kill "$pid" 2>/dev/null
+        # Redis writes its log as it stops: let it finish before its folder goes.
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    if [ $rc = 0 ]; then rm -rf "$RUN" || true; else say "failed; the stack's logs are in $RUN"; fi
 }
 
 # Environment every process of the stack shares: the SDK's standard endpoint settings (DynamoDB

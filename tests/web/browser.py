@@ -5,7 +5,10 @@ accessibility audit (AXE_JS: axe.min.js of the npm package that scripts/test ins
 import json
 import os
 import shutil
+import time
 import uuid
+
+import requests
 
 from selenium import webdriver
 from selenium.webdriver.common.action_chains import ActionChains
@@ -16,6 +19,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 SHOTS = os.environ["WEB_SHOTS"]
+API = os.environ["API_URL"]
 browsers = {}
 _axe_source = None
 
@@ -175,3 +179,25 @@ def shot(driver, name):
     if by_id(driver, "room-members").is_displayed():
         ActionChains(driver).move_to_element(by_id(driver, "room-members")).perform()
     driver.save_screenshot(os.path.join(SHOTS, name))
+
+
+# ---------------------------------------------------------------- the API itself (none mode)
+
+def user_id(username):
+    return requests.get(f"{API}/users/", params={"username": username}, timeout=10).json()[0]["id"]
+
+
+def send_as(sender, room_id, texts):
+    """Messages sent through the API, waited for until each is stored."""
+    tasks = [requests.post(f"{API}/chat/group/{room_id}/", json={"from": sender, "text": t}, timeout=10).json()["data"]
+             for t in texts]
+    for task in tasks:
+        for _ in range(300):
+            if requests.get(f"{API}/chat/task_state/{task}", timeout=10).json()["state"] != "PENDING":
+                break
+            time.sleep(0.1)
+
+
+def room_id_of(user, name):
+    rooms = requests.get(f"{API}/chat/chatroom/", params={"user_id": user}, timeout=10).json()["data"]
+    return next(r["id"] for r in rooms if r["room_name"] == name)

@@ -5,7 +5,9 @@ Enter sends and Shift+Enter starts a new line, every control reached with Tab, u
 direct room named by the other person, older pages on scrolling up and with the keyboard, an
 error shown in its dialog; then the fall back to long polling while the WebSocket API is down
 and the way back; the phone layout (360-430 px: the room list, then the conversation alone with
-a back button, nothing scrolling sideways); none mode's user picker and token mode's sign-in.
+a back button, nothing scrolling sideways, a tap shows a message's actions); none mode's user
+picker and token mode's sign-in. Replies, edits, deletions, reactions and retry-safe sends are
+lifecycle.py's.
 axe-core audits the welcome page, a conversation (light and dark) and each dialog: no violation
 of impact serious or critical. Run by scripts/test (needs API_URL, TOKEN_API_URL, RUN (the
 stack's folder, whose start-gateway restarts the local WebSocket API), AXE_JS and WEB_SHOTS, the
@@ -25,33 +27,14 @@ from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from browser import (active_id, audit, browser, browsers, by_id, create_room, dark, direct_message, error_shown,
-                     fill, message_shown, message_xpath, messages_count, no_horizontal_scroll, open_dialog,
-                     room_button, room_labels, shot, sign_up, transport_is, unique, wait, SHOTS)
+from browser import (API, active_id, audit, browser, browsers, by_id, create_room, dark, direct_message,
+                     error_shown, fill, message_shown, message_xpath, messages_count, no_horizontal_scroll,
+                     open_dialog, room_button, room_id_of, room_labels, send_as, shot, sign_up, transport_is,
+                     unique, user_id, wait, SHOTS)
+from lifecycle import lifecycle
 
-API = os.environ["API_URL"]
 TOKEN_API = os.environ["TOKEN_API_URL"]
 RUN = os.environ["RUN"]
-
-
-def user_id(username):
-    return requests.get(f"{API}/users/", params={"username": username}, timeout=10).json()[0]["id"]
-
-
-def send_as(sender, room_id, texts):
-    """Messages sent through the API, waited for until each is stored."""
-    tasks = [requests.post(f"{API}/chat/group/{room_id}/", json={"from": sender, "text": t}, timeout=10).json()["data"]
-             for t in texts]
-    for task in tasks:
-        for _ in range(300):
-            if requests.get(f"{API}/chat/task_state/{task}", timeout=10).json()["state"] != "PENDING":
-                break
-            time.sleep(0.1)
-
-
-def room_id_of(user, name):
-    rooms = requests.get(f"{API}/chat/chatroom/", params={"user_id": user}, timeout=10).json()["data"]
-    return next(r["id"] for r in rooms if r["room_name"] == name)
 
 
 def conversation():
@@ -248,6 +231,11 @@ def phone_layout():
     dark(phone, True)
     shot(phone, "screenshot-phone-dark.png")
     dark(phone, False)
+    # Nothing hovers on a phone: a tap on a message shows its actions.
+    phone.find_element(By.XPATH, message_xpath("Yes! Meet at the station at 9.")).click()
+    bar = "//li[.//p[@class='text' and text()='Yes! Meet at the station at 9.']]//*[@role='toolbar']"
+    wait(phone).until(lambda d: d.find_element(By.XPATH, bar).is_displayed())
+    no_horizontal_scroll(phone, "a message's actions at 390 px")
     # A long word (a link) wraps rather than widening anything.
     link = "https://example.com/" + "a-very-long-link-" * 6
     send_as(user_id(friend), weekend, [link])
@@ -305,7 +293,7 @@ def token_mode():
 
 def main():
     os.makedirs(SHOTS, exist_ok=True)
-    steps = [conversation, fallback_to_polling, phone_layout, pick_a_user, token_mode]
+    steps = [conversation, lifecycle, fallback_to_polling, phone_layout, pick_a_user, token_mode]
     try:
         for step in steps:
             step()

@@ -29,8 +29,8 @@ function errorText(status, body) {
   return `The server answered ${status}.`;
 }
 
-export async function api(method, path, body, retried) {
-  const headers = {};
+export async function api(method, path, body, extra = {}, retried = false) {
+  const headers = { ...extra };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (state.tokens) headers.authorization = `Bearer ${state.tokens.access}`;
   let response;
@@ -43,10 +43,38 @@ export async function api(method, path, body, retried) {
   let json = null;
   try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
   if (response.status === 401 && state.tokens && !retried && await refresh()) {
-    return api(method, path, body, true);
+    return api(method, path, body, extra, true);
   }
   if (!response.ok) throw new ApiError(response.status, errorText(response.status, json));
   return { json, link: response.headers.get("link") };
+}
+
+// A send (POST /chat/group/{id}/ or /chat/user/{id}/) with an Idempotency-Key, one per message:
+// the tries after a network error (or a server that could not answer), and the same message sent
+// again after a failure, reuse it, so the server stores the message once however many tries
+// reached it. A different message, or the same text once sent, gets a new key.
+let unsent = null;
+export async function send(path, body) {
+  const what = `${path} ${JSON.stringify(body)}`;
+  if (!unsent || unsent.what !== what) unsent = { what, key: newKey() };
+  const { key } = unsent;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const answer = await api("POST", path, body, { "idempotency-key": key });
+      if (unsent && unsent.key === key) unsent = null;
+      return answer;
+    } catch (e) {
+      const unsure = e.status === 0 || e.status === 502 || e.status === 503 || e.status === 504;
+      if (!unsure || attempt === 3) throw e;
+      await sleep(400 * attempt * attempt);
+    }
+  }
+}
+
+// 1-64 characters of A-Z a-z 0-9 _ - (a UUID; 32 hex digits where randomUUID is missing).
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 // A new access token from the refresh token; false when that is no longer possible.

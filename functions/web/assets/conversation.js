@@ -1,9 +1,12 @@
 // The open room: its head, its messages (day separators, times, initials avatars, one sender's
 // run grouped), older pages on scrolling up or with the "Load older messages" button, and the
-// composer at the bottom (Enter sends, Shift+Enter a new line) with pending sends.
-import { $, api, asMe, avatar, clearError, fromMe, onSubmit, showError, sleep, state } from "./api.js";
+// composer at the bottom (Enter sends, Shift+Enter a new line, a reply's quote above it) with
+// pending sends. A message itself is painted by message.js, what one does with it is actions.js.
+import { $, api, asMe, avatar, clearError, fromMe, onSubmit, send, showError, sleep, state } from "./api.js";
 import { addRoom, bump, describe, dropRoom, markCurrent, setUnseen } from "./rooms.js";
 import { markRead, pushedEnd } from "./live.js";
+import { messageItem } from "./message.js";
+import { clearReply, replyingTo } from "./actions.js";
 
 const PAGE = 30;
 const phone = matchMedia("(max-width: 40rem)");
@@ -23,6 +26,7 @@ export async function openRoom(id) {
   markCurrent(id);
   setUnseen(entry, []);
   showHead(entry);
+  clearReply();
   list().replaceChildren();
   $("empty").hidden = true;
   setOlder(null);
@@ -70,6 +74,7 @@ export function showHead(entry) {
 export function closeRoom() {
   state.room = null;
   markCurrent(null);
+  clearReply();
   list().replaceChildren();
   $("room-head").hidden = true;
   $("send-form").hidden = true;
@@ -104,7 +109,7 @@ function setOlder(before) {
   $("older").hidden = state.older === null;
 }
 
-async function loadOlder() {
+export async function loadOlder() {
   if (state.older === null || state.loadingOlder) return;
   state.loadingOlder = true;
   $("older").setAttribute("aria-busy", "true");
@@ -151,7 +156,6 @@ async function fillWindow() {
 
 // ---------------------------------------------------------------- messages
 
-const time = (d) => d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 const dayKey = (d) => `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
 
 function dayLabel(d) {
@@ -161,43 +165,6 @@ function dayLabel(d) {
   const options = { weekday: "long", month: "long", day: "numeric" };
   if (d.getFullYear() !== today.getFullYear()) options.year = "numeric";
   return d.toLocaleDateString([], options);
-}
-
-function messageItem(m, pending) {
-  const item = document.createElement("li");
-  item.className = "msg";
-  if (m.id !== undefined) item.dataset.id = m.id;
-  const from = m.msg_from || { id: state.me.id, username: state.me.username };
-  const when = pending ? new Date() : new Date(m.sent_at);
-  item.dataset.from = from.id;
-  item.dataset.at = when.getTime();
-  if (from.id === state.me.id) item.classList.add("mine");
-  const body = document.createElement("div");
-  body.className = "body";
-  const meta = document.createElement("p");
-  meta.className = "meta";
-  const who = document.createElement("span");
-  who.className = "who";
-  who.textContent = from.username;
-  const stamp = document.createElement("time");
-  stamp.className = "when";
-  stamp.dateTime = when.toISOString();
-  stamp.title = when.toLocaleString();
-  stamp.textContent = time(when);
-  meta.append(who, " ", stamp);
-  const text = document.createElement("p");
-  text.className = "text";
-  text.textContent = m.text;
-  body.append(meta, text);
-  if (pending) {
-    item.classList.add("pending");
-    const note = document.createElement("p");
-    note.className = "state";
-    note.textContent = "sending…";
-    body.append(note);
-  }
-  item.append(avatar(from.username), body);
-  return item;
 }
 
 // Day separators before each day's first message; a message right after one of the same
@@ -225,7 +192,7 @@ function shown(id) {
 }
 
 // Message ids sort in acceptance order within a room: numbers as numbers, strings as strings.
-function before(a, b) {
+export function before(a, b) {
   const x = Number(a), y = Number(b);
   return Number.isFinite(x) && Number.isFinite(y) ? x < y : String(a) < String(b);
 }
@@ -290,19 +257,20 @@ export function fitComposer() {
 composer.addEventListener("input", fitComposer);
 
 onSubmit("send-form", async () => {
-  const room = state.room, text = composer.value;
+  const room = state.room, text = composer.value, quote = replyingTo(room);
   if (!text.trim()) return;
-  const { json } = await api("POST", `/chat/group/${room}/`, fromMe({ text }));
+  const { json } = await send(`/chat/group/${room}/`, fromMe(quote ? { text, reply_to: quote.id } : { text }));
   $("send-form").reset();
+  if (quote) clearReply();
   fitComposer();
   composer.focus();
-  follow(json.data, room, text);
+  follow(json.data, room, text, quote);
 });
 
 // Shows a sent message as pending and follows its task until it ends: SUCCESS puts the stored
 // message in its place, FAILURE shows the reason.
-export async function follow(task, room, text) {
-  const item = messageItem({ text }, true);
+export async function follow(task, room, text, quote) {
+  const item = messageItem({ text, reply_to: quote || null }, true);
   if (room !== null && state.room === room) {
     list().append(item);
     $("empty").hidden = true;

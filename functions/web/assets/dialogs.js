@@ -1,6 +1,6 @@
 // The "+" menu and its dialogs (native <dialog>): a new room with members, joining a room by
 // id, a direct message by username; and signing out.
-import { $, api, asMe, fromMe, onSubmit, state } from "./api.js";
+import { $, api, asMe, fromMe, onSubmit, send, state } from "./api.js";
 import { addRoom } from "./rooms.js";
 import { follow, openRoom } from "./conversation.js";
 
@@ -90,7 +90,7 @@ onSubmit("direct-form", async () => {
   const username = $("direct-user").value.trim(), text = $("direct-text").value;
   const { json: found } = await api("GET", `/users/?username=${encodeURIComponent(username)}`);
   if (!found.length) throw new Error(`There is no user ${username}.`);
-  const { json } = await api("POST", `/chat/user/${found[0].id}/`, fromMe({ text }));
+  const { json } = await send(`/chat/user/${found[0].id}/`, fromMe({ text }));
   done("direct-dialog");
   // The pair's room when the list has it (the message shows pending there), else the room
   // opens when the first message is stored.

@@ -1,8 +1,10 @@
-// New messages, task ends and memberships: over the WebSocket (docs/API.md, "Live push") while
-// it is open, and through long polling (unseen?wait=20) while it is not; the badge says which.
+// New messages (and their edits, deletions and reactions), task ends and memberships: over the
+// WebSocket (docs/API.md, "Live push") while it is open, and through long polling
+// (unseen?wait=20, new messages only) while it is not; the badge says which.
 import { $, api, asMe, mode, refresh, showError, sleep, state, websocketUrl } from "./api.js";
 import { addRoom, dropRoom, roomById } from "./rooms.js";
 import { arrived } from "./conversation.js";
+import { edited, reacted, removed } from "./actions.js";
 
 // A pushed message was seen in the open room: a one-message page of its history moves the read
 // position past it (as unseen would have), at most once a second per room.
@@ -108,6 +110,12 @@ async function pushed(frame) {
     const waiter = state.ended.get(frame.data.task_id);
     state.ended.set(frame.data.task_id, frame.data);
     if (typeof waiter === "function") waiter(frame.data);
+  } else if (frame.type === "message_edited") {
+    edited(frame.data);
+  } else if (frame.type === "message_deleted") {
+    removed(frame.data);
+  } else if (frame.type === "reaction") {
+    reacted(frame.data);
   } else if (frame.type === "membership") {
     if (frame.data.joined) await roomById(frame.data.room);
     else dropRoom(frame.data.room);

@@ -15,11 +15,13 @@ edge::routes! { State;
 }
 
 /// The client's files other than the page: (name, content type, content).
-const ASSETS: [(&str, &str, &str); 8] = [
+const ASSETS: [(&str, &str, &str); 10] = [
     ("app.js", "text/javascript; charset=utf-8", include_str!("../assets/app.js")),
     ("api.js", "text/javascript; charset=utf-8", include_str!("../assets/api.js")),
     ("rooms.js", "text/javascript; charset=utf-8", include_str!("../assets/rooms.js")),
     ("conversation.js", "text/javascript; charset=utf-8", include_str!("../assets/conversation.js")),
+    ("message.js", "text/javascript; charset=utf-8", include_str!("../assets/message.js")),
+    ("actions.js", "text/javascript; charset=utf-8", include_str!("../assets/actions.js")),
     ("live.js", "text/javascript; charset=utf-8", include_str!("../assets/live.js")),
     ("dialogs.js", "text/javascript; charset=utf-8", include_str!("../assets/dialogs.js")),
     ("app.css", "text/css; charset=utf-8", include_str!("../assets/app.css")),
