@@ -176,6 +176,7 @@ SH
         # For the token-mode tests: the API functions again with AUTH_MODE=token, on the same
         # DynamoDB, queue and worker, with tokens and lockouts that end in seconds.
         AUTH_MODE=token ACCESS_TOKEN_SECONDS=$TOKEN_ACCESS_SECONDS LOGIN_WINDOW_SECONDS=$TOKEN_LOGIN_WINDOW_SECONDS \
+            SEND_LIMIT_ROOM=10 SEND_LIMIT_USER=30 \
             WEBSOCKET_URL="ws://localhost:$TOKEN_WS_PORT/" watch_api tokens "$TOKEN_API_PORT" 4
         export TOKEN_API_URL="http://127.0.0.1:$TOKEN_API_PORT"
     fi

@@ -69,6 +69,14 @@ fn protected(user: u64, room: u64) -> Vec<(Method, String, Option<Value>)> {
         (Method::GET, format!("/chat/messages/{room}/"), None),
         (Method::GET, "/chat/messages/unseen/".into(), None),
         (Method::GET, format!("/chat/task_state/{task}"), None),
+        (Method::PATCH, format!("/chat/chatroom/{room}/"), Some(json!({"topic": "t"}))),
+        (Method::POST, format!("/chat/chatroom/{room}/members/"), Some(json!({"username": "user_1"}))),
+        (Method::DELETE, format!("/chat/chatroom/{room}/members/1/"), None),
+        (Method::GET, format!("/chat/chatroom/{room}/bans/"), None),
+        (Method::PUT, format!("/chat/chatroom/{room}/bans/1/"), None),
+        (Method::PUT, format!("/chat/chatroom/{room}/admins/1/"), None),
+        (Method::GET, format!("/users/{user}/blocks/"), None),
+        (Method::PUT, format!("/users/{user}/blocks/1/"), None),
         (Method::PATCH, format!("/chat/messages/{room}/1/"), Some(json!({"text": "hi"}))),
         (Method::DELETE, format!("/chat/messages/{room}/1/"), None),
         (Method::PUT, format!("/chat/messages/{room}/1/reactions/:ok:/"), None),
@@ -272,4 +280,38 @@ async fn a_deleted_users_tokens_are_refused() {
     );
     let r = call(Method::POST, "/auth/token/refresh/", Some(json!({"refresh": refresh})), None).await;
     assert_eq!(r.status(), 401, "{}", r.text);
+}
+
+#[tokio::test]
+async fn rooms_and_blocks_act_as_the_token_s_user() {
+    let (a, _, access_a, _) = signed_in("own_tok_a").await;
+    let (b, nb, _, _) = signed_in("own_tok_b").await;
+    // The token's user owns what they create and becomes a member.
+    let body = json!({"room_name": unique("tok"), "visibility": "private"});
+    let r = call(Method::POST, "/chat/chatroom/", Some(body), Some(&access_a)).await;
+    assert_eq!((r.status(), &r.json["data"]["owner"]["id"]), (201, &json!(a)), "{}", r.text);
+    let room = r.json["data"]["id"].as_u64().unwrap();
+    let add = call(
+        Method::POST,
+        &format!("/chat/chatroom/{room}/members/"),
+        Some(json!({"username": nb})),
+        Some(&access_a),
+    )
+    .await;
+    assert_eq!(add.status(), 201, "{}", add.text);
+    let as_b = call(
+        Method::PATCH,
+        &format!("/chat/chatroom/{room}/?user_id={b}"),
+        Some(json!({"topic": "x"})),
+        Some(&access_a),
+    )
+    .await;
+    assert_error(&as_b, 403);
+    // Blocks only for oneself.
+    let r = call(Method::PUT, &format!("/users/{b}/blocks/{a}/"), None, Some(&access_a)).await;
+    assert_eq!(r.status(), 403, "{}", r.text);
+    let r = call(Method::PUT, &format!("/users/{a}/blocks/{b}/"), None, Some(&access_a)).await;
+    assert_eq!(r.status(), 200, "{}", r.text);
+    let list = call(Method::GET, &format!("/users/{a}/blocks/"), None, Some(&access_a)).await;
+    assert_eq!(list.json[0]["id"], b);
 }

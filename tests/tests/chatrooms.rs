@@ -77,7 +77,12 @@ async fn list_of_a_user_shows_current_rooms_with_members() {
     assert_eq!(rooms[0]["id"], r1);
     assert_eq!(rooms[0]["room_name"], n1);
     assert_eq!(member_names(&rooms[0]), expected_1);
-    assert_eq!(rooms[1], json!({"id": r3, "room_name": n3, "room_member": [{"username": name_a}]}));
+    let owner = json!({"id": a, "username": name_a});
+    assert_eq!(
+        rooms[1],
+        json!({"id": r3, "room_name": n3, "room_member": [{"username": name_a}], "owner": owner,
+            "admins": [], "visibility": "public", "topic": ""})
+    );
     assert!(rooms.iter().all(|room| room["id"] != r2));
     // After leaving, the room is no longer listed for a.
     assert_eq!(delete(&room_path(r1, a)).await.status(), 204);
@@ -334,5 +339,5 @@ async fn unsupported_methods_are_405_with_the_envelope() {
     assert_eq!(r.allow.as_deref(), Some("GET, POST"));
     let r = post("/chat/chatroom/1/", json!({})).await;
     assert_error(&r, 405);
-    assert_eq!(r.allow.as_deref(), Some("GET, PUT, DELETE"));
+    assert_eq!(r.allow.as_deref(), Some("GET, PATCH, PUT, DELETE"));
 }

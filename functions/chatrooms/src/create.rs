@@ -1,9 +1,11 @@
 //! Creating a group room with its first members.
 
+use crate::settings::{parse_topic, parse_visibility};
 use crate::State;
+use domain::governance::{Governance, Visibility};
 use domain::model::Member;
 use domain::render;
-use edge::http::{envelope, json_object};
+use edge::http::{self, envelope, json_object};
 use edge::routes::Params;
 use edge::ApiError;
 use lambda_http::{Body, Request, Response};
@@ -13,14 +15,18 @@ use store::Created;
 /// Longest group room name.
 pub const MAX_ROOM_NAME: usize = 128;
 
-/// A valid create body: the room name and the usernames to add, without repeats.
+/// A valid create body: the room name, the usernames to add (without repeats, in the order
+/// given), its visibility and topic.
 #[derive(Debug, PartialEq)]
 pub struct NewRoom {
     pub name: String,
     pub members: Vec<String>,
+    pub visibility: Visibility,
+    pub topic: String,
 }
 
-pub fn parse_new_room(body: &Map<String, Value>, max_members: u64) -> Result<NewRoom, ApiError> {
+/// `room_name`: 1-128 characters, no control characters. Creating and renaming.
+pub fn parse_room_name(body: &Map<String, Value>) -> Result<String, ApiError> {
     let name = match body.get("room_name") {
         None | Some(Value::Null) => return Err(ApiError::BadRequest("room_name is required.".into())),
         Some(Value::String(s)) => s.clone(),
@@ -32,6 +38,13 @@ pub fn parse_new_room(body: &Map<String, Value>, max_members: u64) -> Result<New
     if name.chars().any(char::is_control) {
         return Err(ApiError::BadRequest("room_name must not contain control characters.".into()));
     }
+    Ok(name)
+}
+
+pub fn parse_new_room(body: &Map<String, Value>, max_members: u64) -> Result<NewRoom, ApiError> {
+    let name = parse_room_name(body)?;
+    let visibility = parse_visibility(body)?.unwrap_or_default();
+    let topic = parse_topic(body)?.unwrap_or_default();
     let entries = match body.get("room_member") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(entries)) => entries.clone(),
@@ -62,14 +75,21 @@ pub fn parse_new_room(body: &Map<String, Value>, max_members: u64) -> Result<New
             members.len()
         )));
     }
-    Ok(NewRoom { name, members })
+    Ok(NewRoom { name, members, visibility, topic })
 }
 
-/// `POST /chat/chatroom/`: a group room with the members it names.
+/// `POST /chat/chatroom/[?user_id=N]`: a group room with the members it names, owned by the
+/// acting user (who becomes a member), else by the first member named.
 pub async fn create(state: &State, req: &Request, _: Params) -> Result<Response<Body>, ApiError> {
-    state.auth.caller(req, &state.store).await?;
+    let caller = state.auth.caller(req, &state.store).await?;
+    let acting = caller.optional(http::optional_user_id(req)?)?;
     let new = parse_new_room(&json_object(req)?, state.store.max_room_members)?;
-    let ids = state.store.user_ids_by_name(&new.members).await?;
+    let (ids, owner) = tokio::try_join!(state.store.user_ids_by_name(&new.members), async {
+        match acting {
+            Some(id) => state.store.get_user(id).await.map(|u| u.map(|(user, _)| user)),
+            None => Ok(None),
+        }
+    })?;
     let unknown: Vec<&str> =
         new.members.iter().filter(|n| !ids.contains_key(*n)).map(String::as_str).collect();
     if !unknown.is_empty() {
@@ -80,8 +100,26 @@ pub async fn create(state: &State, req: &Request, _: Params) -> Result<Response<
     }
     let mut members: Vec<Member> =
         new.members.iter().map(|n| Member { id: ids[n], username: n.clone() }).collect();
+    let owner = match (acting, owner) {
+        (Some(id), None) => return Err(ApiError::user_not_found(id)),
+        (Some(_), Some(user)) => {
+            let owner = Member::from(&user);
+            if !members.contains(&owner) {
+                members.push(owner.clone());
+            }
+            Some(owner.id)
+        }
+        (None, _) => members.first().map(|m| m.id),
+    };
+    if members.len() as u64 > state.store.max_room_members {
+        return Err(ApiError::BadRequest(format!(
+            "A chat room holds at most {} members.",
+            state.store.max_room_members
+        )));
+    }
     members.sort_by_key(|m| m.id);
-    let room = match state.store.create_group_room(&new.name, &members).await? {
+    let rules = Governance { owner, admins: Vec::new(), visibility: new.visibility, topic: new.topic };
+    let room = match state.store.create_group_room(&new.name, &members, &rules).await? {
         Created::Room(room) => room,
         Created::NameTaken => {
             return Err(ApiError::Conflict(format!("A chat room named \"{}\" already exists.", new.name)))
@@ -89,7 +127,7 @@ pub async fn create(state: &State, req: &Request, _: Params) -> Result<Response<
         Created::UserGone => return Err(ApiError::NotFound("A listed user was deleted meanwhile.".into())),
     };
     state.cache.rooms_changed(&members.iter().map(|m| m.id).collect::<Vec<_>>()).await;
-    Ok(envelope(201, Some(render::room(room.id, &room.room_name, &members))))
+    Ok(envelope(201, Some(render::room_full(&room, &rules, &members))))
 }
 
 #[cfg(test)]

@@ -15,7 +15,16 @@ async fn room_and_user(state: &State, req: &Request, params: &Params) -> Result<
     Ok((room, caller.acting(http::optional_user_id(req)?, http::missing_user_id)?))
 }
 
-/// `PUT /chat/chatroom/{id}/?user_id=N`: N joins a group room.
+/// The one wording of a full room.
+pub fn full(state: &State, room: u64) -> ApiError {
+    ApiError::Conflict(format!(
+        "Chat room {room} is full: it holds at most {} members.",
+        state.store.max_room_members
+    ))
+}
+
+/// `PUT /chat/chatroom/{id}/?user_id=N`: N joins a group room (not a private one, nor one
+/// that bans N); the first to join a room without an owner owns it.
 pub async fn join(state: &State, req: &Request, params: Params) -> Result<Response<Body>, ApiError> {
     let (room, user) = room_and_user(state, req, &params).await?;
     let found = state.store.lookup(room, Some(user), true).await?;
@@ -27,12 +36,9 @@ pub async fn join(state: &State, req: &Request, params: Params) -> Result<Respon
     let already = || {
         ApiError::BadRequest(format!("User {} is already a member of this chat room.", user_data.username))
     };
-    let full = || {
-        ApiError::Conflict(format!(
-            "Chat room {room} is full: it holds at most {} members.",
-            state.store.max_room_members
-        ))
-    };
+    if found.rules.hides(room_data.kind, found.membership.is_some()) {
+        return Err(ApiError::Forbidden("A private chat room is joined by invitation only.".into()));
+    }
     if found.membership.is_some() {
         return Err(already());
     }
@@ -45,7 +51,10 @@ pub async fn join(state: &State, req: &Request, params: Params) -> Result<Respon
             Ok(envelope(200, None))
         }
         JoinOutcome::AlreadyMember => Err(already()),
-        JoinOutcome::RoomFull => Err(full()),
+        JoinOutcome::Banned => {
+            Err(ApiError::Forbidden(format!("User {} is banned from this chat room.", user_data.username)))
+        }
+        JoinOutcome::RoomFull => Err(full(state, room)),
         JoinOutcome::RoomGone => Err(ApiError::room_not_found(room)),
         JoinOutcome::UserGone => Err(ApiError::user_not_found(user)),
     }
@@ -62,7 +71,7 @@ pub async fn leave(state: &State, req: &Request, params: Params) -> Result<Respo
     if found.membership.is_none() {
         return Err(not_member());
     }
-    match state.store.leave(&room_data, user).await? {
+    match state.store.leave(&room_data, &found.rules, &(&user_data).into()).await? {
         LeaveOutcome::Left => {
             state.cache.invalidate_members(&[room]).await;
             Ok(no_content())

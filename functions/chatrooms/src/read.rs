@@ -20,7 +20,7 @@ pub async fn list(state: &State, req: &Request, _: Params) -> Result<Response<Bo
 }
 
 /// A page of rooms in the envelope, with `Link` rel next when more follow.
-fn page(req: &Request, data: Vec<Value>, next_after: Option<u64>) -> Response<Body> {
+pub fn page(req: &Request, data: Vec<Value>, next_after: Option<u64>) -> Response<Body> {
     let response = envelope(200, Some(json!(data)));
     match next_after {
         Some(after) => http::with_header(response, "link", &http::next_link(req, after)),
@@ -42,9 +42,11 @@ async fn list_of_user(state: &State, req: &Request, user: u64) -> Result<Respons
         return Err(ApiError::user_not_found(user));
     }
     let ids: Vec<u64> = rooms.iter().map(|m| m.room.id).collect();
-    let members = members::of(&state.store, &state.cache, &ids).await?;
-    let data =
-        rooms.iter().map(|m| render::room(m.room.id, &m.room.room_name, &members[&m.room.id])).collect();
+    // The rooms' names and rules from their `META` (a rename does not rewrite every member's
+    // copy of the name), beside their members.
+    let (members, rules) =
+        tokio::try_join!(members::of(&state.store, &state.cache, &ids), state.store.rooms_rules(&ids))?;
+    let data = rules.iter().map(|(room, rules)| render::room_full(room, rules, &members[&room.id])).collect();
     Ok(page(req, data, next))
 }
 
@@ -54,6 +56,10 @@ pub async fn detail(state: &State, req: &Request, params: Params) -> Result<Resp
     let room = params.id(0, "Chat room id")?;
     let user = caller.named(http::optional_user_id(req)?)?;
     let found = state.store.lookup(room, user, false).await?;
+    // A private room does not exist for those who are no members.
+    if found.room.as_ref().is_some_and(|r| found.rules.hides(r.kind, found.membership.is_some())) {
+        return Err(ApiError::room_not_found(room));
+    }
     let Some(user) = user else {
         return match found.room {
             Some(r) if r.kind == RoomKind::Group => {
@@ -62,7 +68,8 @@ pub async fn detail(state: &State, req: &Request, params: Params) -> Result<Resp
             _ => Err(ApiError::room_not_found(room)),
         };
     };
+    let rules = found.rules.clone();
     let (room_data, _, _) = found.member(room, user)?;
     let members = members::of_room(&state.store, &state.cache, room).await?;
-    Ok(envelope(200, Some(render::room(room, &room_data.room_name, &members))))
+    Ok(envelope(200, Some(render::room_full(&room_data, &rules, &members))))
 }

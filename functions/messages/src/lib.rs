@@ -25,7 +25,7 @@ use edge::auth::Auth;
 use edge::http;
 use edge::Style;
 use lambda_http::{Body, Request, Response};
-use services::cache::Cache;
+use services::cache::{Cache, SendLimits};
 use services::queue::Queue;
 use services::signing::Signing;
 use store::Store;
@@ -49,8 +49,9 @@ pub struct State {
     pub queue: Queue,
     /// Signs task ids.
     pub signing: Signing,
-    /// Wake marks for long polls; optional, like every use of the cache.
+    /// Wake marks for long polls and send limits; optional, like every use of the cache.
     pub cache: Cache,
+    pub limits: SendLimits,
     pub auth: Auth,
 }
 

@@ -8,6 +8,7 @@ use crate::send::parse_text;
 use crate::State;
 use domain::clock;
 use domain::emoji;
+use domain::governance::Governance;
 use domain::model::{Member, Names};
 use domain::render::{self, Quoted, View};
 use domain::users::User;
@@ -17,22 +18,23 @@ use edge::ApiError;
 use lambda_http::{Body, Request, Response};
 use store::{Edited, Reacted, Versioned};
 
-/// The message `{room}/{id}` of the path, and the acting user, a member of its room.
+/// The message `{room}/{id}` of the path, the acting user (a member of its room) and the
+/// room's rules (who its admins are).
 async fn member_message(
     state: &State,
     req: &Request,
     params: &Params,
-) -> Result<(User, Versioned), ApiError> {
+) -> Result<(User, Versioned, Governance), ApiError> {
     let caller = state.auth.caller(req, &state.store).await?;
     let room = params.id(0, "Chat room id")?;
     let id = params.id(1, "Message id")?;
     let user = caller.acting(http::optional_user_id(req)?, http::missing_user_id)?;
     let found = state.store.lookup_with(room, Some(user), false, Some(id)).await?;
-    let held = found.message.clone();
+    let (held, rules) = (found.message.clone(), found.rules.clone());
     let (_, user, _) = found.member(room, user)?;
     let held =
         held.ok_or_else(|| ApiError::NotFound(format!("Message {id} does not exist in chat room {room}.")))?;
-    Ok((user, held))
+    Ok((user, held, rules))
 }
 
 fn deleted(id: u64) -> ApiError {
@@ -42,7 +44,7 @@ fn deleted(id: u64) -> ApiError {
 /// `PATCH /chat/messages/{room}/{id}/`: its author, while a member, gives it a new text.
 pub async fn edit(state: &State, req: &Request, params: Params) -> Result<Response<Body>, ApiError> {
     let text = parse_text(&json_object(req)?)?;
-    let (user, held) = member_message(state, req, &params).await?;
+    let (user, held, _) = member_message(state, req, &params).await?;
     let m = held.message;
     if m.deleted {
         return Err(deleted(m.id));
@@ -66,12 +68,15 @@ pub async fn edit(state: &State, req: &Request, params: Params) -> Result<Respon
     Ok(envelope(200, Some(render::message(&edited, view))))
 }
 
-/// `DELETE /chat/messages/{room}/{id}/`: its author turns it into a tombstone. Again: 204.
+/// `DELETE /chat/messages/{room}/{id}/`: its author, or an admin of the room, turns it into a
+/// tombstone. Again: 204.
 pub async fn delete(state: &State, req: &Request, params: Params) -> Result<Response<Body>, ApiError> {
-    let (user, held) = member_message(state, req, &params).await?;
+    let (user, held, rules) = member_message(state, req, &params).await?;
     let m = held.message;
-    if m.from_id != user.id {
-        return Err(ApiError::Forbidden("Only its author may delete a message.".into()));
+    if m.from_id != user.id && !rules.is_admin(user.id) {
+        return Err(ApiError::Forbidden(
+            "Only its author or an admin of the room may delete a message.".into(),
+        ));
     }
     if !m.deleted {
         state.store.delete_message(m.room, m.id).await?;
@@ -121,6 +126,6 @@ async fn reaction(
             "The emoji must be one emoji or a short name such as :thumbsup: (a-z, 0-9, _, + and -).".into(),
         ));
     }
-    let (user, held) = member_message(state, req, params).await?;
+    let (user, held, _) = member_message(state, req, params).await?;
     Ok((emoji, user, held))
 }

@@ -12,6 +12,7 @@ async fn main() -> Result<(), Error> {
         auth: edge::auth::Auth::from_env(&signing),
         signing,
         cache: services::config::cache(&aws).await,
+        limits: services::cache::SendLimits::from_env(),
     };
     run(service_fn(|req: Request| {
         let state = &state;

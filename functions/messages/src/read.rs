@@ -43,6 +43,7 @@ pub async fn history(state: &State, req: &Request, params: Params) -> Result<Res
     };
     let found = state.store.lookup(room, Some(reader), true).await?;
     let delivery = found.state.unwrap_or(DeliveryState { room, top: 0, late: 0 });
+    let rules = found.rules.clone();
     let (room_data, _, position) = found.member(room, reader)?;
     let page = state.store.history(room, limit, before).await?;
     let (members, moved, quoted) = tokio::try_join!(
@@ -52,7 +53,7 @@ pub async fn history(state: &State, req: &Request, params: Params) -> Result<Res
     )?;
     let senders: Vec<u64> = page.messages.iter().chain(quoted.values()).map(|m| m.from_id).collect();
     let names = state.store.names(&members, &senders).await?;
-    let mut data = render::room(room, &room_data.room_name, &members);
+    let mut data = render::room_full(&room_data, &rules, &members);
     let view = View { names: &names, quoted: &quoted, reader: Some(reader) };
     data["messages"] = page.messages.iter().map(|m| render::message(m, view)).collect();
     if let Some(next) = page.next_before {
@@ -252,7 +253,9 @@ async fn look(state: &State, reader: u64, memberships: &[&Membership]) -> Result
 /// The unseen answer: each room with its members and its unseen messages, by room id.
 async fn render_unseen(state: &State, reader: u64, found: &[Found]) -> Result<Vec<Value>, ApiError> {
     let ids: Vec<u64> = found.iter().map(|f| f.membership.room.id).collect();
-    let members = members::of(&state.store, &state.cache, &ids).await?;
+    // The rooms' names from their `META` (a rename does not rewrite every member's copy).
+    let (members, metas) =
+        tokio::try_join!(members::of(&state.store, &state.cache, &ids), state.store.rooms_rules(&ids))?;
     let all: Vec<_> = members.values().flatten().cloned().collect();
     let shown: Vec<StoredMessage> = found.iter().flat_map(|f| f.messages.iter().cloned()).collect();
     let quoted = quotes(state, &shown).await?;
@@ -266,7 +269,11 @@ async fn render_unseen(state: &State, reader: u64, found: &[Found]) -> Result<Ve
         .iter()
         .map(|id| {
             let f = by_room[id];
-            let mut json = render::room(*id, &f.membership.room.room_name, &members[id]);
+            let name = metas
+                .iter()
+                .find(|(r, _)| r.id == *id)
+                .map_or(&f.membership.room.room_name, |(r, _)| &r.room_name);
+            let mut json = render::room(*id, name, &members[id]);
             json["messages"] = f.messages.iter().map(|m| render::message(m, view)).collect();
             json
         })

@@ -96,6 +96,17 @@ fn check_quote(reply_to: Option<u64>, quoted: Option<&StoredMessage>) -> Result<
     }
 }
 
+/// A send over its limit (`Cache::count_send`) is a 429 and queues nothing.
+fn too_fast(limited: Option<u64>) -> Result<(), ApiError> {
+    match limited {
+        Some(retry_after) => Err(ApiError::TooManyRequests {
+            message: format!("You are sending too fast; try again in {retry_after} s."),
+            retry_after,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// `POST /chat/user/{recipient}/`: into the pair's direct room, created or re-joined as needed.
 pub async fn direct(state: &State, req: &Request, params: Params) -> Result<Response<Body>, ApiError> {
     let caller = state.auth.caller(req, &state.store).await?;
@@ -103,15 +114,14 @@ pub async fn direct(state: &State, req: &Request, params: Params) -> Result<Resp
     let send = parse_send(&json_object(req)?)?;
     let from = caller.acting(send.from, missing_from)?;
     let accepted = Accepted::now(state);
-    let key = retry::Key::of(req, state, from, format!("user:{recipient}"), &send)?;
-    let found = match retry::claim_beside(
-        state,
-        key.as_ref(),
-        &accepted.task_id,
-        state.store.direct_lookup(from, recipient),
-    )
-    .await?
-    {
+    let target = format!("user:{recipient}");
+    let key = retry::Key::of(req, state, from, target.clone(), &send)?;
+    let lookup = state.store.direct_lookup(from, recipient);
+    let (claimed, limited) = tokio::join!(
+        retry::claim_beside(state, key.as_ref(), &accepted.task_id, lookup),
+        state.cache.count_send(from, &target, state.limits)
+    );
+    let found = match claimed? {
         Claimed::Go(found) => found,
         Claimed::Answered(response) => return Ok(response),
     };
@@ -120,6 +130,13 @@ pub async fn direct(state: &State, req: &Request, params: Params) -> Result<Resp
             found.users.iter().find(|u| u.id == id).cloned().ok_or_else(|| ApiError::user_not_found(id))
         };
         let (sender, to) = (find(from)?, find(recipient)?);
+        if found.blocked {
+            return Err(ApiError::Forbidden(format!(
+                "{} does not accept direct messages from you.",
+                to.username
+            )));
+        }
+        too_fast(limited)?;
         if let Some(reply) = send.reply_to {
             // The pair's room is known only now: one GetItem more, for replies only.
             let quoted = match found.room_id() {
@@ -149,15 +166,21 @@ pub async fn group(state: &State, req: &Request, params: Params) -> Result<Respo
     let send = parse_send(&json_object(req)?)?;
     let from = caller.acting(send.from, missing_from)?;
     let accepted = Accepted::now(state);
-    let key = retry::Key::of(req, state, from, format!("group:{room}"), &send)?;
+    let target = format!("group:{room}");
+    let key = retry::Key::of(req, state, from, target.clone(), &send)?;
     let lookup = state.store.lookup_with(room, Some(from), false, send.reply_to);
-    let found = match retry::claim_beside(state, key.as_ref(), &accepted.task_id, lookup).await? {
+    let (claimed, limited) = tokio::join!(
+        retry::claim_beside(state, key.as_ref(), &accepted.task_id, lookup),
+        state.cache.count_send(from, &target, state.limits)
+    );
+    let found = match claimed? {
         Claimed::Go(found) => found,
         Claimed::Answered(response) => return Ok(response),
     };
     let sent = async {
         let quoted = found.message.as_ref().map(|held: &Versioned| held.message.clone());
         let (room_data, sender, _) = found.member(room, from)?;
+        too_fast(limited)?;
         check_quote(send.reply_to, quoted.as_ref())?;
         accept(state, &room_data, &sender, &send, &accepted).await
     };

@@ -10,10 +10,27 @@ use store::{MessageChange, TaskEnd};
 pub enum Change {
     Message(StoredMessage),
     Edited(StoredMessage),
-    Deleted { room: u64, id: u64 },
-    Reaction { message: StoredMessage, emoji: String, user: Member, added: bool },
+    Deleted {
+        room: u64,
+        id: u64,
+    },
+    Reaction {
+        message: StoredMessage,
+        emoji: String,
+        user: Member,
+        added: bool,
+    },
     Task(TaskEnd),
-    Membership { user: u64, room: u64, joined: bool },
+    Membership {
+        user: u64,
+        room: u64,
+        joined: bool,
+    },
+    /// The user was kicked (or banned) from the room: their leave is told with the reason.
+    Kicked {
+        user: u64,
+        room: u64,
+    },
     UserDeleted(u64),
 }
 
@@ -56,6 +73,7 @@ fn change(record: &EventRecord) -> Option<Change> {
             Some(Change::Membership { user, room, joined: inserted })
         }
         Watched::User(user) if removed => Some(Change::UserDeleted(user)),
+        Watched::Kicked { user, room } if inserted => Some(Change::Kicked { user, room }),
         _ => None,
     }
 }
@@ -142,6 +160,7 @@ pub(crate) mod tests {
             record("MODIFY", keys::membership(3, 5), &[]),
             record("REMOVE", keys::membership(4, 5), &[]),
             record("REMOVE", keys::user(4), &[]),
+            record("INSERT", keys::kicked(4, 5), &[("expires_at", A::N("1".into()))]),
             record("MODIFY", keys::user(4), &[]),
             record("INSERT", keys::delivery_state(5), &[]),
             record("INSERT", keys::message(5, 10), &[("id", A::S("not a number".into()))]),
@@ -166,6 +185,7 @@ pub(crate) mod tests {
                 Change::Membership { user: 3, room: 5, joined: true },
                 Change::Membership { user: 4, room: 5, joined: false },
                 Change::UserDeleted(4),
+                Change::Kicked { user: 4, room: 5 },
             ]
         );
     }

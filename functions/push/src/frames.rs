@@ -43,7 +43,7 @@ impl Reads {
                     }
                     users.extend(task.sender);
                 }
-                Change::Membership { user, .. } | Change::UserDeleted(user) => {
+                Change::Membership { user, .. } | Change::UserDeleted(user) | Change::Kicked { user, .. } => {
                     users.insert(*user);
                 }
             }
@@ -123,8 +123,18 @@ pub fn frames(changes: &[Change], reads: &Reads) -> BTreeMap<String, (u64, Vec<S
                 }
                 continue;
             }
-            Change::Membership { user, room, joined } => {
-                let frame = json!({"type": "membership", "data": {"room": room, "joined": joined}});
+            // A kick's leave is told once, with its reason.
+            Change::Membership { user, room, joined: false }
+                if changes.contains(&Change::Kicked { user: *user, room: *room }) =>
+            {
+                continue
+            }
+            Change::Membership { user, room, .. } | Change::Kicked { user, room } => {
+                let data = match change {
+                    Change::Membership { joined, .. } => json!({"room": room, "joined": joined}),
+                    _ => json!({"room": room, "joined": false, "reason": "kicked"}),
+                };
+                let frame = json!({"type": "membership", "data": data});
                 for connection in to_user(*user) {
                     to(connection, *user, &frame);
                 }

@@ -9,7 +9,10 @@
 //! | `POST /users/` | 1 GetItem (name guard), 1 UpdateItem (id counter), 1 TransactWriteItems (6 items) |
 //! | `GET /users/{id}/` | 1 GetItem |
 //! | `PATCH`/`PUT /users/{id}/` | 1 GetItem, 1 TransactWriteItems (up to 10 items); with a `username`, 1 Query (the user's rooms) and an UpdateItem per room (their name on the member items) |
-//! | `DELETE /users/{id}/` | 1 GetItem, 1 TransactWriteItems, 2 Queries of the user's rooms, and per room left the leave's calls |
+//! | `DELETE /users/{id}/` | 1 GetItem, 1 TransactWriteItems, 2 Queries of the user's rooms, and per room left 1 GetItem (its rules) and the leave's calls |
+//! | `PUT /users/{id}/blocks/{other}/` | 1 BatchGetItem (both users), 1 PutItem |
+//! | `DELETE /users/{id}/blocks/{other}/` | 1 GetItem (the user), 1 DeleteItem |
+//! | `GET /users/{id}/blocks/` | 1 GetItem (the user), 1 Query (a page of blocks), 1 BatchGetItem (those users) |
 
 use domain::users::{self, User, UserFilter};
 use edge::auth::Auth;
@@ -30,7 +33,12 @@ edge::routes! { State;
     PATCH "/users/{id}" => update,
     PUT "/users/{id}" => replace,
     DELETE "/users/{id}" => delete,
+    GET "/users/{id}/blocks" => blocks::list,
+    PUT "/users/{id}/blocks/{other_id}" => blocks::block,
+    DELETE "/users/{id}/blocks/{other_id}" => blocks::unblock,
 }
+
+mod blocks;
 
 /// What the function builds once per cold start.
 pub struct State {
@@ -152,10 +160,11 @@ async fn change(state: &State, req: &Request, id: u64, partial: bool) -> Result<
 async fn delete(state: &State, req: &Request, params: Params) -> Result<Response<Body>, ApiError> {
     let id = own_id(state, req, &params).await?;
     let (user, _) = state.store.get_user(id).await?.ok_or_else(not_found)?;
-    let mut left = state.store.leave_all_rooms(id).await?;
+    let member = domain::model::Member::from(&user);
+    let mut left = state.store.leave_all_rooms(&member).await?;
     let deleted = state.store.delete_user_record(&user).await?;
     // A join that slipped in before the record went is undone here; after it, joins fail.
-    left.extend(state.store.leave_all_rooms(id).await?);
+    left.extend(state.store.leave_all_rooms(&member).await?);
     state.cache.invalidate_users().await;
     state.cache.invalidate_members(&left).await;
     if !deleted {
@@ -164,7 +173,7 @@ async fn delete(state: &State, req: &Request, params: Params) -> Result<Response
     Ok(no_content())
 }
 
-fn not_found() -> ApiError {
+pub(crate) fn not_found() -> ApiError {
     ApiError::NotFound("Not found.".into())
 }
 

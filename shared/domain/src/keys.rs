@@ -12,7 +12,10 @@
 //! | user filter index | `FIRST_NAME#<v>` / `LAST_NAME#<v>` / `STATUS#<v>` | `USER#<id>` [user writes] |
 //! | username guard | `USERNAME#<name>` | `USERNAME` [user create, rename, delete] |
 //! | room | `ROOM#<id>` | `META` [create, join, leave] |
-//! | member of a room | `ROOM#<id>` | `MEMBER#<user>` [join, leave, rename] |
+//! | member of a room | `ROOM#<id>` | `MEMBER#<user>` [join, leave, rename, add, kick, ban] |
+//! | user banned from a room | `ROOM#<id>` | `BAN#<user>` [ban, unban] |
+//! | user blocked by a user | `USER#<id>` | `BLOCK#<other>` [block, unblock] |
+//! | a kick, for its push (expires) | `KICKED#<user>` | `ROOM#<room>` [kick, ban] |
 //! | group room listing | `GROUPS` | `ROOM#<id>` [group room creation, deletion] |
 //! | room-name guard | `ROOMNAME#<name>` | `ROOMNAME` [group room creation, deletion] |
 //! | direct room of a pair | `DIRECT#<a>#<b>` | `DIRECT` [direct room creation, leave, re-join] |
@@ -105,6 +108,27 @@ pub fn room(id: u64) -> Key {
 }
 
 pub const MEMBER_PREFIX: &str = "MEMBER#";
+
+pub const BAN_PREFIX: &str = "BAN#";
+
+/// A user banned from a room: in the room's partition, so the room's deletion takes it along.
+pub fn ban(room: u64, user: u64) -> Key {
+    (room_pk(room), format!("{BAN_PREFIX}{}", pad(user)))
+}
+
+pub const BLOCK_PREFIX: &str = "BLOCK#";
+
+/// `user` blocks `other`: in the blocker's partition, read beside a direct send's users.
+pub fn block(user: u64, other: u64) -> Key {
+    (user_pk(user), format!("{BLOCK_PREFIX}{}", pad(other)))
+}
+
+pub const KICKED_PREFIX: &str = "KICKED#";
+
+/// A short-lived record that `user` was kicked from `room`: the push tells them why.
+pub fn kicked(user: u64, room: u64) -> Key {
+    (format!("{KICKED_PREFIX}{user}"), room_sk(room))
+}
 
 pub fn member(room: u64, user: u64) -> Key {
     (room_pk(room), format!("{MEMBER_PREFIX}{}", pad(user)))
@@ -227,6 +251,11 @@ pub enum Watched {
     },
     /// `USER#<user>` / `PROFILE`.
     User(u64),
+    /// `KICKED#<user>` / `ROOM#<room>`.
+    Kicked {
+        user: u64,
+        room: u64,
+    },
 }
 
 pub fn watched(pk: &str, sk: &str) -> Option<Watched> {
@@ -235,6 +264,9 @@ pub fn watched(pk: &str, sk: &str) -> Option<Watched> {
     }
     if pk.starts_with(TASK_PREFIX) {
         return Some(Watched::Task);
+    }
+    if let Some(user) = pk.strip_prefix(KICKED_PREFIX) {
+        return Some(Watched::Kicked { user: user.parse().ok()?, room: trailing_id(sk)? });
     }
     let user = pk.strip_prefix(USER_PREFIX).and_then(|id| id.parse().ok())?;
     match sk {
@@ -281,9 +313,17 @@ mod tests {
         assert_eq!(w(task("abc")), Some(Watched::Task));
         assert_eq!(w(membership(4, 12)), Some(Watched::Membership { user: 4, room: 12 }));
         assert_eq!(w(user(4)), Some(Watched::User(4)));
-        for other in
-            [user_listing(4), member(12, 4), delivery_state(3), late(3, 1), connection(4, "c"), presence(3)]
-        {
+        assert_eq!(w(kicked(4, 12)), Some(Watched::Kicked { user: 4, room: 12 }));
+        for other in [
+            user_listing(4),
+            member(12, 4),
+            delivery_state(3),
+            late(3, 1),
+            connection(4, "c"),
+            presence(3),
+            ban(3, 4),
+            block(4, 5),
+        ] {
             assert_eq!(w(other.clone()), None, "{other:?}");
         }
     }

@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod emoji;
 pub mod fields;
+pub mod governance;
 pub mod ids;
 pub mod job;
 pub mod keys;

@@ -2,7 +2,8 @@
 //! store read. Usernames come from the room's members (renames show everywhere); a sender who
 //! is no member now is looked up, and a deleted one keeps the name they sent under.
 
-use crate::model::{Member, Names, StoredMessage, TaskRecord};
+use crate::governance::{Governance, Visibility};
+use crate::model::{member_names, Member, Names, Room, RoomKind, StoredMessage, TaskRecord};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -25,6 +26,21 @@ pub struct View<'a> {
 pub fn room(id: u64, room_name: &str, members: &[Member]) -> Value {
     let room_member: Vec<Value> = members.iter().map(|m| json!({"username": m.username})).collect();
     json!({"id": id, "room_name": room_name, "room_member": room_member})
+}
+
+/// A room as its members see it: `{id, room_name, room_member}` with its `owner`, `admins`
+/// (`{id, username}`, the owner not repeated), `visibility` and `topic`. Direct rooms have no
+/// owner and no admins and are private.
+pub fn room_full(room: &Room, rules: &Governance, members: &[Member]) -> Value {
+    let names = member_names(members);
+    let user = |id: u64| names.get(&id).map(|username| json!({"id": id, "username": username}));
+    let mut json = self::room(room.id, &room.room_name, members);
+    json["owner"] = rules.owner.and_then(user).unwrap_or(Value::Null);
+    json["admins"] = rules.admins.iter().filter_map(|&(id, _)| user(id)).collect();
+    let visibility = if room.kind == RoomKind::Direct { Visibility::Private } else { rules.visibility };
+    json["visibility"] = json!(visibility.as_str());
+    json["topic"] = json!(rules.topic);
+    json
 }
 
 /// `{id, username}` of a message's sender.

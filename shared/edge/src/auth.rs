@@ -198,6 +198,15 @@ impl Caller {
         }
     }
 
+    /// The acting user where acting as nobody is allowed too (creating a room without
+    /// `user_id`, as the original did): none mode, the one named if any; token mode, the token's.
+    pub fn optional(self, named: Option<u64>) -> Result<Option<u64>, ApiError> {
+        match self {
+            Caller::Named => Ok(named),
+            Caller::User(user) => self.named(named).map(|_| Some(user)),
+        }
+    }
+
     /// A change to user `id` (`PATCH`, `PUT`, `DELETE /users/{id}/`): token mode, only one's own.
     pub fn may_change(self, id: u64) -> Result<(), ApiError> {
         match self {

@@ -15,6 +15,25 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 
 pub const TTL_SECONDS: u64 = 15 * 60;
+/// The window of the send limits.
+pub const SEND_WINDOW_SECONDS: u64 = 10;
+
+/// Most sends per window (API.md "Send limits"): into one room, and by one user in all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SendLimits {
+    pub per_target: u64,
+    pub per_user: u64,
+}
+
+impl SendLimits {
+    /// `SEND_LIMIT_ROOM` (default 10) and `SEND_LIMIT_USER` (default 30).
+    pub fn from_env() -> SendLimits {
+        let setting = |name: &str, default: u64| {
+            std::env::var(name).ok().and_then(|v| v.parse().ok()).filter(|&v| v > 0).unwrap_or(default)
+        };
+        SendLimits { per_target: setting("SEND_LIMIT_ROOM", 10), per_user: setting("SEND_LIMIT_USER", 30) }
+    }
+}
 /// Member lists live shortly: should an invalidation be lost to a cache outage, a stale list
 /// is gone within a minute.
 const MEMBERS_TTL_SECONDS: u64 = 60;
@@ -165,6 +184,31 @@ impl Cache {
             return;
         }
         let _: Option<()> = self.run(op, Command::Pipeline(pipe)).await;
+    }
+
+    /// Counts a send of `user` into `target` (a room, or a direct recipient) in the current
+    /// windows of [`SEND_WINDOW_SECONDS`]: one per target and one over all of the user's sends,
+    /// both keys in the user's slot, one round trip. `Some(seconds)` until the window that is
+    /// over its limit ends; `None` within both limits, or without a cache: sends are then not
+    /// limited (the failure is logged), API Gateway's throttling still holds.
+    pub async fn count_send(&self, user: u64, target: &str, limits: SendLimits) -> Option<u64> {
+        if !self.enabled() {
+            return None;
+        }
+        let keys = [
+            format!("{}:sends:{{{user}}}:{target}", self.prefix),
+            format!("{}:sends:{{{user}}}:all", self.prefix),
+        ];
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for key in &keys {
+            pipe.cmd("SET").arg(key).arg(0).arg("EX").arg(SEND_WINDOW_SECONDS).arg("NX").ignore();
+            pipe.cmd("INCR").arg(key).cmd("TTL").arg(key);
+        }
+        let (to_target, target_ttl, all, all_ttl): (u64, i64, u64, i64) =
+            self.run("count send", Command::Pipeline(pipe)).await?;
+        let over = |count: u64, limit: u64, ttl: i64| (count > limit).then_some(ttl.max(1) as u64);
+        over(to_target, limits.per_target, target_ttl).max(over(all, limits.per_user, all_ttl))
     }
 
     /// Marks users as added to a room, waking their long polls to look at their rooms again.

@@ -10,25 +10,30 @@ use crate::items::{decode_state, member_writes, DirectGuard, UserRecord};
 use crate::txn::{Outcome, Txn, NEW};
 use crate::{Backoff, Created, DirectLookup, DirectRoom, JoinOutcome, Store, StoreError};
 use domain::clock;
+use domain::governance::{Governance, Visibility};
 use domain::keys;
 use domain::model::{direct_room_name, Position, Room, RoomKind};
 use domain::users::User;
 
+/// A direct room has no owner and no admins, and only its pair sees it.
+const DIRECT: Governance =
+    Governance { owner: None, admins: Vec::new(), visibility: Visibility::Private, topic: String::new() };
+
 impl Store {
-    /// Both users and the pair's guard. One BatchGetItem.
+    /// Both users, the pair's guard and whether `to` blocks `from`. One BatchGetItem.
     pub async fn direct_lookup(&self, from: u64, to: u64) -> Result<DirectLookup, StoreError> {
         let items = self
             .get_many(
                 "BatchGetItem direct",
-                vec![keys::user(from), keys::user(to), keys::direct_pair(from, to)],
+                vec![keys::user(from), keys::user(to), keys::direct_pair(from, to), keys::block(to, from)],
             )
             .await?;
-        let mut found = DirectLookup { users: Vec::new(), guard: None };
+        let mut found = DirectLookup { users: Vec::new(), guard: None, blocked: false };
         for item in items {
-            if sk_of(&item) == "DIRECT" {
-                found.guard = Some(decode("direct guard", item)?);
-            } else {
-                found.users.push(decode::<UserRecord>("user record", item)?.user);
+            match sk_of(&item) {
+                "DIRECT" => found.guard = Some(decode("direct guard", item)?),
+                sk if sk.starts_with(keys::BLOCK_PREFIX) => found.blocked = true,
+                _ => found.users.push(decode::<UserRecord>("user record", item)?.user),
             }
         }
         Ok(found)
@@ -59,7 +64,8 @@ impl Store {
                         let mut gone = false;
                         for user in [a, b].into_iter().filter(|u| g.missing().contains(&u.id)) {
                             match self.join(&room, &user.into(), state.position()).await? {
-                                JoinOutcome::Joined | JoinOutcome::AlreadyMember => {}
+                                // Direct rooms have no bans.
+                                JoinOutcome::Joined | JoinOutcome::AlreadyMember | JoinOutcome::Banned => {}
                                 JoinOutcome::RoomGone | JoinOutcome::RoomFull => gone = true,
                                 JoinOutcome::UserGone => return Ok(None),
                             }
@@ -113,7 +119,7 @@ impl Store {
                 hi_member: true,
             };
             let guard = txn.put(encode(&item), Some(NEW), &[]);
-            let meta = self.room_writes(&mut txn, &room, users.len() as u64);
+            let meta = self.room_writes(&mut txn, &room, users.len() as u64, &DIRECT);
             for &user in &users {
                 member_writes(&mut txn, &room, &user.into(), Position::default());
             }

@@ -7,6 +7,8 @@
 use crate::item::{decode, encode, Attrs};
 use crate::txn::{Slot, Txn, EXISTS, NEW};
 use crate::{MessageChange, StoreError};
+use domain::clock;
+use domain::governance::{Governance, Visibility};
 use domain::keys;
 use domain::model::{DeliveryState, Member, Membership, Position, Room, RoomKind, StoredMessage};
 use domain::users::User;
@@ -22,10 +24,21 @@ pub(crate) struct RoomItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pair: Option<(u64, u64)>,
     pub member_count: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<u64>,
+    /// Admins as a string set of `<microsecond they became one>:<user id>` (padded, so the
+    /// set's order is theirs): added and taken out by value, no read-modify-write. Never
+    /// written empty (DynamoDB has no empty sets).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub admins: Vec<String>,
+    #[serde(default)]
+    pub visibility: Visibility,
+    #[serde(default)]
+    pub topic: String,
 }
 
 impl RoomItem {
-    pub fn new(room: &Room, member_count: u64) -> RoomItem {
+    pub fn new(room: &Room, member_count: u64, rules: &Governance) -> RoomItem {
         let (pk, sk) = keys::room(room.id);
         RoomItem {
             pk,
@@ -35,12 +48,34 @@ impl RoomItem {
             kind: room.kind,
             pair: room.pair,
             member_count,
+            owner: rules.owner,
+            admins: rules.admins.iter().map(|&(u, since)| admin_entry(u, since)).collect(),
+            visibility: rules.visibility,
+            topic: rules.topic.clone(),
         }
     }
 
     pub fn room(&self) -> Room {
         Room { id: self.id, room_name: self.room_name.clone(), kind: self.kind, pair: self.pair }
     }
+
+    pub fn governance(&self) -> Governance {
+        let mut admins: Vec<(u64, u64)> = self
+            .admins
+            .iter()
+            .filter_map(|entry| {
+                let (since, user) = entry.split_once(':')?;
+                Some((user.parse().ok()?, since.parse().ok()?))
+            })
+            .collect();
+        admins.sort_by_key(|&(u, since)| (since, u));
+        Governance { owner: self.owner, admins, visibility: self.visibility, topic: self.topic.clone() }
+    }
+}
+
+/// An admin's entry in a room's `admins` set.
+pub(crate) fn admin_entry(user: u64, since: u64) -> String {
+    format!("{since:016}:{user}")
 }
 
 #[derive(Serialize, Deserialize)]
@@ -49,6 +84,10 @@ pub(crate) struct MemberItem {
     sk: String,
     pub user_id: u64,
     pub username: String,
+    /// The microsecond they joined (0 for members from before it was kept): who owns the
+    /// room next when its owner leaves and it has no admin.
+    #[serde(default)]
+    pub joined_at: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -84,7 +123,13 @@ impl MembershipItem {
 pub(crate) fn member_writes(txn: &mut Txn, room: &Room, user: &Member, position: Position) -> (Slot, Slot) {
     let (pk, sk) = keys::member(room.id, user.id);
     let member = txn.put(
-        encode(&MemberItem { pk, sk, user_id: user.id, username: user.username.clone() }),
+        encode(&MemberItem {
+            pk,
+            sk,
+            user_id: user.id,
+            username: user.username.clone(),
+            joined_at: clock::accepted_now().0,
+        }),
         Some(NEW),
         &[],
     );
@@ -175,6 +220,14 @@ pub(crate) fn initial_state(room: u64) -> Attrs {
 pub(crate) fn decode_state(item: Attrs) -> Result<DeliveryState, StoreError> {
     let state: DeliveryStateItem = decode("delivery state", item)?;
     Ok(DeliveryState { room: state.room, top: state.top, late: state.late })
+}
+
+/// A username's guard: the user who holds it.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct UsernameGuard {
+    pub pk: String,
+    pub sk: String,
+    pub user_id: u64,
 }
 
 /// A user's record: the public user and the password hash.

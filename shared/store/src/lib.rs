@@ -9,6 +9,7 @@ mod connections;
 mod delivery;
 mod direct;
 mod error;
+mod governance;
 mod idempotency;
 mod item;
 mod items;
@@ -26,6 +27,7 @@ mod users;
 
 pub use connections::CONNECTION_TTL_SECONDS;
 pub use error::StoreError;
+pub use governance::{Removal, RoomLook, Target, Updated};
 pub use idempotency::KEY_TTL_SECONDS;
 pub use lifecycle::message_from_stream;
 pub use logins::MAX_LOGIN_FAILURES;

@@ -12,9 +12,10 @@ use crate::items::{
 };
 use crate::ops::Range;
 use crate::txn::{Outcome, Txn, EXISTS};
-use crate::{JoinOutcome, LeaveOutcome, Lookup, Store, StoreError, Versioned};
+use crate::{JoinOutcome, LeaveOutcome, Lookup, Removal, Store, StoreError, Versioned};
+use domain::governance::Governance;
 use domain::keys;
-use domain::model::{member_names, Member, Membership, Names, Position, Room};
+use domain::model::{member_names, Member, Membership, Names, Position, Room, RoomKind};
 use domain::page::PageRequest;
 use domain::users::User;
 use std::collections::HashMap;
@@ -43,14 +44,22 @@ impl Store {
             wanted.extend([keys::user(user), keys::membership(user, room)]);
         }
         wanted.extend(message.map(|id| keys::message(room, id)));
-        let mut found =
-            Lookup { room: None, member_count: 0, user: None, membership: None, state: None, message: None };
+        let mut found = Lookup {
+            room: None,
+            member_count: 0,
+            rules: Governance::default(),
+            user: None,
+            membership: None,
+            state: None,
+            message: None,
+        };
         for item in self.get_many("BatchGetItem room and user", wanted).await? {
             let sk = sk_of(&item).to_string();
             match sk.as_str() {
                 "META" => {
                     let meta: RoomItem = decode("room", item)?;
                     found.member_count = meta.member_count;
+                    found.rules = meta.governance();
                     found.room = Some(meta.room());
                 }
                 "STATE" => found.state = Some(decode_state(item)?),
@@ -129,16 +138,25 @@ impl Store {
     pub async fn join(&self, room: &Room, user: &Member, from: Position) -> Result<JoinOutcome, StoreError> {
         let mut txn = Txn::new(self);
         let max = self.max_room_members;
+        let group = room.kind == RoomKind::Group;
+        // A group room's first member owns it when nobody does (one created without members).
+        let update = if group {
+            "ADD member_count :one SET #owner = if_not_exists(#owner, :user)"
+        } else {
+            "ADD member_count :one"
+        };
+        let values = [(":one", n(1)), (":max", n(max)), (":user", n(user.id))];
         let meta = txn.update(
             keys::room(room.id),
-            "ADD member_count :one",
+            update,
             Some("attribute_exists(pk) AND member_count < :max"),
-            &[(":one", n(1)), (":max", n(max))],
+            &values[..if group { 3 } else { 2 }],
         );
         let (member, exists) = member_writes(&mut txn, room, user, from);
         if let Some(pair) = room.pair {
             member_flag(&mut txn, pair, user.id, true);
         }
+        let banned = group.then(|| txn.check(keys::ban(room.id, user.id), "attribute_not_exists(pk)", &[]));
         let outcome = self.transact("TransactWriteItems join", txn).await?;
         Ok(match outcome {
             Outcome::Done => JoinOutcome::Joined,
@@ -146,40 +164,56 @@ impl Store {
             _ if outcome.failed(meta) => JoinOutcome::RoomFull,
             _ if outcome.failed(member) => JoinOutcome::AlreadyMember,
             _ if outcome.failed(exists) => JoinOutcome::UserGone,
+            _ if banned.is_some_and(|b| outcome.failed(b)) => JoinOutcome::Banned,
             Outcome::Cancelled(reasons) => {
                 return Err(StoreError::unavailable("TransactWriteItems join", reasons))
             }
         })
     }
 
-    /// Removes a user from a room: one TransactWriteItems, then, if that was the last member,
-    /// the room itself.
-    pub async fn leave(&self, room: &Room, user: u64) -> Result<LeaveOutcome, StoreError> {
-        let mut txn = Txn::new(self);
-        let meta =
-            txn.update(keys::room(room.id), "ADD member_count :minus", Some(EXISTS), &[(":minus", n(-1))]);
-        txn.delete(keys::member(room.id, user), Some(EXISTS), &[]);
-        txn.delete(keys::membership(user, room.id), None, &[]);
-        if let Some(pair) = room.pair {
-            member_flag(&mut txn, pair, user, false);
-        }
-        let outcome = self.transact("TransactWriteItems leave", txn).await?;
-        match outcome {
-            Outcome::Done => {}
-            _ if outcome.failed(meta) => return Ok(LeaveOutcome::RoomGone),
-            Outcome::Cancelled(_) => return Ok(LeaveOutcome::NotMember),
+    /// Removes a user from a room (`rules` as read, for its admins and owner): one
+    /// TransactWriteItems (`governance::remove_member`), then, if that was the last member, the
+    /// room itself.
+    pub async fn leave(
+        &self,
+        room: &Room,
+        rules: &Governance,
+        user: &Member,
+    ) -> Result<LeaveOutcome, StoreError> {
+        if !self.remove_member(room, rules, user, Removal::Left).await? {
+            return Ok(match self.room_rules(room.id).await? {
+                None => LeaveOutcome::RoomGone,
+                Some(_) => LeaveOutcome::NotMember,
+            });
         }
         self.delete_room_if_empty(room).await?;
         Ok(LeaveOutcome::Left)
     }
 
+    /// A room and its rules. One GetItem.
+    pub async fn room_rules(&self, room: u64) -> Result<Option<(Room, Governance)>, StoreError> {
+        let item = self.get("GetItem room", keys::room(room)).await?;
+        Ok(item.map(|i| decode::<RoomItem>("room", i)).transpose()?.map(|r| (r.room(), r.governance())))
+    }
+
+    /// Rooms and their rules by id, in the order asked (those that are gone left out). One
+    /// BatchGetItem per 100.
+    pub async fn rooms_rules(&self, ids: &[u64]) -> Result<Vec<(Room, Governance)>, StoreError> {
+        let items =
+            self.get_many("BatchGetItem rooms", ids.iter().map(|&id| keys::room(id)).collect()).await?;
+        let mut found: Vec<RoomItem> = decode_all("room", items)?;
+        found.sort_by_key(|r| ids.iter().position(|&id| id == r.id));
+        Ok(found.iter().map(|r| (r.room(), r.governance())).collect())
+    }
+
     /// Ends every membership of a user (rooms left empty are deleted); returns the rooms left.
-    /// Used when a user is deleted.
-    pub async fn leave_all_rooms(&self, user: u64) -> Result<Vec<u64>, StoreError> {
+    /// Used when a user is deleted: per room 1 GetItem (its rules) and a leave.
+    pub async fn leave_all_rooms(&self, user: &Member) -> Result<Vec<u64>, StoreError> {
         let mut left = Vec::new();
-        for membership in self.memberships(user).await? {
-            self.leave(&membership.room, user).await?;
-            left.push(membership.room.id);
+        for membership in self.memberships(user.id).await? {
+            let Some((room, rules)) = self.room_rules(membership.room.id).await? else { continue };
+            self.leave(&room, &rules, user).await?;
+            left.push(room.id);
         }
         Ok(left)
     }

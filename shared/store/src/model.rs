@@ -4,6 +4,7 @@
 
 use crate::items::DirectGuard;
 use crate::StoreError;
+use domain::governance::Governance;
 use domain::model::{DeliveryState, Position, Room, StoredMessage, TaskRecord};
 use domain::users::User;
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,8 @@ use serde::{Deserialize, Serialize};
 pub struct Lookup {
     pub room: Option<Room>,
     pub member_count: u64,
+    /// The room's owner, admins, visibility and topic (defaults without a room).
+    pub rules: Governance,
     pub user: Option<User>,
     /// The user's read position, when they are a member.
     pub membership: Option<Position>,
@@ -42,6 +45,8 @@ impl Lookup {
 
 pub enum JoinOutcome {
     Joined,
+    /// Barred from the room (`governance`).
+    Banned,
     AlreadyMember,
     RoomGone,
     RoomFull,
@@ -65,6 +70,8 @@ pub enum Created {
 /// The users of a direct send, and their room when there is one.
 pub struct DirectLookup {
     pub users: Vec<User>,
+    /// The recipient blocks the sender.
+    pub blocked: bool,
     pub(crate) guard: Option<DirectGuard>,
 }
 

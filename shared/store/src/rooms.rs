@@ -8,6 +8,7 @@ use crate::items::{initial_state, member_writes, RoomItem};
 use crate::ops::Range;
 use crate::txn::{pack, Outcome, Slot, Txn, NEW};
 use crate::{Created, Store, StoreError};
+use domain::governance::{Governance, Visibility};
 use domain::keys;
 use domain::model::{Member, Position, Room, RoomKind};
 use domain::page::PageRequest;
@@ -22,10 +23,16 @@ struct GroupEntry {
 }
 
 #[derive(Serialize, Deserialize)]
-struct NameGuard {
-    pk: String,
-    sk: String,
-    room_id: u64,
+pub(crate) struct NameGuard {
+    pub pk: String,
+    pub sk: String,
+    pub room_id: u64,
+}
+
+/// A public group room's entry in the listing.
+pub(crate) fn group_entry(id: u64, name: &str) -> crate::item::Attrs {
+    let (pk, sk) = keys::group_listing(id);
+    encode(&GroupEntry { pk, sk, id, room_name: name.to_string() })
 }
 
 /// Users a create puts into the room's first transaction (3 writes each beside 4 of the room).
@@ -61,17 +68,28 @@ impl Store {
 
     /// The writes that create a room with `members`: its `META` (the returned slot, which fails
     /// when another room took the id) and its delivery state; each member's items come after.
-    pub(crate) fn room_writes(&self, txn: &mut Txn, room: &Room, member_count: u64) -> Slot {
-        let meta = txn.put(encode(&RoomItem::new(room, member_count)), Some(NEW), &[]);
+    pub(crate) fn room_writes(
+        &self,
+        txn: &mut Txn,
+        room: &Room,
+        member_count: u64,
+        rules: &Governance,
+    ) -> Slot {
+        let meta = txn.put(encode(&RoomItem::new(room, member_count, rules)), Some(NEW), &[]);
         txn.put(initial_state(room.id), None, &[]);
         meta
     }
 
-    /// Creates a group room with its members (users that existed a moment ago). One UpdateItem
-    /// (room counter) and one TransactWriteItems of 4 + 3 per member items (name guard, room,
-    /// listing, delivery state; member, member's room, user check); members beyond the first 32
+    /// Creates a group room with its members (users that existed a moment ago) and `rules`
+    /// (its owner among them). One UpdateItem (room counter) and one TransactWriteItems of 4 +
+    /// 3 per member items (name guard, room, listing unless private, delivery state; member, member's room, user check); members beyond the first 32
     /// in further transactions of 33. A listed user deleted meanwhile undoes the room.
-    pub async fn create_group_room(&self, name: &str, members: &[Member]) -> Result<Created, StoreError> {
+    pub async fn create_group_room(
+        &self,
+        name: &str,
+        members: &[Member],
+        rules: &Governance,
+    ) -> Result<Created, StoreError> {
         let id = self.next("UpdateItem room counter", keys::counter("room")).await?;
         let room = Room { id, room_name: name.to_string(), kind: RoomKind::Group, pair: None };
         let (first, rest) = members.split_at(members.len().min(MAX_INITIAL_MEMBERS));
@@ -79,9 +97,10 @@ impl Store {
         let (guard_pk, guard_sk) = keys::room_name(name);
         let guard =
             txn.put(encode(&NameGuard { pk: guard_pk, sk: guard_sk, room_id: room.id }), Some(NEW), &[]);
-        self.room_writes(&mut txn, &room, members.len() as u64);
-        let (pk, sk) = keys::group_listing(room.id);
-        txn.put(encode(&GroupEntry { pk, sk, id: room.id, room_name: name.to_string() }), None, &[]);
+        self.room_writes(&mut txn, &room, members.len() as u64, rules);
+        if rules.visibility == Visibility::Public {
+            txn.put(group_entry(room.id, name), None, &[]);
+        }
         for user in first {
             member_writes(&mut txn, &room, user, Position::default());
         }

@@ -4,7 +4,7 @@
 //! consistent data without a secondary index.
 
 use crate::item::{decode, decode_all, encode, s, Attrs};
-use crate::items::UserRecord;
+use crate::items::{UserRecord, UsernameGuard};
 use crate::ops::Range;
 use crate::txn::{Outcome, Txn, EXISTS, NEW};
 use crate::{Store, StoreError, UserPage, UserWriteError};
@@ -20,13 +20,6 @@ struct UserEntry {
     pk: String,
     sk: String,
     user: User,
-}
-
-#[derive(Serialize, Deserialize)]
-struct UsernameGuard {
-    pk: String,
-    sk: String,
-    user_id: u64,
 }
 
 /// The index partition that serves a filter, the most selective first; the listing when no
