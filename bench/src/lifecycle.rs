@@ -2,7 +2,7 @@
 //! "Message lifecycle"), beside the routes they are held against in the same run: an edit, a
 //! delete and a reaction against `GET /chat/task_state/{id}`; a history page of 50 messages
 //! carrying reactions and replies against a plain one; a send with an `Idempotency-Key`
-//! against one without. Per row: p50 from one client and from 16, p99, DynamoDB calls per
+//! against one without; and the governance routes of rooms with owners. Per row: p50 from one client and from 16, p99, DynamoDB calls per
 //! request by operation, and the read and write units per request (counted by the proxy from
 //! item sizes, one client's requests).
 
@@ -29,6 +29,8 @@ struct Fixture {
     plain_room: u64,
     decorated_room: u64,
     task: String,
+    /// Per client, a room it owns and a user it adds and kicks, bans and unbans there.
+    owned: Vec<(u64, u64, String)>,
 }
 
 /// Sends `texts` as `from` into `room` (at most 16 at once), waits for every delivery and
@@ -104,7 +106,14 @@ async fn fixture(api: &Api) -> Fixture {
         .unwrap()
         .to_string();
     api.finished(&task).await;
-    Fixture { users, room, edits, reacts, deletes, shared, plain_room, decorated_room, task }
+    let mut owned = Vec::new();
+    for &owner in &users {
+        let (guest, name) = new_user(api).await;
+        let body = json!({"room_name": format!("owned {owner}"), "topic": "bench"});
+        let room = api.expect("POST", &format!("/chat/chatroom/?user_id={owner}"), Some(body), 201).await;
+        owned.push((room["data"]["id"].as_u64().unwrap(), guest, name));
+    }
+    Fixture { users, room, edits, reacts, deletes, shared, plain_room, decorated_room, task, owned }
 }
 
 /// Request `i` of client `c` of a row.
@@ -164,11 +173,33 @@ async fn request(api: &Api, fx: &Fixture, row: &str, c: usize, i: usize) {
                 .expect("the API answers");
             assert_eq!(res.status().as_u16(), 202);
         }
+        "POST /chat/user/{id}/" => {
+            let body = json!({"from": user, "text": format!("dm {c} {i}")});
+            let to = fx.users[(c + 1) % fx.users.len()];
+            api.expect("POST", &format!("/chat/user/{to}/"), Some(body), 202).await;
+        }
+        "PATCH /chat/chatroom/{id}/ (topic)" => {
+            let path = format!("/chat/chatroom/{}/?user_id={user}", fx.owned[c].0);
+            api.expect("PATCH", &path, Some(json!({"topic": format!("topic {i}")})), 200).await;
+        }
+        "POST + DELETE /chat/chatroom/{id}/members/ (add, kick)" => {
+            let (room, guest, name) = &fx.owned[c];
+            let add = format!("/chat/chatroom/{room}/members/?user_id={user}");
+            api.expect("POST", &add, Some(json!({"username": name})), 201).await;
+            let kick = format!("/chat/chatroom/{room}/members/{guest}/?user_id={user}");
+            api.expect("DELETE", &kick, None, 204).await;
+        }
+        "PUT + DELETE /chat/chatroom/{id}/bans/{user_id}/" => {
+            let (room, guest, _) = &fx.owned[c];
+            let path = format!("/chat/chatroom/{room}/bans/{guest}/?user_id={user}");
+            api.expect("PUT", &path, None, 200).await;
+            api.expect("DELETE", &path, None, 204).await;
+        }
         other => unreachable!("{other}"),
     }
 }
 
-const ROWS: [(&str, &str); 10] = [
+const ROWS: [(&str, &str); 14] = [
     ("GET /chat/task_state/{id}", "tasks"),
     ("PATCH /chat/messages/{room}/{id}/ (edit)", "messages"),
     ("PUT .../reactions/{emoji}/", "messages"),
@@ -179,6 +210,10 @@ const ROWS: [(&str, &str); 10] = [
     ("GET /chat/messages/{id}/ (50 with reactions and replies)", "messages"),
     ("POST /chat/group/{id}/", "messages"),
     ("POST /chat/group/{id}/ with an Idempotency-Key", "messages"),
+    ("POST /chat/user/{id}/", "messages"),
+    ("PATCH /chat/chatroom/{id}/ (topic)", "chatrooms"),
+    ("POST + DELETE /chat/chatroom/{id}/members/ (add, kick)", "chatrooms"),
+    ("PUT + DELETE /chat/chatroom/{id}/bans/{user_id}/", "chatrooms"),
 ];
 
 /// The spare client's requests of a row, one at a time: latency, DynamoDB calls by operation

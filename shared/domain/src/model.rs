@@ -101,9 +101,33 @@ pub struct StoredMessage {
     /// The id of the message of the same room this one replies to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<u64>,
-    /// In the order each emoji was first used; none without users.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// In the order each emoji was first used; none without users. Kept as one JSON text
+    /// ([`reactions_text`]): a page of 50 messages with reactions then reads as 50 strings,
+    /// not thousands of nested list elements to encode and decode.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "reactions_text")]
     pub reactions: Vec<Reaction>,
+}
+
+/// Reactions as one JSON text, `[["👍",[1,2]],["🎉",[3]]]`, wherever a message is stored.
+pub mod reactions_text {
+    use super::Reaction;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn text(reactions: &[Reaction]) -> String {
+        let pairs: Vec<(&str, &[u64])> =
+            reactions.iter().map(|r| (r.emoji.as_str(), r.users.as_slice())).collect();
+        serde_json::to_string(&pairs).expect("reactions serialize")
+    }
+
+    pub fn serialize<S: Serializer>(reactions: &[Reaction], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&text(reactions))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Reaction>, D::Error> {
+        let text = String::deserialize(d)?;
+        let pairs: Vec<(String, Vec<u64>)> = serde_json::from_str(&text).map_err(serde::de::Error::custom)?;
+        Ok(pairs.into_iter().map(|(emoji, users)| Reaction { emoji, users }).collect())
+    }
 }
 
 /// One emoji on a message and who reacted with it, in the order they did.
@@ -177,5 +201,8 @@ mod tests {
         }
         assert_eq!(m.reacted(":one_more:", 1, true), Err(TooManyEmoji));
         assert!(m.reacted("👍", 3, true).unwrap().is_some(), "an emoji in use still takes users");
+        let stored = serde_json::to_value(&m).unwrap();
+        assert!(stored["reactions"].is_string(), "{stored}");
+        assert_eq!(serde_json::from_value::<StoredMessage>(stored).unwrap(), m);
     }
 }

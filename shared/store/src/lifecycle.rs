@@ -15,7 +15,7 @@ use crate::items::MessageItem;
 use crate::{Edited, MessageChange, Reacted, Store, StoreError, Versioned};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use domain::keys;
-use domain::model::{Member, StoredMessage};
+use domain::model::{reactions_text, Member, StoredMessage};
 
 /// A message that is still there and not deleted.
 const LIVE: &str = "attribute_exists(pk) AND (attribute_not_exists(#deleted) OR #deleted = :no)";
@@ -117,7 +117,7 @@ impl Store {
                 Ok(Some(reactions)) => reactions,
             };
             let mut values = vec![
-                (":reactions", encode_value(&reactions)),
+                (":reactions", s(reactions_text::text(&reactions))),
                 (":next", n(now.version + 1)),
                 (":change", encode_value(&change)),
                 no(),
