@@ -20,7 +20,8 @@ use domain::model::{reactions_text, Member, StoredMessage};
 /// A message that is still there and not deleted.
 const LIVE: &str = "attribute_exists(pk) AND (attribute_not_exists(#deleted) OR #deleted = :no)";
 
-/// Reaction writes one request tries: each lost race means another reaction was written.
+/// Reaction writes one request tries: each lost race means another reaction was written, so
+/// the message as a whole progresses; one request may still lose many races in a storm.
 const REACTION_ATTEMPTS: usize = 50;
 
 fn no() -> (&'static str, AttributeValue) {
@@ -30,6 +31,15 @@ fn no() -> (&'static str, AttributeValue) {
 fn decode_held(item: Attrs) -> Result<Versioned, StoreError> {
     let held: MessageItem = decode("message", item)?;
     Ok(Versioned { message: held.message, version: held.rv })
+}
+
+/// After a lost race, a random pause of up to 2 ms per attempt so far, so that writers to one
+/// message spread out instead of colliding again.
+async fn jitter(attempt: usize) {
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+    let micros = u64::from(nanos) % (2_000 * attempt as u64);
+    tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
 }
 
 /// A message item from the table's stream (the `push` function's input), with its change.
@@ -107,7 +117,10 @@ impl Store {
         };
         let key = keys::message(held.message.room, held.message.id);
         let mut now = held;
-        for _ in 0..REACTION_ATTEMPTS {
+        for attempt in 0..REACTION_ATTEMPTS {
+            if attempt > 0 {
+                jitter(attempt).await;
+            }
             if now.message.deleted {
                 return Ok(Reacted::Deleted);
             }
