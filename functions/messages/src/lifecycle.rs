@@ -12,6 +12,7 @@ use domain::governance::Governance;
 use domain::model::{Member, Names};
 use domain::render::{self, Quoted, View};
 use domain::users::User;
+use edge::auth::Caller;
 use edge::http::{self, envelope, json_object, no_content};
 use edge::routes::Params;
 use edge::ApiError;
@@ -24,8 +25,8 @@ async fn member_message(
     state: &State,
     req: &Request,
     params: &Params,
+    caller: Caller,
 ) -> Result<(User, Versioned, Governance), ApiError> {
-    let caller = state.auth.caller(req, &state.store).await?;
     let room = params.id(0, "Chat room id")?;
     let id = params.id(1, "Message id")?;
     let user = caller.acting(http::optional_user_id(req)?, http::missing_user_id)?;
@@ -43,8 +44,10 @@ fn deleted(id: u64) -> ApiError {
 
 /// `PATCH /chat/messages/{room}/{id}/`: its author, while a member, gives it a new text.
 pub async fn edit(state: &State, req: &Request, params: Params) -> Result<Response<Body>, ApiError> {
+    // The token first (401), then the body (400), then the reads.
+    let caller = state.auth.caller(req, &state.store).await?;
     let text = parse_text(&json_object(req)?)?;
-    let (user, held, _) = member_message(state, req, &params).await?;
+    let (user, held, _) = member_message(state, req, &params, caller).await?;
     let m = held.message;
     if m.deleted {
         return Err(deleted(m.id));
@@ -71,7 +74,8 @@ pub async fn edit(state: &State, req: &Request, params: Params) -> Result<Respon
 /// `DELETE /chat/messages/{room}/{id}/`: its author, or an admin of the room, turns it into a
 /// tombstone. Again: 204.
 pub async fn delete(state: &State, req: &Request, params: Params) -> Result<Response<Body>, ApiError> {
-    let (user, held, rules) = member_message(state, req, &params).await?;
+    let caller = state.auth.caller(req, &state.store).await?;
+    let (user, held, rules) = member_message(state, req, &params, caller).await?;
     let m = held.message;
     if m.from_id != user.id && !rules.is_admin(user.id) {
         return Err(ApiError::Forbidden(
@@ -120,12 +124,13 @@ async fn reaction(
     req: &Request,
     params: &Params,
 ) -> Result<(String, User, Versioned), ApiError> {
+    let caller = state.auth.caller(req, &state.store).await?;
     let emoji = params.decoded(2, "The emoji")?;
     if !emoji::is_reaction(&emoji) {
         return Err(ApiError::BadRequest(
             "The emoji must be one emoji or a short name such as :thumbsup: (a-z, 0-9, _, + and -).".into(),
         ));
     }
-    let (user, held, _) = member_message(state, req, params).await?;
+    let (user, held, _) = member_message(state, req, params, caller).await?;
     Ok((emoji, user, held))
 }
