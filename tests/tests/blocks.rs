@@ -18,8 +18,15 @@ async fn a_blocked_user_s_direct_messages_are_refused_at_once_and_store_nothing(
     assert_error(&refused, 403);
     let rooms = get(&format!("/chat/chatroom/?user_id={b}")).await;
     assert_eq!(rooms.json["data"], json!([]), "no direct room was opened");
+    // Nor through the pair's room by its id, once it exists.
+    let room = finished(&send_direct(a, b, "opening").await).await["result"]["room"]["id"].as_u64().unwrap();
+    assert_error(&post(&format!("/chat/group/{room}/"), json!({"from": b, "text": "sneaky"})).await, 403);
     // The blocker may still write; the list shows the block; lifting it lets b write again.
     assert_eq!(post(&format!("/chat/user/{b}/"), json!({"from": a, "text": "one way"})).await.status(), 202);
+    assert_eq!(
+        post(&format!("/chat/group/{room}/"), json!({"from": a, "text": "and back"})).await.status(),
+        202
+    );
     let list = get(&format!("/users/{a}/blocks/")).await;
     assert_eq!(list.json.as_array().map(|l| l.len()), Some(1), "{}", list.text);
     assert_eq!(list.json[0]["id"], b);

@@ -7,7 +7,8 @@ error shown in its dialog; then the fall back to long polling while the WebSocke
 and the way back; the phone layout (360-430 px: the room list, then the conversation alone with
 a back button, nothing scrolling sideways, a tap shows a message's actions); none mode's user
 picker and token mode's sign-in. Replies, edits, deletions, reactions and retry-safe sends are
-lifecycle.py's.
+lifecycle.py's; private rooms, invitations, roles, kicks, bans, blocks and the send limit
+owners.py's.
 axe-core audits the welcome page, a conversation (light and dark) and each dialog: no violation
 of impact serious or critical. Run by scripts/test (needs API_URL, TOKEN_API_URL, RUN (the
 stack's folder, whose start-gateway restarts the local WebSocket API), AXE_JS and WEB_SHOTS, the
@@ -32,6 +33,7 @@ from browser import (API, active_id, audit, browser, browsers, by_id, create_roo
                      open_dialog, room_button, room_id_of, room_labels, send_as, shot, sign_up, transport_is,
                      unique, user_id, wait, SHOTS)
 from lifecycle import lifecycle
+from owners import owners, token_owner, token_send_limit
 
 TOKEN_API = os.environ["TOKEN_API_URL"]
 RUN = os.environ["RUN"]
@@ -287,13 +289,15 @@ def token_mode():
     transport_is(signer, live=True)
     tok_room = unique("tokroom")
     create_room(signer, tok_room)
+    token_owner(signer)
     fill(signer, "send-text", "sent with a token", enter=True)
     message_shown(signer, "sent with a token")
+    token_send_limit(signer, name, tok_room)
 
 
 def main():
     os.makedirs(SHOTS, exist_ok=True)
-    steps = [conversation, lifecycle, fallback_to_polling, phone_layout, pick_a_user, token_mode]
+    steps = [conversation, lifecycle, owners, fallback_to_polling, phone_layout, pick_a_user, token_mode]
     try:
         for step in steps:
             step()

@@ -103,11 +103,17 @@ def in_view(driver, li):
 
 
 def tombstone(driver, message_id, seconds=5):
-    wait(driver, seconds).until(lambda d: d.find_elements(
-        By.CSS_SELECTOR, f"#messages li.msg.deleted[data-id='{message_id}'] .tombstone"))
-    li = by_message_id(driver, message_id)
-    assert li.find_element(By.CSS_SELECTOR, ".tombstone").text == "message deleted"
-    assert not li.find_elements(By.CSS_SELECTOR, ".text, .reactions, .tools"), "a tombstone has no text, chips or actions"
+    # Read at once: a pushed deletion may paint the item again between two WebDriver calls.
+    def seen(d):
+        return d.execute_script("""
+            const li = document.querySelector(`#messages li.msg.deleted[data-id="${arguments[0]}"]`);
+            const mark = li && li.querySelector('.tombstone');
+            return mark ? [mark.textContent, li.querySelectorAll('.text, .reactions, .tools').length] : null;""",
+            str(message_id))
+    wait(driver, seconds).until(seen)
+    text, others = seen(driver)
+    assert text == "message deleted", text
+    assert others == 0, "a tombstone has no text, chips or actions"
 
 
 def reopen(driver, room, xpath):

@@ -182,6 +182,14 @@ pub async fn group(state: &State, req: &Request, params: Params) -> Result<Respo
         let (room_data, sender, _) = found.member(room, from)?;
         too_fast(limited)?;
         check_quote(send.reply_to, quoted.as_ref())?;
+        // Into a direct room by its id: the other's block holds here too (1 GetItem more).
+        if let Some(other) = room_data.pair.map(|(lo, hi)| if lo == from { hi } else { lo }) {
+            if other != from && state.store.blocks(other, from).await? {
+                return Err(ApiError::Forbidden(
+                    "The other member of this direct room does not accept messages from you.".into(),
+                ));
+            }
+        }
         accept(state, &room_data, &sender, &send, &accepted).await
     };
     retry::released_on_error(state, key.as_ref(), &accepted.task_id, sent.await).await

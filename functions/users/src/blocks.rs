@@ -38,7 +38,7 @@ pub async fn list(state: &State, req: &Request, params: Params) -> Result<Respon
     let id = own_id(state, req, &params).await?;
     let paging = http::page(req)?;
     state.store.get_user(id).await?.ok_or_else(not_found)?;
-    let (users, next) = state.store.blocks(id, paging).await?;
+    let (users, next) = state.store.blocked_by(id, paging).await?;
     let response = json_response(200, &json!(users));
     Ok(match next {
         Some(after) => http::with_header(response, "link", &http::next_link(req, after)),

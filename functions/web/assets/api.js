@@ -12,6 +12,8 @@ export const state = {
   // The WebSocket, whether it is open, task ends it pushed (by task id) for follow() to pick
   // up, the wait before the next try to connect, and the pending moves of read positions.
   socket: null, live: false, ended: new Map(), retry: 1000, reads: new Map(),
+  // User ids by username (room members are listed by name), and the reader's blocks (by name).
+  ids: new Map(), blocked: null,
 };
 
 export class ApiError extends Error {
@@ -45,7 +47,11 @@ export async function api(method, path, body, extra = {}, retried = false) {
   if (response.status === 401 && state.tokens && !retried && await refresh()) {
     return api(method, path, body, extra, true);
   }
-  if (!response.ok) throw new ApiError(response.status, errorText(response.status, json));
+  if (!response.ok) {
+    const error = new ApiError(response.status, errorText(response.status, json));
+    error.retryAfter = response.headers.get("retry-after");
+    throw error;
+  }
   return { json, link: response.headers.get("link") };
 }
 
@@ -64,11 +70,21 @@ export async function send(path, body) {
       if (unsent && unsent.key === key) unsent = null;
       return answer;
     } catch (e) {
+      if (e.status === 429) throw tooFast(e);
       const unsure = e.status === 0 || e.status === 502 || e.status === 503 || e.status === 504;
       if (!unsure || attempt === 3) throw e;
       await sleep(400 * attempt * attempt);
     }
   }
+}
+
+// A send over the send limit (docs/API.md, "Send limits"): nothing was queued; when to try again.
+function tooFast(e) {
+  const seconds = Number(e.retryAfter);
+  const when = e.retryAfter && Number.isFinite(seconds) ? `try again in ${Math.max(1, Math.ceil(seconds))} s` : "try again in a moment";
+  const text = `You are sending too fast; ${when}.`;
+  // The API's own words too, unless they say the same.
+  return new ApiError(429, /too fast/i.test(e.message) && e.retryAfter ? text : `${text} (${e.message})`);
 }
 
 // 1-64 characters of A-Z a-z 0-9 _ - (a UUID; 32 hex digits where randomUUID is missing).
@@ -122,6 +138,18 @@ export function showError(e) {
 
 $("error-close").addEventListener("click", () => { $("error").hidden = true; });
 
+// A passing word (someone removed you, a block done): a polite status, until dismissed (or for
+// `ms` milliseconds).
+let noticeTimer = null;
+export function notice(text, ms) {
+  clearTimeout(noticeTimer);
+  $("notice-text").textContent = text;
+  $("notice").classList.toggle("idle", !text);
+  $("notice-close").hidden = !text;
+  if (text && ms) noticeTimer = setTimeout(() => notice(""), ms);
+}
+$("notice-close").addEventListener("click", () => notice(""));
+
 export function clearError() {
   for (const box of document.querySelectorAll("[role=alert]")) box.hidden = true;
 }
@@ -157,4 +185,38 @@ export function avatar(name, group) {
   span.style.setProperty("--hue", HUES[h % HUES.length]);
   span.textContent = group ? "#" : initials(name);
   return span;
+}
+
+// A padlock, for private rooms (the words are the caller's).
+export function lockIcon() {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  for (const [k, v] of Object.entries({ viewBox: "0 0 16 16", width: "12", height: "12", "aria-hidden": "true", focusable: "false", class: "lock" })) svg.setAttribute(k, v);
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("fill", "currentColor");
+  path.setAttribute("d", "M4 7V5a4 4 0 0 1 8 0v2h1v8H3V7h1zm2 0h4V5a2 2 0 0 0-4 0v2z");
+  svg.append(path);
+  return svg;
+}
+
+// ---------------------------------------------------------------- users and roles
+
+// A user's id by username (room members are listed by name): asked once, then remembered.
+export async function userId(username) {
+  if (state.ids.has(username)) return state.ids.get(username);
+  const { json } = await api("GET", `/users/?username=${encodeURIComponent(username)}`);
+  if (!json.length) throw new ApiError(404, `There is no user ${username}.`);
+  state.ids.set(username, json[0].id);
+  return json[0].id;
+}
+
+// "owner", "admin" or null: a user's role in a room (by username, as members are listed).
+export function roleOf(room, username) {
+  if (room.owner && room.owner.username === username) return "owner";
+  return (room.admins || []).some((a) => a.username === username) ? "admin" : null;
+}
+
+// What a room says of its owner and admins, their ids remembered.
+export function learnIds(room) {
+  for (const u of [room.owner, ...(room.admins || [])]) if (u && u.username) state.ids.set(u.username, u.id);
 }

@@ -2,11 +2,12 @@
 // run grouped), older pages on scrolling up or with the "Load older messages" button, and the
 // composer at the bottom (Enter sends, Shift+Enter a new line, a reply's quote above it) with
 // pending sends. A message itself is painted by message.js, what one does with it is actions.js.
-import { $, api, asMe, avatar, clearError, fromMe, onSubmit, send, showError, sleep, state } from "./api.js";
+import { $, api, asMe, avatar, clearError, fromMe, onSubmit, roleOf, send, showError, sleep, state, userId } from "./api.js";
 import { addRoom, bump, describe, dropRoom, markCurrent, setUnseen } from "./rooms.js";
 import { markRead, pushedEnd } from "./live.js";
 import { messageItem } from "./message.js";
 import { clearReply, replyingTo } from "./actions.js";
+import { paintHeadBlock } from "./blocks.js";
 
 const PAGE = 30;
 const phone = matchMedia("(max-width: 40rem)");
@@ -32,10 +33,13 @@ export async function openRoom(id) {
   setOlder(null);
   view("room");
   focusAfterOpen();
-  const { json } = await api("GET", asMe(`/chat/messages/${id}/?limit=${PAGE}`));
+  // The room as its members see it (owner, admins, topic: who may do what) with its history.
+  const [{ json }, detail] = await Promise.all([
+    api("GET", asMe(`/chat/messages/${id}/?limit=${PAGE}`)),
+    api("GET", asMe(`/chat/chatroom/${id}/`)).then(({ json: r }) => r.data, () => null),
+  ]);
   if (state.room !== id) return;
-  Object.assign(entry.room, { room_name: json.data.room_name, room_member: json.data.room_member });
-  showHead(entry);
+  addRoom({ id, room_name: json.data.room_name, room_member: json.data.room_member, ...(detail || {}) });
   for (const m of json.data.messages) showMessage(m);
   // A pushed message older than this page that came meanwhile waits for its own page.
   const first = json.data.messages[0];
@@ -57,14 +61,23 @@ function focusAfterOpen() {
   else $("send-text").focus();
 }
 
+// The room's name (a padlock when private), its topic and members; Members and, for its owner
+// and admins, Room settings (members.js, settings.js); Block in a direct room (blocks.js).
 export function showHead(entry) {
-  const info = describe(entry.room);
+  const info = describe(entry.room), room = entry.room;
   $("room-title").textContent = info.label;
+  $("room-lock").hidden = info.direct || room.visibility !== "private";
+  $("room-topic").textContent = info.direct ? "" : room.topic || "";
+  $("room-topic").hidden = !$("room-topic").textContent;
+  $("room-topic").title = $("room-topic").textContent;
+  $("members-button").hidden = info.direct;
+  $("settings-button").hidden = info.direct || !roleOf(room, state.me.username);
   $("room-avatar").replaceWith(Object.assign(avatar(info.direct ? info.person : info.label, !info.direct), { id: "room-avatar" }));
   $("room-members").textContent = info.direct
     ? "Direct messages"
     : `Room id ${entry.room.id} · ${info.members.length} member${info.members.length === 1 ? "" : "s"}: ${info.members.join(", ")}`;
   $("send-text").placeholder = info.direct ? `Message ${info.label}` : `Message #${info.label}`;
+  paintHeadBlock();
   $("room-head").hidden = false;
   $("no-room").hidden = true;
   $("scroller").hidden = false;
@@ -259,7 +272,10 @@ composer.addEventListener("input", fitComposer);
 onSubmit("send-form", async () => {
   const room = state.room, text = composer.value, quote = replyingTo(room);
   if (!text.trim()) return;
-  const { json } = await send(`/chat/group/${room}/`, fromMe(quote ? { text, reply_to: quote.id } : { text }));
+  // A direct room's message goes to the person (who may have blocked the sender: a 403).
+  const info = state.rooms.get(room).info;
+  const to = info.direct ? `/chat/user/${await userId(info.person)}/` : `/chat/group/${room}/`;
+  const { json } = await send(to, fromMe(quote ? { text, reply_to: quote.id } : { text }));
   $("send-form").reset();
   if (quote) clearReply();
   fitComposer();

@@ -1,6 +1,7 @@
-// The "+" menu and its dialogs (native <dialog>): a new room with members, joining a room by
-// id, a direct message by username; and signing out.
-import { $, api, asMe, fromMe, onSubmit, send, state } from "./api.js";
+// The "+" menu and its dialogs (native <dialog>): a new room with members, a topic, public or
+// private; joining a room by id or from the list of public rooms; a direct message by username;
+// and signing out.
+import { $, api, asMe, clearError, fromMe, nextLink, onSubmit, send, showError, state } from "./api.js";
 import { addRoom } from "./rooms.js";
 import { follow, openRoom } from "./conversation.js";
 
@@ -63,14 +64,20 @@ function done(id) {
 }
 
 dialog("menu-create", "create-dialog");
-dialog("menu-join", "join-dialog");
+dialog("menu-join", "join-dialog", () => loadPublic(null).catch(showError));
 dialog("menu-direct", "direct-dialog", loadPeople);
 
 onSubmit("create-form", async () => {
   const members = $("create-members").value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
   if (!members.includes(state.me.username)) members.unshift(state.me.username);
-  const body = { room_name: $("create-name").value.trim(), room_member: members.map((username) => ({ username })) };
-  const { json } = await api("POST", "/chat/chatroom/", body);
+  const body = {
+    room_name: $("create-name").value.trim(), room_member: members.map((username) => ({ username })),
+    visibility: $("create-form").querySelector("input[name=create-visibility]:checked").value,
+  };
+  const topic = $("create-topic").value.trim();
+  if (topic) body.topic = topic;
+  // The acting user owns the room.
+  const { json } = await api("POST", asMe("/chat/chatroom/"), body);
   addRoom(json.data);
   done("create-dialog");
   await openRoom(json.data.id);
@@ -79,12 +86,54 @@ onSubmit("create-form", async () => {
 onSubmit("join-form", async () => {
   const id = Number($("join-id").value.trim());
   if (!Number.isInteger(id) || id < 1) throw new Error("A room id is a positive whole number.");
+  await join(id);
+});
+
+async function join(id) {
   await api("PUT", asMe(`/chat/chatroom/${id}/`));
   const { json } = await api("GET", asMe(`/chat/chatroom/${id}/`));
   addRoom(json.data);
   done("join-dialog");
   await openRoom(id);
-});
+}
+
+// The public rooms (private ones are not listed) one is not in, a page at a time.
+async function loadPublic(path) {
+  const list = $("public-rooms");
+  if (!path) list.replaceChildren();
+  list.setAttribute("aria-busy", "true");
+  $("public-more").hidden = true;
+  try {
+    const { json, link } = await api("GET", path || "/chat/chatroom/?limit=100");
+    for (const room of json.data) {
+      if (state.rooms.has(room.id)) continue;
+      const item = document.createElement("li");
+      item.className = "person";
+      const who = document.createElement("span");
+      who.className = "who";
+      who.textContent = room.room_name;
+      if (room.topic) {
+        const topic = document.createElement("span");
+        topic.className = "hint topic";
+        topic.textContent = room.topic;
+        who.append(topic);
+      }
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = "Join";
+      b.setAttribute("aria-label", `Join ${room.room_name}`);
+      b.addEventListener("click", () => { clearError(); join(room.id).catch(showError); });
+      item.append(who, b);
+      list.append(item);
+    }
+    const next = nextLink(link);
+    $("public-more").hidden = !next;
+    $("public-more").onclick = () => loadPublic(next).catch(showError);
+    $("public-empty").hidden = list.children.length > 0 || Boolean(next);
+  } finally {
+    list.removeAttribute("aria-busy");
+  }
+}
 
 onSubmit("direct-form", async () => {
   const username = $("direct-user").value.trim(), text = $("direct-text").value;

@@ -117,8 +117,9 @@ async function pushed(frame) {
   } else if (frame.type === "reaction") {
     reacted(frame.data);
   } else if (frame.type === "membership") {
+    // Added (a join, an invitation) or gone (a leave, or removed: `reason` "kicked").
     if (frame.data.joined) await roomById(frame.data.room);
-    else dropRoom(frame.data.room);
+    else dropRoom(frame.data.room, frame.data.reason);
   }
 }
 

@@ -1,6 +1,6 @@
 // The room list: group rooms by name, direct rooms by the other person, a filter box, unseen
 // counts, and the newest activity first.
-import { $, api, asMe, avatar, nextLink, showError, state } from "./api.js";
+import { $, api, asMe, avatar, learnIds, lockIcon, nextLink, notice, showError, state } from "./api.js";
 import { closeRoom, openRoom, showHead } from "./conversation.js";
 
 export async function loadRooms() {
@@ -37,6 +37,7 @@ export function describe(room) {
 }
 
 export function addRoom(room) {
+  learnIds(room);
   const known = state.rooms.get(room.id);
   if (known) {
     Object.assign(known.room, room);
@@ -54,13 +55,14 @@ export function addRoom(room) {
   count.className = "count";
   count.hidden = true;
   const kind = hiddenWords("");
-  button.append(document.createElement("span"), name, kind, count);
+  const lock = lockIcon();
+  button.append(document.createElement("span"), name, lock, kind, count);
   button.addEventListener("click", () => openRoom(room.id).catch(showError));
   item.append(button);
   // The first load keeps the API's order; a room that comes later is the newest activity.
   if (state.roomsLoaded) $("rooms").prepend(item);
   else $("rooms").append(item);
-  const entry = { room, item, button, name, kind, count, unseen: new Set() };
+  const entry = { room, item, button, name, lock, kind, count, unseen: new Set() };
   state.rooms.set(room.id, entry);
   paint(entry);
   filterRooms();
@@ -73,7 +75,9 @@ function paint(entry) {
   entry.info = info;
   entry.name.textContent = info.label;
   entry.button.firstChild.replaceWith(avatar(info.direct ? info.person : info.label, !info.direct));
-  entry.kind.textContent = info.direct ? ", direct messages" : "";
+  const locked = !info.direct && entry.room.visibility === "private";
+  entry.lock.classList.toggle("shown", locked);
+  entry.kind.textContent = info.direct ? ", direct messages" : locked ? ", private room" : "";
   entry.button.title = info.direct ? `Direct messages with ${info.label}` : `Room ${info.label} (id ${entry.room.id})`;
   if (state.room === entry.room.id) showHead(entry); // a member joined, a name learnt
 }
@@ -111,14 +115,22 @@ export function markCurrent(id) {
   }
 }
 
-// A room N is no member of any more leaves the list (and the view, if open).
-export function dropRoom(id) {
+// A room N is no member of any more leaves the list (and the view, if open, and its dialogs).
+// Removed by someone else (`reason`, such as "kicked"), N is told.
+export function dropRoom(id, reason) {
   const entry = state.rooms.get(id);
   if (!entry) return;
+  const open = state.room === id;
   entry.item.remove();
   state.rooms.delete(id);
-  if (state.room === id) closeRoom();
+  for (const box of document.querySelectorAll("dialog[open][data-room]")) {
+    if (box.dataset.room === String(id)) box.close();
+  }
+  if (open) closeRoom();
   filterRooms();
+  if (reason && reason !== "left") {
+    notice(open ? `You were removed from this room (${entry.info.label}).` : `You were removed from ${entry.info.label}.`);
+  }
 }
 
 // A room the list does not show yet, read and added.

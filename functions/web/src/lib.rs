@@ -15,7 +15,7 @@ edge::routes! { State;
 }
 
 /// The client's files other than the page: (name, content type, content).
-const ASSETS: [(&str, &str, &str); 10] = [
+const ASSETS: [(&str, &str, &str); 13] = [
     ("app.js", "text/javascript; charset=utf-8", include_str!("../assets/app.js")),
     ("api.js", "text/javascript; charset=utf-8", include_str!("../assets/api.js")),
     ("rooms.js", "text/javascript; charset=utf-8", include_str!("../assets/rooms.js")),
@@ -24,6 +24,9 @@ const ASSETS: [(&str, &str, &str); 10] = [
     ("actions.js", "text/javascript; charset=utf-8", include_str!("../assets/actions.js")),
     ("live.js", "text/javascript; charset=utf-8", include_str!("../assets/live.js")),
     ("dialogs.js", "text/javascript; charset=utf-8", include_str!("../assets/dialogs.js")),
+    ("members.js", "text/javascript; charset=utf-8", include_str!("../assets/members.js")),
+    ("settings.js", "text/javascript; charset=utf-8", include_str!("../assets/settings.js")),
+    ("blocks.js", "text/javascript; charset=utf-8", include_str!("../assets/blocks.js")),
     ("app.css", "text/css; charset=utf-8", include_str!("../assets/app.css")),
     ("icon.svg", "image/svg+xml", include_str!("../assets/icon.svg")),
 ];

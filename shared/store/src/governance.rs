@@ -329,9 +329,18 @@ impl Store {
         }
     }
 
+    /// Whether `user` blocks `other`. One GetItem.
+    pub async fn blocks(&self, user: u64, other: u64) -> Result<bool, StoreError> {
+        Ok(self.get("GetItem block", keys::block(user, other)).await?.is_some())
+    }
+
     /// A page of the users `user` blocks, by id, and the id to continue after. One Query, then
     /// one BatchGetItem of those users (deleted ones are left out).
-    pub async fn blocks(&self, user: u64, page: PageRequest) -> Result<(Vec<User>, Option<u64>), StoreError> {
+    pub async fn blocked_by(
+        &self,
+        user: u64,
+        page: PageRequest,
+    ) -> Result<(Vec<User>, Option<u64>), StoreError> {
         let after = keys::block(user, page.after).1;
         let got = self
             .query_page(

@@ -22,7 +22,7 @@ const LIVE: &str = "attribute_exists(pk) AND (attribute_not_exists(#deleted) OR 
 
 /// Reaction writes one request tries: each lost race means another reaction was written, so
 /// the message as a whole progresses; one request may still lose many races in a storm.
-const REACTION_ATTEMPTS: usize = 50;
+const REACTION_ATTEMPTS: usize = 200;
 
 fn no() -> (&'static str, AttributeValue) {
     (":no", AttributeValue::Bool(false))
@@ -33,12 +33,12 @@ fn decode_held(item: Attrs) -> Result<Versioned, StoreError> {
     Ok(Versioned { message: held.message, version: held.rv })
 }
 
-/// After a lost race, a random pause of up to 2 ms per attempt so far, so that writers to one
+/// After a lost race, a random pause of up to 2 ms per attempt so far (at most 50 ms), so that writers to one
 /// message spread out instead of colliding again.
 async fn jitter(attempt: usize) {
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
-    let micros = u64::from(nanos) % (2_000 * attempt as u64);
+    let micros = u64::from(nanos) % (2_000 * attempt as u64).min(50_000);
     tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
 }
 
