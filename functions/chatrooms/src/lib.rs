@@ -10,7 +10,7 @@
 //! | `POST /chat/chatroom/` | 1 BatchGetItem (usernames → ids) and, with an acting user, 1 GetItem (them) at once; 1 UpdateItem (id counter), 1 TransactWriteItems (4 + 3k items; beyond 32 members one more per 33) |
 //! | `PUT /chat/chatroom/{id}/?user_id=N` | 1 BatchGetItem (room, delivery state, user, membership), 1 TransactWriteItems (with the ban check); the cached member list dropped |
 //! | `DELETE /chat/chatroom/{id}/?user_id=N` | 1 BatchGetItem, 1 TransactWriteItems (the owner's leave passes the room on: 1 Query of the members before it when there is no admin), 1 conditional DeleteItem; when that was the last member, a BatchWriteItem and 3 Queries + BatchWriteItems of the room's items |
-//! | `GET /chat/chatroom/{id}/` | 1 BatchGetItem; with `user_id`, the members from the cache, else 1 Query |
+//! | `GET /chat/chatroom/{id}/` | 1 BatchGetItem; with `user_id`, at once the members from the cache (else 1 Query) and who is online (1 Query of the room's presence, eventually consistent) |
 //! | `PATCH /chat/chatroom/{id}/` | 1 BatchGetItem (room, state, actor, membership), 1 TransactWriteItems (2-4 items: the room, the listing entry, the name guards), the members from the cache, else 1 Query |
 //! | `POST /chat/chatroom/{id}/members/` | 1 BatchGetItem (as above and the username's guard) and the members from the cache (else 1 Query) at once, 1 TransactWriteItems (the join, with the ban check) |
 //! | `DELETE /chat/chatroom/{id}/members/{member}/`, `PUT .../bans/{user}/` | 1 BatchGetItem (as above and the target's user, membership and ban), 1 TransactWriteItems (the leave, the kick's record for the push, the ban) |

@@ -50,7 +50,8 @@ async fn list_of_user(state: &State, req: &Request, user: u64) -> Result<Respons
     Ok(page(req, data, next))
 }
 
-/// `GET .../{id}/`: the name of a group room to anyone; with `user_id`, the members to a member.
+/// `GET .../{id}/`: the name of a group room to anyone; with `user_id`, the members (and who of
+/// them is online) to a member.
 pub async fn detail(state: &State, req: &Request, params: Params) -> Result<Response<Body>, ApiError> {
     let caller = state.auth.caller(req, &state.store).await?;
     let room = params.id(0, "Chat room id")?;
@@ -70,6 +71,9 @@ pub async fn detail(state: &State, req: &Request, params: Params) -> Result<Resp
     };
     let rules = found.rules.clone();
     let (room_data, _, _) = found.member(room, user)?;
-    let members = members::of_room(&state.store, &state.cache, room).await?;
-    Ok(envelope(200, Some(render::room_full(&room_data, &rules, &members))))
+    let (members, online) =
+        tokio::try_join!(members::of_room(&state.store, &state.cache, room), state.store.online(room))?;
+    let online = online.iter().map(|p| p.user).collect();
+    let data = render::with_presence(render::room_full(&room_data, &rules, &members), &members, &online);
+    Ok(envelope(200, Some(data)))
 }

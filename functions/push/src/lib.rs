@@ -4,13 +4,13 @@
 //! table and is done; a push that fails is logged and dropped (clients catch up through
 //! `unseen`), so it can neither fail nor delay one.
 //!
-//! Per batch: 1 GetItem per room with a new message (its live connections, `store::presence`:
+//! Per batch: 1 Query per room with a new message (its live connections, `store::presence`:
 //! nothing per member, online or not), 1 Query per room with a task that succeeded (its members,
 //! for the result), 1 Query per user told of a task, a membership or their deletion (their
-//! connections), and per membership made or ended 1 UpdateItem per connection of its user (the
-//! room's presence); then 1 PostToConnection per frame and connection, the frames of one
-//! connection in order. A connection that answers 410 is gone: its items and its presence go
-//! (1 Query of its user's rooms, 1 UpdateItem per room, 1 BatchWriteItem). A deleted user's
+//! connections), and per membership made or ended 1 PutItem or DeleteItem per connection of
+//! its user (the room's presence); then 1 PostToConnection per frame and connection, the frames
+//! of one connection in order. A connection that answers 410 is gone: its items and its presence go
+//! (1 Query of its user's rooms, 1 DeleteItem per room, 1 BatchWriteItem). A deleted user's
 //! connections are closed (1 DeleteConnection each).
 
 mod changes;

@@ -2,10 +2,10 @@
 //! `?user_id=N`, a user that exists: 1 GetItem; token mode `?token=<access>`, valid and of a user
 //! that exists: 1 GetItem), that they hold fewer than [`MAX_CONNECTIONS_PER_USER`] (1 Query),
 //! records the connection (1 BatchWriteItem) and marks it online in each of the user's rooms
-//! (1 Query of them, 1 UpdateItem per room: what keeps a message's push independent of its
+//! (1 Query of them, 1 PutItem per room: what keeps a message's push independent of its
 //! room's size); anything else refuses it with the status and JSON error a route would answer.
 //! `$disconnect` forgets it (2 DeleteItems) and takes it out of the rooms again (1 Query, 1
-//! UpdateItem per room). `$default` answers `{"action": "ping"}` with `{"type": "pong"}` through the
+//! DeleteItem per room). `$default` answers `{"action": "ping"}` with `{"type": "pong"}` through the
 //! route's response, without a call. The pushes themselves are the `push` function's.
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};

@@ -27,7 +27,7 @@
 //! | failed sign-ins of a username | `LOGIN#<name>` | `FAILURES` [failed sign-ins] |
 //! | WebSocket connection of a user | `CONNS#<user>` | `CONN#<connection>` [connect, disconnect, push] |
 //! | owner of a WebSocket connection | `CONN#<connection>` | `OWNER` [connect, disconnect, push] |
-//! | live connections of a room's members | `ONLINE#<room>` | `ONLINE` [connect, disconnect, push] |
+//! | live connection of a room's member | `ONLINE#<room>` | `CONN#<connection>` [connect, disconnect, push] |
 //!
 //! A send writes nothing before its 202 (its id is its time, its task id is signed); its delivery
 //! writes its room's `MSGS`, `DELIVERED` and its own `TASK`. Nothing is written
@@ -233,9 +233,13 @@ pub fn connection_owner(id: &str) -> Key {
     (format!("CONN#{id}"), "OWNER".into())
 }
 
-/// Who is online in a room: an attribute per live connection of a member.
-pub fn presence(room: u64) -> Key {
-    (format!("ONLINE#{room}"), "ONLINE".into())
+/// Who is online in a room: an item per live connection of a member, in one partition.
+pub fn presence_pk(room: u64) -> String {
+    format!("ONLINE#{room}")
+}
+
+pub fn presence(room: u64, connection: &str) -> Key {
+    (presence_pk(room), format!("CONN#{connection}"))
 }
 
 /// The item families whose changes are pushed to WebSocket clients (the `push` function reads
@@ -320,7 +324,7 @@ mod tests {
             delivery_state(3),
             late(3, 1),
             connection(4, "c"),
-            presence(3),
+            presence(3, "c"),
             ban(3, 4),
             block(4, 5),
         ] {

@@ -43,6 +43,17 @@ pub fn room_full(room: &Room, rules: &Governance, members: &[Member]) -> Value {
     json
 }
 
+/// A member's view of a room adds to each `room_member` entry whether that member holds a live
+/// WebSocket connection now (`online`).
+pub fn with_presence(mut room: Value, members: &[Member], online: &std::collections::HashSet<u64>) -> Value {
+    if let Some(entries) = room["room_member"].as_array_mut() {
+        for (entry, member) in entries.iter_mut().zip(members) {
+            entry["online"] = json!(online.contains(&member.id));
+        }
+    }
+    room
+}
+
 /// `{id, username}` of a message's sender.
 pub fn sender(m: &StoredMessage, names: &Names) -> Value {
     json!({"id": m.from_id, "username": names.get(&m.from_id).unwrap_or(&m.from_username)})

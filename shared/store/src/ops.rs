@@ -27,15 +27,6 @@ impl Store {
         self.get_item(op, key, true).await
     }
 
-    /// One GetItem, eventually consistent (half the read units), for hints such as presence.
-    pub(crate) async fn get_eventually(
-        &self,
-        op: &'static str,
-        key: Key,
-    ) -> Result<Option<Attrs>, StoreError> {
-        self.get_item(op, key, false).await
-    }
-
     async fn get_item(
         &self,
         op: &'static str,
@@ -159,26 +150,28 @@ impl Store {
             .map_err(|e| StoreError::unavailable(op, e))
     }
 
-    /// The items of a small partition whose `expires_at` is after `now` (TTL deletes within
-    /// days; until then DynamoDB filters), eventually consistent. One Query.
+    /// The items of a partition whose `expires_at` is after `now` (TTL deletes within days;
+    /// until then DynamoDB filters), eventually consistent. A paginated Query: one call until
+    /// the partition passes 1 MB.
     pub(crate) async fn query_unexpired(
         &self,
         op: &'static str,
         pk: &str,
         now: i64,
     ) -> Result<Vec<Attrs>, StoreError> {
-        let out = self
-            .db
+        self.db
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk")
             .filter_expression("expires_at > :now")
             .expression_attribute_values(":pk", s(pk))
             .expression_attribute_values(":now", n(now))
+            .into_paginator()
+            .items()
             .send()
+            .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(|e| StoreError::unavailable(op, e))?;
-        Ok(out.items.unwrap_or_default())
+            .map_err(|e| StoreError::unavailable(op, e))
     }
 
     /// A PutItem, under `expr`'s condition.
