@@ -79,6 +79,9 @@ stack_env() {
     # Live push: the local WebSocket API (localstack/gateway), its Management API for the push
     # function, its URL for the web client and the tests.
     export WEBSOCKET_ENDPOINT="http://127.0.0.1:$WS_PORT" WEBSOCKET_URL="ws://localhost:$WS_PORT/"
+    # Typing frames: the sockets function hands them to the push function through the Lambda
+    # Invoke API, which `cargo lambda watch` serves on the API's port.
+    export PUSH_FUNCTION=push AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$API_PORT"
     # The functions' own logs; cargo-lambda's bookkeeping only from warnings up. cargo lambda
     # watch sets AWS_LAMBDA_MAX_CONCURRENCY=1 for each instance, which the runtime (built
     # without managed concurrency) answers with a warning per instance: not a problem here.
@@ -177,7 +180,8 @@ SH
         # DynamoDB, queue and worker, with tokens and lockouts that end in seconds.
         AUTH_MODE=token ACCESS_TOKEN_SECONDS=$TOKEN_ACCESS_SECONDS LOGIN_WINDOW_SECONDS=$TOKEN_LOGIN_WINDOW_SECONDS \
             SEND_LIMIT_ROOM=10 SEND_LIMIT_USER=30 \
-            WEBSOCKET_URL="ws://localhost:$TOKEN_WS_PORT/" watch_api tokens "$TOKEN_API_PORT" 4
+            WEBSOCKET_URL="ws://localhost:$TOKEN_WS_PORT/" WEBSOCKET_ENDPOINT="http://127.0.0.1:$TOKEN_WS_PORT" \
+            AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$TOKEN_API_PORT" watch_api tokens "$TOKEN_API_PORT" 4
         export TOKEN_API_URL="http://127.0.0.1:$TOKEN_API_PORT"
     fi
     cd "$ROOT"

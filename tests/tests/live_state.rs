@@ -1,10 +1,32 @@
 //! Live room state (API.md, "Live room state"), through the running stack with real WebSocket
-//! clients: who is online in a member's view of a room, with a room past the old presence limit.
+//! clients: typing frames from one connection to the room's other members' connections (the
+//! sockets function, its throttle in Redis, the push function invoked with the frame, the local
+//! gateway's Management API), and who is online in a member's view of a room, with a room past
+//! the old presence limit.
 
 use e2e::ws::*;
 use e2e::*;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
+use futures_util::SinkExt;
+use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+async fn typing(socket: &mut Stream, room: Value) {
+    socket.send(Message::text(json!({"action": "typing", "room": room}).to_string())).await.unwrap();
+}
+
+/// The typing frames a connection gets within `within`.
+async fn typing_frames(socket: &mut Stream, within: Duration) -> Vec<Value> {
+    let deadline = Instant::now() + within;
+    let mut found = Vec::new();
+    while let Some(frame) = next_frame(socket, deadline.saturating_duration_since(Instant::now())).await {
+        if frame["type"] == "typing" {
+            found.push(frame["data"].clone());
+        }
+    }
+    found
+}
 
 /// Waits until `user`'s connections are online in `room` (their connect has been recorded).
 async fn online_in(room: u64, user: u64, connections: usize) {
@@ -14,6 +36,74 @@ async fn online_in(room: u64, user: u64, connections: usize) {
         assert!(Instant::now() < deadline, "user {user} not online in room {room}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn typing_reaches_the_room_s_other_members_once_per_three_seconds() {
+    let (a, na) = new_user("typing_a").await;
+    let (b, nb) = new_user("typing_b").await;
+    let (c, nc) = new_user("typing_c").await;
+    let (d, _) = new_user("typing_outsider").await;
+    let (room, _) = new_room(&[&na, &nb, &nc]).await;
+    let (mut a1, mut a2) = (connect(a).await, connect(a).await);
+    let (mut sb, mut sc, mut sd) = (connect(b).await, connect(c).await, connect(d).await);
+    for (user, n) in [(a, 2), (b, 1), (c, 1)] {
+        online_in(room, user, n).await;
+    }
+    let sent = Instant::now();
+    typing(&mut a1, json!(room)).await;
+    let expected = json!({"room": room, "user": {"id": a, "username": na}});
+    for socket in [&mut sb, &mut sc] {
+        let frame = frame_where(socket, "typing", Duration::from_secs(5), |_| true).await;
+        assert_eq!(frame["data"], expected);
+    }
+    assert!(sent.elapsed() < Duration::from_secs(1), "typing took {:?}", sent.elapsed());
+    // Not the sender's own connections, and nobody outside the room.
+    let quiet = Duration::from_millis(800);
+    assert_eq!(typing_frames(&mut a2, quiet).await, Vec::<Value>::new());
+    assert_eq!(typing_frames(&mut sd, quiet).await, Vec::<Value>::new());
+    // Within three seconds of the last one let through, a's frames are dropped, from any of
+    // their connections at once; b's own typing still goes.
+    typing(&mut a1, json!(room)).await;
+    typing(&mut a2, json!(room)).await;
+    typing(&mut sb, json!(room)).await;
+    let at_c = typing_frames(&mut sc, Duration::from_millis(1_000)).await;
+    assert_eq!(at_c, [json!({"room": room, "user": {"id": b, "username": nb}})], "only b's");
+    // Once the window has passed, a's next one goes again.
+    tokio::time::sleep(Duration::from_millis(3_100).saturating_sub(sent.elapsed())).await;
+    typing(&mut a2, json!(room)).await;
+    let frame = frame_where(&mut sc, "typing", Duration::from_secs(5), |_| true).await;
+    assert_eq!(frame["data"], expected);
+    // a's connections got b's frame, never one of a's own.
+    let at_a1 = typing_frames(&mut a1, quiet).await;
+    assert_eq!(at_a1, [json!({"room": room, "user": {"id": b, "username": nb}})], "b's only");
+}
+
+#[tokio::test]
+async fn typing_where_one_may_not_is_an_error_frame() {
+    let (a, _) = new_user("typing_bad").await;
+    let (b, nb) = new_user("typing_bad_b").await;
+    let (room, _) = new_room(&[&nb]).await;
+    let mut socket = connect(a).await;
+    let needs_room = r#"A typing frame needs "room": a chat room id."#.to_string();
+    for (room, why) in [
+        (json!(room), format!("User {a} is not a member of chat room {room}.")),
+        (json!(999_999_999), format!("User {a} is not a member of chat room 999999999.")),
+        (json!("x"), needs_room.clone()),
+        (Value::Null, needs_room),
+    ] {
+        typing(&mut socket, room.clone()).await;
+        let frame = frame_where(&mut socket, "error", Duration::from_secs(5), |_| true).await;
+        assert_eq!(frame["data"], json!({"msg": why}), "{room}");
+    }
+    // A refused frame does not hold back the next: once a member, the first one goes.
+    let r = put(&format!("/chat/chatroom/{room}/?user_id={a}"), None).await;
+    assert_eq!(r.status(), 200, "{}", r.text);
+    online_in(room, a, 1).await;
+    let mut sb = connect(b).await;
+    online_in(room, b, 1).await;
+    typing(&mut socket, json!(room)).await;
+    frame_where(&mut sb, "typing", Duration::from_secs(5), |d| d["user"]["id"] == a).await;
 }
 
 /// Who is online, as a member's view of the room shows it.
@@ -30,7 +120,7 @@ async fn a_member_s_view_shows_who_is_online_even_past_the_old_presence_limit() 
     let (b, nb) = new_user("online_b").await;
     let (room, _) = new_room(&[&na, &nb]).await;
     assert_eq!(online_members(room, a).await, [(na.clone(), false), (nb.clone(), false)]);
-    let socket = connect(b).await;
+    let mut sb = connect(b).await;
     online_in(room, b, 1).await;
     assert_eq!(online_members(room, a).await, [(na.clone(), false), (nb.clone(), true)]);
     // Without user_id the view shows no members, so no presence either.
@@ -48,12 +138,14 @@ async fn a_member_s_view_shows_who_is_online_even_past_the_old_presence_limit() 
         .unwrap();
     assert_eq!(store.online(room).await.unwrap().len(), 6_001);
     assert_eq!(online_members(room, a).await, [(na.clone(), false), (nb.clone(), true)]);
-    let sa = connect(a).await;
+    let mut sa = connect(a).await;
     online_in(room, a, 1).await;
     assert_eq!(online_members(room, b).await, [(na.clone(), true), (nb.clone(), true)]);
+    // Typing still reaches a in the full room.
+    typing(&mut sb, json!(room)).await;
+    frame_where(&mut sa, "typing", Duration::from_secs(10), |d| d["user"]["id"] == b).await;
     // Gone again when the connection closes.
     drop(sa);
     online_in(room, a, 0).await;
     assert_eq!(online_members(room, b).await, [(na, false), (nb, true)]);
-    drop(socket);
 }

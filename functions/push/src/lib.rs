@@ -12,10 +12,13 @@
 //! of one connection in order. A connection that answers 410 is gone: its items and its presence go
 //! (1 Query of its user's rooms, 1 DeleteItem per room, 1 BatchWriteItem). A deleted user's
 //! connections are closed (1 DeleteConnection each).
+//!
+//! It also takes typing frames from the `sockets` function ([`typing`]), invoked directly.
 
 mod changes;
 mod frames;
 mod gateway;
+pub mod typing;
 
 pub use changes::{changes, Change};
 pub use frames::{frames, Reads};
@@ -24,6 +27,14 @@ use aws_lambda_events::event::dynamodb::Event;
 use futures_util::stream::{self, StreamExt};
 use gateway::Work;
 use store::{Present, Store, StoreError};
+
+/// What invokes the function: the table's stream, or the sockets function with a typing frame.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+pub enum Input {
+    Typing { typing: domain::typing::Typing },
+    Stream(Event),
+}
 
 pub struct State {
     pub store: Store,

@@ -1,6 +1,5 @@
-use aws_lambda_events::event::dynamodb::Event;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use push::{handle, State};
+use push::{handle, typing, Input, State};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -11,9 +10,15 @@ async fn main() -> Result<(), Error> {
         aws_sdk_apigatewaymanagement::config::Builder::from(&aws).endpoint_url(endpoint).build(),
     );
     let state = State { store: services::config::store(&aws), gateway };
-    run(service_fn(|event: LambdaEvent<Event>| {
+    run(service_fn(|event: LambdaEvent<Input>| {
         let state = &state;
-        async move { handle(state, event.payload).await.map_err(|e| Error::from(format!("{e:?}"))) }
+        async move {
+            let done = match event.payload {
+                Input::Stream(changes) => handle(state, changes).await,
+                Input::Typing { typing } => typing::relay(state, typing).await,
+            };
+            done.map_err(|e| Error::from(format!("{e:?}")))
+        }
     }))
     .await
 }

@@ -6,7 +6,11 @@
 //! room's size); anything else refuses it with the status and JSON error a route would answer.
 //! `$disconnect` forgets it (2 DeleteItems) and takes it out of the rooms again (1 Query, 1
 //! DeleteItem per room). `$default` answers `{"action": "ping"}` with `{"type": "pong"}` through the
-//! route's response, without a call. The pushes themselves are the `push` function's.
+//! route's response, without a call, and takes `{"action": "typing", "room": id}` ([`typing`]);
+//! a frame it cannot take gets `{"type": "error", "data": {"msg"}}` back. The pushes themselves
+//! are the `push` function's.
+
+pub mod typing;
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use aws_lambda_events::encodings::Body;
@@ -23,6 +27,10 @@ pub const MAX_CONNECTIONS_PER_USER: usize = 10;
 pub struct State {
     pub store: Store,
     pub auth: Auth,
+    pub cache: services::cache::Cache,
+    pub lambda: aws_sdk_lambda::Client,
+    /// The push function's name, which typing frames are handed to.
+    pub push_function: String,
 }
 
 pub async fn handle(state: &State, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
@@ -37,7 +45,7 @@ pub async fn handle(state: &State, event: ApiGatewayWebsocketProxyRequest) -> Ap
             tracing::info!(connection, user, "disconnected");
             None
         }),
-        _ => Ok(Some(reply(event.body.as_deref()))),
+        _ => Ok(answer(state, &connection, event.body.as_deref()).await),
     };
     match answer {
         Ok(body) => response(200, body),
@@ -91,16 +99,41 @@ async fn rooms_of(state: &State, user: u64) -> Result<Vec<u64>, ApiError> {
     Ok(state.store.memberships(user).await?.iter().map(|m| m.room.id).collect())
 }
 
-/// The answer to a client's frame. Pure.
-pub fn reply(body: Option<&str>) -> Value {
-    let action =
-        body.and_then(|b| serde_json::from_str::<Value>(b).ok()).and_then(|v| v.get("action").cloned());
-    match action.as_ref().and_then(Value::as_str) {
-        Some("ping") => json!({"type": "pong"}),
-        _ => {
-            json!({"type": "error", "data": {"error": r#"Unknown frame: the only action is {"action": "ping"}."#}})
-        }
+/// What a client's frame asks for.
+#[derive(Debug, PartialEq)]
+pub enum Action {
+    Ping,
+    Typing(u64),
+    /// Not a frame we take: why.
+    Invalid(&'static str),
+}
+
+/// A client's frame read. Pure.
+pub fn action(body: Option<&str>) -> Action {
+    let frame = body.and_then(|b| serde_json::from_str::<Value>(b).ok()).unwrap_or(Value::Null);
+    match frame.get("action").and_then(Value::as_str) {
+        Some("ping") => Action::Ping,
+        Some("typing") => match frame.get("room").and_then(Value::as_u64).filter(|&room| room > 0) {
+            Some(room) => Action::Typing(room),
+            None => Action::Invalid(r#"A typing frame needs "room": a chat room id."#),
+        },
+        _ => Action::Invalid(
+            r#"Unknown frame: the actions are {"action": "ping"} and {"action": "typing", "room": id}."#,
+        ),
     }
+}
+
+/// The answer to a client's frame, if any.
+async fn answer(state: &State, connection: &str, body: Option<&str>) -> Option<Value> {
+    let refused = match action(body) {
+        Action::Ping => return Some(json!({"type": "pong"})),
+        Action::Typing(room) => match typing::forward(state, connection, room).await {
+            Ok(()) => return None,
+            Err(err) => err.body(Style::Envelope)["msg"].clone(),
+        },
+        Action::Invalid(why) => json!(why),
+    };
+    Some(json!({"type": "error", "data": {"msg": refused}}))
 }
 
 fn response(status: u16, body: Option<Value>) -> ApiGatewayProxyResponse {
@@ -115,10 +148,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_ping_gets_a_pong_and_anything_else_an_error_frame() {
-        assert_eq!(reply(Some(r#"{"action": "ping"}"#)), json!({"type": "pong"}));
-        for other in [None, Some(""), Some("ping"), Some(r#"{"action": "send"}"#), Some(r#"{"action": 1}"#)] {
-            assert_eq!(reply(other)["type"], "error", "{other:?}");
+    fn frames_are_a_ping_a_typing_in_a_room_or_refused() {
+        assert_eq!(action(Some(r#"{"action": "ping"}"#)), Action::Ping);
+        assert_eq!(action(Some(r#"{"action": "typing", "room": 7}"#)), Action::Typing(7));
+        for other in [
+            None,
+            Some(""),
+            Some("ping"),
+            Some(r#"{"action": "send"}"#),
+            Some(r#"{"action": 1}"#),
+            Some(r#"{"action": "typing"}"#),
+            Some(r#"{"action": "typing", "room": "7"}"#),
+            Some(r#"{"action": "typing", "room": 0}"#),
+            Some(r#"{"action": "typing", "room": -1}"#),
+        ] {
+            assert!(matches!(action(other), Action::Invalid(_)), "{other:?}");
         }
     }
 }

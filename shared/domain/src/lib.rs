@@ -13,6 +13,7 @@ pub mod keys;
 pub mod model;
 pub mod page;
 pub mod render;
+pub mod typing;
 pub mod users;
 
 pub use fields::FieldErrors;

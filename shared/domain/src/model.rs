@@ -29,7 +29,7 @@ pub fn direct_room_name(a: &User, b: &User) -> String {
 }
 
 /// A member as a room shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
     pub id: u64,
     pub username: String,

@@ -1,6 +1,6 @@
 //! Redis (ElastiCache in AWS): pages of the user list, rooms' member lists (for showing
-//! `room_member`, never for deciding who may do what), and wake-up marks that tell long polls a
-//! room got new messages. An accelerator, never a point of failure or a source of truth: every
+//! `room_member`, never for deciding who may do what), wake-up marks that tell long polls a
+//! room got new messages, send counts and the typing throttle. An accelerator, never a point of failure or a source of truth: every
 //! error is logged as a warning and the caller goes on to DynamoDB.
 //!
 //! Keys start with a prefix (`CACHE_PREFIX`) so stacks sharing a Redis never see each other's
@@ -9,6 +9,7 @@
 //! across slots); writes move the generation on, which makes every value read before stale. Room
 //! keys are tagged by room and read in pipelines, so rooms spread over the cluster.
 
+use domain::typing::TYPING_WINDOW_MS;
 use redis::aio::MultiplexedConnection;
 use redis::AsyncConnectionConfig;
 use std::time::Duration;
@@ -81,6 +82,10 @@ impl Cache {
 
     fn wake_key(&self, room: u64) -> String {
         format!("{}:wake:{{{room}}}", self.prefix)
+    }
+
+    fn typing_key(&self, user: u64, room: u64) -> String {
+        format!("{}:typing:{{{user}}}:{room}", self.prefix)
     }
 
     fn members_key(&self, room: u64) -> String {
@@ -209,6 +214,32 @@ impl Cache {
             self.run("count send", Command::Pipeline(pipe)).await?;
         let over = |count: u64, limit: u64, ttl: i64| (count > limit).then_some(ttl.max(1) as u64);
         over(to_target, limits.per_target, target_ttl).max(over(all, limits.per_user, all_ttl))
+    }
+
+    /// Whether a typing frame of `user` in `room` may go now: the first of each window of
+    /// [`TYPING_WINDOW_MS`] does (a SET NX with that expiry, one round trip), the rest are
+    /// dropped. Without a cache every frame goes (the failure is logged): typing is a hint, and
+    /// clients send at most one per window themselves.
+    pub async fn admit_typing(&self, user: u64, room: u64) -> bool {
+        if !self.enabled() {
+            return true;
+        }
+        let cmd = redis::cmd("SET")
+            .arg(self.typing_key(user, room))
+            .arg(1)
+            .arg("PX")
+            .arg(TYPING_WINDOW_MS)
+            .arg("NX")
+            .clone();
+        let set: Option<Option<String>> = self.run("admit typing", Command::Single(cmd)).await;
+        set.is_none_or(|reply| reply.is_some())
+    }
+
+    /// Forgets a typing frame that was admitted but not sent (its user is no member), so it
+    /// does not hold back the next one.
+    pub async fn forget_typing(&self, user: u64, room: u64) {
+        let cmd = redis::cmd("DEL").arg(self.typing_key(user, room)).clone();
+        let _: Option<()> = self.run("forget typing", Command::Single(cmd)).await;
     }
 
     /// Marks users as added to a room, waking their long polls to look at their rooms again.

@@ -58,6 +58,15 @@ impl Store {
         self.delete_all("BatchWriteItem drop connection", stale).await
     }
 
+    /// The user a live connection is for. One GetItem.
+    pub async fn connection_user(&self, id: &str) -> Result<Option<u64>, StoreError> {
+        let Some(item) = self.get("GetItem connection owner", keys::connection_owner(id)).await? else {
+            return Ok(None);
+        };
+        let owner: ConnectionItem = decode("connection", item)?;
+        Ok((owner.expires_at > clock::unix_seconds() as i64).then_some(owner.user))
+    }
+
     /// The live connections of a user. One Query, eventually consistent (a push is a hint: a
     /// connection made this instant may miss one).
     pub async fn connections_of(&self, user: u64) -> Result<Vec<String>, StoreError> {

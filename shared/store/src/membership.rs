@@ -74,6 +74,13 @@ impl Store {
         Ok(found)
     }
 
+    /// One member of a room, if they are one. One GetItem.
+    pub async fn member(&self, room: u64, user: u64) -> Result<Option<Member>, StoreError> {
+        let item = self.get("GetItem member", keys::member(room, user)).await?;
+        let member = item.map(|item| decode::<MemberItem>("member", item)).transpose()?;
+        Ok(member.map(|m| Member { id: m.user_id, username: m.username }))
+    }
+
     /// Current members of a room by id. One Query (rooms hold at most `max_room_members`).
     pub async fn members(&self, room: u64) -> Result<Vec<Member>, StoreError> {
         let items = self.query_all("Query members", &keys::room_pk(room), Some(keys::MEMBER_PREFIX)).await?;
