@@ -81,7 +81,8 @@ async fn list_of_a_user_shows_current_rooms_with_members() {
     assert_eq!(
         rooms[1],
         json!({"id": r3, "room_name": n3, "room_member": [{"username": name_a}], "owner": owner,
-            "admins": [], "visibility": "public", "topic": ""})
+            "admins": [], "visibility": "public", "topic": "", "last_message": null, "unread": false,
+            "mentions": 0})
     );
     assert!(rooms.iter().all(|room| room["id"] != r2));
     // After leaving, the room is no longer listed for a.

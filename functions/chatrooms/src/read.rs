@@ -1,7 +1,7 @@
 //! Reading rooms: the group listing or a user's rooms (paged), and one room.
 
 use crate::State;
-use domain::model::RoomKind;
+use domain::model::{member_names, Membership, RoomKind};
 use domain::render;
 use edge::http::{self, envelope};
 use edge::routes::Params;
@@ -9,6 +9,7 @@ use edge::ApiError;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 use services::members;
+use std::collections::HashMap;
 
 /// `GET /chat/chatroom/`: the group rooms; with `?user_id=N`, N's rooms with their members.
 pub async fn list(state: &State, req: &Request, _: Params) -> Result<Response<Body>, ApiError> {
@@ -43,10 +44,21 @@ async fn list_of_user(state: &State, req: &Request, user: u64) -> Result<Respons
     }
     let ids: Vec<u64> = rooms.iter().map(|m| m.room.id).collect();
     // The rooms' names and rules from their `META` (a rename does not rewrite every member's
-    // copy of the name), beside their members.
-    let (members, rules) =
-        tokio::try_join!(members::of(&state.store, &state.cache, &ids), state.store.rooms_rules(&ids))?;
-    let data = rules.iter().map(|(room, rules)| render::room_full(room, rules, &members[&room.id])).collect();
+    // copy of the name), beside their members and their newest messages.
+    let (members, rules, last) = tokio::try_join!(
+        members::of(&state.store, &state.cache, &ids),
+        state.store.rooms_rules(&ids),
+        state.store.last_messages(&ids)
+    )?;
+    let of_user: HashMap<u64, &Membership> = rooms.iter().map(|m| (m.room.id, m)).collect();
+    let data = rules
+        .iter()
+        .map(|(room, rules)| {
+            let shown = render::room_full(room, rules, &members[&room.id]);
+            let names = member_names(&members[&room.id]);
+            render::listed_room(shown, of_user[&room.id], user, last.get(&room.id), &names)
+        })
+        .collect();
     Ok(page(req, data, next))
 }
 

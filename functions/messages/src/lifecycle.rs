@@ -4,7 +4,7 @@
 //! reaction that lost a race to another writes again; nothing that changes nothing writes).
 //! Connected members hear of each through the table's stream (`push`).
 
-use crate::send::parse_text;
+use crate::send::{mentions_in, parse_text};
 use crate::State;
 use domain::clock;
 use domain::emoji;
@@ -57,7 +57,8 @@ pub async fn edit(state: &State, req: &Request, params: Params) -> Result<Respon
     }
     // The quote (1 GetItem, for a reply) is read beside the write: an edit does not change it.
     let at = clock::timestamp();
-    let edit = state.store.edit_message(m.room, m.id, user.id, &text, &at);
+    let mentions = mentions_in(state, m.room, &text, None).await?;
+    let edit = state.store.edit_message(m.room, m.id, user.id, (&text, &mentions), &at);
     let wanted: Vec<(u64, u64)> = m.reply_to.map(|q| (m.room, q)).into_iter().collect();
     let (edited, quoted) = tokio::join!(edit, state.store.messages(&wanted));
     let edited = match edited? {

@@ -8,13 +8,15 @@ use crate::State;
 use domain::clock;
 use domain::ids::{parse_id, MAX_ID};
 use domain::job::Job;
-use domain::model::{Room, StoredMessage};
+use domain::mentions;
+use domain::model::{Member, Room, StoredMessage};
 use domain::users::User;
 use edge::http::{envelope, json_object};
 use edge::routes::Params;
 use edge::ApiError;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Map, Value};
+use services::members;
 use store::Versioned;
 
 /// Longest message text, in characters (API.md: longer is a 413).
@@ -154,7 +156,8 @@ pub async fn direct(state: &State, req: &Request, params: Params) -> Result<Resp
             state.cache.invalidate_members(&[opened.room.id]).await;
             state.cache.rooms_changed(&[sender.id, to.id]).await;
         }
-        accept(state, &opened.room, &sender, &send, &accepted).await
+        let pair = [Member::from(&sender), Member::from(&to)];
+        accept(state, &opened.room, &sender, &send, &accepted, Some(&pair)).await
     };
     retry::released_on_error(state, key.as_ref(), &accepted.task_id, sent.await).await
 }
@@ -190,9 +193,27 @@ pub async fn group(state: &State, req: &Request, params: Params) -> Result<Respo
                 ));
             }
         }
-        accept(state, &room_data, &sender, &send, &accepted).await
+        accept(state, &room_data, &sender, &send, &accepted, None).await
     };
     retry::released_on_error(state, key.as_ref(), &accepted.task_id, sent.await).await
+}
+
+/// The members of `room` that `text` mentions. Only a text with an `@` reads the members
+/// (from the cache, else 1 Query); a direct room's two are given as `known`.
+pub async fn mentions_in(
+    state: &State,
+    room: u64,
+    text: &str,
+    known: Option<&[Member]>,
+) -> Result<Vec<Member>, ApiError> {
+    if !text.contains('@') {
+        return Ok(Vec::new());
+    }
+    let members = match known {
+        Some(known) => known.to_vec(),
+        None => members::of_room(&state.store, &state.cache, room).await?,
+    };
+    Ok(mentions::mentioned(text, &members))
 }
 
 /// Queues the delivery of the accepted message under its task id. A job that cannot be
@@ -203,7 +224,9 @@ async fn accept(
     sender: &User,
     send: &SendBody,
     accepted: &Accepted,
+    members: Option<&[Member]>,
 ) -> Result<Response<Body>, ApiError> {
+    let mentions = mentions_in(state, room.id, &send.text, members).await?;
     let message = StoredMessage {
         id: accepted.id,
         room: room.id,
@@ -212,6 +235,7 @@ async fn accept(
         text: send.text.clone(),
         sent_at: accepted.sent_at.clone(),
         reply_to: send.reply_to,
+        mentions,
         ..StoredMessage::default()
     };
     let job = Job::Send { task_id: accepted.task_id.clone(), room_name: room.room_name.clone(), message };

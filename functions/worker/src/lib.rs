@@ -9,10 +9,11 @@
 //! A batch is sorted first (`plan`, pure), then its sends are delivered, the rooms at once: per
 //! room 1 GetItem (its delivery state), a conditional PutItem per message (one more for each
 //! message whose microsecond another one of the room took first; and per late one its entry),
-//! 1 conditional UpdateItem (the state moved on); then 1 BatchWriteItem (the tasks) and a wake
-//! mark per room in the cache. Whatever a room's size: nothing is read or written per
-//! member. Per seen job, 2 conditional UpdateItems per room. A dead-lettered send takes 1
-//! UpdateItem.
+//! 1 conditional UpdateItem (the state moved on, with the newest message for room lists); per
+//! member a message mentions, 1 UpdateItem (their item of the room); then 1 BatchWriteItem (the
+//! tasks) and a wake mark per room in the cache. Whatever a room's size: nothing is read or
+//! written per member it does not mention. Per seen job, 2 conditional UpdateItems per room,
+//! and 1 more where mentions were read. A dead-lettered send takes 1 UpdateItem.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use domain::job::Job;
@@ -144,11 +145,15 @@ async fn deliver(store: &Store, sends: &[QueuedSend]) -> Result<(), StoreError> 
     let deliveries: Vec<Delivery> =
         sends.iter().map(|s| Delivery { message: &s.message, task_id: &s.task_id }).collect();
     let outcomes = store.deliver(&deliveries).await?;
-    let mut stored = Vec::new();
+    let (mut stored, mut mentions) = (Vec::new(), Vec::new());
     for (send, outcome) in sends.iter().zip(outcomes) {
         let task_id = send.task_id.as_str();
         // Under the id it was stored with: the next free one if its microsecond was taken.
         let as_stored = |id: u64| StoredMessage { id, ..send.message.clone() };
+        if let Delivered::Stored(id) | Delivered::AlreadyStored(id) = outcome {
+            let m = &send.message;
+            mentions.extend(m.mentions.iter().filter(|u| u.id != m.from_id).map(|u| (u.id, m.room, id)));
+        }
         match outcome {
             Delivered::Stored(id) => {
                 tracing::info!(task_id, room = send.message.room, message = id, "delivered");
@@ -161,6 +166,8 @@ async fn deliver(store: &Store, sends: &[QueuedSend]) -> Result<(), StoreError> 
             Delivered::RoomGone => store.fail_task(task_id, Some(send.message.from_id), ROOM_GONE).await?,
         }
     }
+    // Before the tasks end, so that a retry notes them again (a set holds each id once).
+    store.note_mentions(&mentions).await?;
     store.finish_tasks(&stored).await
 }
 

@@ -10,6 +10,7 @@ pub mod governance;
 pub mod ids;
 pub mod job;
 pub mod keys;
+pub mod mentions;
 pub mod model;
 pub mod page;
 pub mod render;

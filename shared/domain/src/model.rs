@@ -62,6 +62,24 @@ pub struct Position {
 pub struct Membership {
     pub room: Room,
     pub position: Position,
+    /// Messages of the room that mention the user and that they had not read when they came.
+    pub mentioned: Vec<u64>,
+}
+
+/// Unread mentions a user's room list counts up to.
+pub const MAX_MENTION_COUNT: usize = 99;
+
+impl Membership {
+    /// Whether the room has news for its member: a message from someone else past their read
+    /// position.
+    pub fn unread(&self, user: u64, last: Option<&LastMessage>) -> bool {
+        last.is_some_and(|m| m.newest_from_others(user) > self.position.read_to)
+    }
+
+    /// Unread messages that mention the member, at most [`MAX_MENTION_COUNT`].
+    pub fn mentions(&self) -> usize {
+        self.mentioned.iter().filter(|&&id| id > self.position.read_to).count().min(MAX_MENTION_COUNT)
+    }
 }
 
 /// What the worker has stored in a room: the newest message id, and how many were late.
@@ -106,6 +124,59 @@ pub struct StoredMessage {
     /// not thousands of nested list elements to encode and decode.
     #[serde(default, skip_serializing_if = "Vec::is_empty", with = "reactions_text")]
     pub reactions: Vec<Reaction>,
+    /// Members the text names as `@username` ([`crate::mentions`]), as they were named.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<Member>,
+}
+
+/// Characters of the newest message's text that a user's room list shows.
+pub const LAST_MESSAGE_CHARS: usize = 100;
+
+/// The newest message of a room as a user's room list shows it, kept beside the room's
+/// delivery state.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LastMessage {
+    pub id: u64,
+    pub from_id: u64,
+    pub from_username: String,
+    /// The first [`LAST_MESSAGE_CHARS`] characters.
+    pub text: String,
+    pub sent_at: String,
+    #[serde(default)]
+    pub deleted: bool,
+    /// The newest message id from anyone but this message's sender (0: none), so that the
+    /// sender, too, knows whether others wrote after their read position.
+    #[serde(default)]
+    pub others_to: u64,
+}
+
+impl LastMessage {
+    /// The newest message once `m`, newer than `before`, is stored.
+    pub fn after(before: Option<&LastMessage>, m: &StoredMessage) -> LastMessage {
+        let others_to = match before {
+            Some(b) if b.from_id == m.from_id => b.others_to,
+            Some(b) => b.id,
+            None => 0,
+        };
+        LastMessage {
+            id: m.id,
+            from_id: m.from_id,
+            from_username: m.from_username.clone(),
+            text: m.text.chars().take(LAST_MESSAGE_CHARS).collect(),
+            sent_at: m.sent_at.clone(),
+            deleted: m.deleted,
+            others_to,
+        }
+    }
+
+    /// The newest message id from anyone but `user`.
+    pub fn newest_from_others(&self, user: u64) -> u64 {
+        if self.from_id == user {
+            self.others_to
+        } else {
+            self.id
+        }
+    }
 }
 
 /// Reactions as one JSON text, `[["👍",[1,2]],["🎉",[3]]]`, wherever a message is stored.
@@ -184,6 +255,37 @@ pub enum TaskRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_room_has_news_from_others_past_the_position_and_counts_unread_mentions() {
+        let membership = |read_to: u64, mentioned: Vec<u64>| Membership {
+            room: Room { id: 1, room_name: "r".into(), kind: RoomKind::Group, pair: None },
+            position: Position { read_to, late_to: 0 },
+            mentioned,
+        };
+        let sent = |id: u64, from_id: u64| StoredMessage { id, from_id, ..StoredMessage::default() };
+        // 8 writes 4 and 6, then 7 writes 9 and 10.
+        let mut last = None;
+        let mut after = Vec::new();
+        for m in [sent(4, 8), sent(6, 8), sent(9, 7), sent(10, 7)] {
+            last = Some(LastMessage::after(last.as_ref(), &m));
+            after.push(last.clone().unwrap());
+        }
+        assert_eq!(
+            after.iter().map(|l| (l.id, l.others_to)).collect::<Vec<_>>(),
+            [(4, 0), (6, 0), (9, 6), (10, 6)]
+        );
+        let (at_6, at_10) = (Some(&after[1]), Some(&after[3]));
+        assert!(membership(5, vec![]).unread(7, at_6));
+        assert!(!membership(6, vec![]).unread(7, at_6), "read");
+        assert!(!membership(5, vec![]).unread(8, at_6), "their own");
+        assert!(membership(5, vec![]).unread(7, at_10), "8's message 6 came after 7's position");
+        assert!(!membership(6, vec![]).unread(7, at_10), "7 wrote the rest");
+        assert!(membership(6, vec![]).unread(8, at_10));
+        assert!(!membership(0, vec![]).unread(7, None), "no messages");
+        assert_eq!(membership(5, vec![3, 5, 6, 9]).mentions(), 2);
+        assert_eq!(membership(0, (1..=150).collect()).mentions(), MAX_MENTION_COUNT);
+    }
 
     #[test]
     fn reactions_keep_first_use_order_drop_empty_emoji_and_cap_at_20() {

@@ -3,7 +3,9 @@
 //! is no member now is looked up, and a deleted one keeps the name they sent under.
 
 use crate::governance::{Governance, Visibility};
-use crate::model::{member_names, Member, Names, Room, RoomKind, StoredMessage, TaskRecord};
+use crate::model::{
+    member_names, LastMessage, Member, Membership, Names, Room, RoomKind, StoredMessage, TaskRecord,
+};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -54,13 +56,44 @@ pub fn with_presence(mut room: Value, members: &[Member], online: &std::collecti
     room
 }
 
+/// `{id, username}` of a member as named then, under their current name when known.
+fn user(member: &Member, names: &Names) -> Value {
+    json!({"id": member.id, "username": names.get(&member.id).unwrap_or(&member.username)})
+}
+
+/// A room in a user's list: the room as its members see it, with its newest message
+/// (`last_message`: `{id, msg_from, text, sent_at, deleted}`, the text's first 100 characters),
+/// whether it has news for the user (`unread`) and how many unread messages mention them.
+pub fn listed_room(
+    room: Value,
+    membership: &Membership,
+    user: u64,
+    last: Option<&LastMessage>,
+    names: &Names,
+) -> Value {
+    let mut room = room;
+    room["last_message"] = match last {
+        Some(m) => json!({
+            "id": m.id,
+            "msg_from": {"id": m.from_id, "username": names.get(&m.from_id).unwrap_or(&m.from_username)},
+            "text": m.text,
+            "sent_at": m.sent_at,
+            "deleted": m.deleted,
+        }),
+        None => Value::Null,
+    };
+    room["unread"] = json!(membership.unread(user, last));
+    room["mentions"] = json!(membership.mentions());
+    room
+}
+
 /// `{id, username}` of a message's sender.
 pub fn sender(m: &StoredMessage, names: &Names) -> Value {
     json!({"id": m.from_id, "username": names.get(&m.from_id).unwrap_or(&m.from_username)})
 }
 
 /// A message in a room's history: `{id, msg_from, text, sent_at, room, edited_at, deleted,
-/// reply_to, reactions}` (`room` is the id).
+/// reply_to, reactions, mentions}` (`room` is the id).
 pub fn message(m: &StoredMessage, view: View) -> Value {
     delivered(m, json!(m.room), view)
 }
@@ -85,6 +118,7 @@ pub fn delivered(m: &StoredMessage, room_json: Value, view: View) -> Value {
         "deleted": m.deleted,
         "reply_to": m.reply_to.map(|id| quote(m.room, id, view)),
         "reactions": reactions,
+        "mentions": m.mentions.iter().map(|u| user(u, view.names)).collect::<Vec<_>>(),
     })
 }
 

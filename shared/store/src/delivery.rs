@@ -2,13 +2,13 @@
 //! room's delivery state moved on after them (the reasons are in `messages`).
 
 use crate::conditional::{Expr, Written};
-use crate::item::{decode, decode_all, encode, n};
-use crate::items::{decode_state, LateItem, MessageItem};
+use crate::item::{decode, decode_all, encode, encode_value, n};
+use crate::items::{decode_state_with_last, LateItem, MessageItem};
 use crate::ops::Range;
 use crate::txn::NEW;
 use crate::{Backoff, Delivered, Delivery, Store, StoreError, MESSAGES_PER_DELIVERY};
 use domain::keys;
-use domain::model::{DeliveryState, StoredMessage};
+use domain::model::{DeliveryState, LastMessage, StoredMessage};
 use std::collections::{BTreeMap, HashMap};
 
 /// How a conditional PutItem of a message went.
@@ -56,7 +56,7 @@ impl Store {
 
     /// One room's messages, in their order in `ours`' answer.
     async fn deliver_room(&self, room: u64, ours: &[&Delivery<'_>]) -> Result<Vec<Delivered>, StoreError> {
-        let Some(state) = self.delivery_state(room).await? else {
+        let Some((state, last)) = self.delivery_state(room).await? else {
             return Ok(vec![Delivered::RoomGone; ours.len()]);
         };
         let mut order: Vec<usize> = (0..ours.len()).collect();
@@ -104,7 +104,8 @@ impl Store {
             outcome[i] = done;
             kept.push(m);
         }
-        match self.move_state(room, state, newest, late).await? {
+        let last = newest_after(last, &kept, state.top);
+        match self.move_state(room, state, newest, late, last.as_ref()).await? {
             Moved::Yes => Ok(outcome),
             Moved::RoomGone => {
                 // Deleted while we wrote: what we wrote would outlive the room's cleanup.
@@ -148,22 +149,30 @@ impl Store {
         self.put_if("PutItem late message", encode(&LateItem::new(room, seq, m.id)), expr).await.map(|_| ())
     }
 
-    /// The room's state moved on from `was` to (`top`, `late`), if it still is `was`.
+    /// The room's state moved on from `was` to (`top`, `late`), if it still is `was`, with
+    /// `last` as its newest message when it is the one at `top`.
     async fn move_state(
         &self,
         room: u64,
         was: DeliveryState,
         top: u64,
         late: u64,
+        last: Option<&LastMessage>,
     ) -> Result<Moved, StoreError> {
-        let values =
-            [(":top", n(top)), (":late", n(late)), (":was_top", n(was.top)), (":was_late", n(was.late))];
+        let mut values =
+            vec![(":top", n(top)), (":late", n(late)), (":was_top", n(was.top)), (":was_late", n(was.late))];
+        let last = last.filter(|m| m.id == top);
+        values.extend(last.map(|m| (":last", encode_value(m))));
         let expr = Expr {
             condition: Some("#top = :was_top AND late = :was_late"),
             values: &values,
             ..Expr::default()
         };
-        let update = "SET #top = :top, late = :late";
+        let update = if last.is_some() {
+            "SET #top = :top, late = :late, #last = :last"
+        } else {
+            "SET #top = :top, late = :late"
+        };
         Ok(
             match self
                 .update_if("UpdateItem delivery state", keys::delivery_state(room), update, expr)
@@ -187,7 +196,7 @@ impl Store {
         tracing::warn!(room, "deliveries of the room overlapped: numbering what both wrote as late");
         let mut backoff = Backoff::new("delivery of a contended room");
         loop {
-            let Some(now) = self.delivery_state(room).await? else { return Ok(()) };
+            let Some((now, last)) = self.delivery_state(room).await? else { return Ok(()) };
             let theirs = self
                 .query_page(
                     "Query contended",
@@ -206,15 +215,27 @@ impl Store {
                 self.put_late(room, now.late + 1 + k as u64, m).await?;
             }
             let top = contended.last().map_or(now.top, |m| m.id).max(now.top);
-            match self.move_state(room, now, top, now.late + contended.len() as u64).await? {
+            let last = newest_after(last, &contended, now.top);
+            match self.move_state(room, now, top, now.late + contended.len() as u64, last.as_ref()).await? {
                 Moved::Yes | Moved::RoomGone => return Ok(()),
                 Moved::Changed => backoff.wait().await?,
             }
         }
     }
 
-    /// The room's delivery state; `None` once the room is gone. One GetItem.
-    async fn delivery_state(&self, room: u64) -> Result<Option<DeliveryState>, StoreError> {
-        self.get("GetItem delivery state", keys::delivery_state(room)).await?.map(decode_state).transpose()
+    /// The room's delivery state and newest message; `None` once the room is gone. One GetItem.
+    async fn delivery_state(
+        &self,
+        room: u64,
+    ) -> Result<Option<(DeliveryState, Option<LastMessage>)>, StoreError> {
+        let item = self.get("GetItem delivery state", keys::delivery_state(room)).await?;
+        item.map(decode_state_with_last).transpose()
     }
+}
+
+/// The room's newest message once `stored` (any order) are, of which those above `top` are new.
+fn newest_after(last: Option<LastMessage>, stored: &[StoredMessage], top: u64) -> Option<LastMessage> {
+    let mut new: Vec<&StoredMessage> = stored.iter().filter(|m| m.id > top).collect();
+    new.sort_by_key(|m| m.id);
+    new.into_iter().fold(last, |last, m| Some(LastMessage::after(last.as_ref(), m)))
 }

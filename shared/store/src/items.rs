@@ -10,7 +10,9 @@ use crate::{MessageChange, StoreError};
 use domain::clock;
 use domain::governance::{Governance, Visibility};
 use domain::keys;
-use domain::model::{DeliveryState, Member, Membership, Position, Room, RoomKind, StoredMessage};
+use domain::model::{
+    DeliveryState, LastMessage, Member, Membership, Position, Room, RoomKind, StoredMessage,
+};
 use domain::users::User;
 use serde::{Deserialize, Serialize};
 
@@ -101,6 +103,10 @@ pub(crate) struct MembershipItem {
     pair: Option<(u64, u64)>,
     read_to: u64,
     late_to: u64,
+    /// A number set, added to by the worker ([`crate::Store::note_mentions`]); never written
+    /// with the item.
+    #[serde(default, skip_serializing)]
+    mentioned: Vec<u64>,
 }
 
 impl MembershipItem {
@@ -113,6 +119,7 @@ impl MembershipItem {
         Membership {
             room: Room { id: self.room, room_name: self.room_name, kind: self.kind, pair: self.pair },
             position,
+            mentioned: self.mentioned,
         }
     }
 }
@@ -143,6 +150,7 @@ pub(crate) fn member_writes(txn: &mut Txn, room: &Room, user: &Member, position:
         pair: room.pair,
         read_to: position.read_to,
         late_to: position.late_to,
+        mentioned: Vec::new(),
     };
     txn.put(encode(&item), None, &[]);
     let exists = txn.check(keys::user(user.id), EXISTS, &[]);
@@ -209,17 +217,27 @@ struct DeliveryStateItem {
     room: u64,
     top: u64,
     late: u64,
+    /// The newest message, for rooms lists (none in an empty room, or one from before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last: Option<LastMessage>,
 }
 
 /// The delivery state of a new room: nothing stored.
 pub(crate) fn initial_state(room: u64) -> Attrs {
     let (pk, sk) = keys::delivery_state(room);
-    encode(&DeliveryStateItem { pk, sk, room, top: 0, late: 0 })
+    encode(&DeliveryStateItem { pk, sk, room, top: 0, late: 0, last: None })
 }
 
 pub(crate) fn decode_state(item: Attrs) -> Result<DeliveryState, StoreError> {
+    Ok(decode_state_with_last(item)?.0)
+}
+
+/// The delivery state and the newest message it keeps.
+pub(crate) fn decode_state_with_last(
+    item: Attrs,
+) -> Result<(DeliveryState, Option<LastMessage>), StoreError> {
     let state: DeliveryStateItem = decode("delivery state", item)?;
-    Ok(DeliveryState { room: state.room, top: state.top, late: state.late })
+    Ok((DeliveryState { room: state.room, top: state.top, late: state.late }, state.last))
 }
 
 /// A username's guard: the user who holds it.

@@ -18,6 +18,7 @@ mod logins;
 mod membership;
 mod messages;
 mod model;
+mod news;
 mod ops;
 mod presence;
 mod rooms;

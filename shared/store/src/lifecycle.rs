@@ -51,14 +51,15 @@ pub fn message_from_stream(
 }
 
 impl Store {
-    /// `text` as the message's new text, edited `at`, if `author` wrote it and it is not
-    /// deleted. One conditional UpdateItem.
+    /// `text` (which mentions `mentions`) as the message's new text, edited `at`, if `author`
+    /// wrote it and it is not deleted. One conditional UpdateItem, and one of the room's
+    /// delivery state when it is the newest message (its copy there).
     pub async fn edit_message(
         &self,
         room: u64,
         id: u64,
         author: u64,
-        text: &str,
+        (text, mentions): (&str, &[Member]),
         at: &str,
     ) -> Result<Edited, StoreError> {
         let values = [
@@ -66,14 +67,18 @@ impl Store {
             (":at", s(at)),
             (":me", n(author)),
             (":change", encode_value(&MessageChange::Edited)),
+            (":mentions", encode_value(&mentions)),
             no(),
         ];
         let condition = format!("{LIVE} AND from_id = :me");
         let expr = Expr { condition: Some(&condition), values: &values, ..Expr::default() };
-        let update = "SET #text = :text, edited_at = :at, #change = :change";
+        let update = "SET #text = :text, edited_at = :at, #change = :change, mentions = :mentions";
         let key = keys::message(room, id);
         match self.update_returning("UpdateItem edit", key, update, expr, ReturnValue::AllNew).await? {
-            (Written::Done, Some(new)) => Ok(Edited::Done(decode_held(new)?.message)),
+            (Written::Done, Some(new)) => {
+                self.last_message_changed(room, id, text, false).await?;
+                Ok(Edited::Done(decode_held(new)?.message))
+            }
             (Written::Done, None) => Err(StoreError::corrupt("message", "an edit answered no item")),
             (Written::Refused(None), _) => Ok(Edited::Gone),
             (Written::Refused(Some(old)), _) => {
@@ -83,9 +88,10 @@ impl Store {
         }
     }
 
-    /// Turns a message into its tombstone: text, reply and reactions erased, id, sender, time
-    /// and `edited_at` kept. Whether it was deleted now (not already, and still there). One
-    /// conditional UpdateItem.
+    /// Turns a message into its tombstone: text, reply, reactions and mentions erased, id,
+    /// sender, time and `edited_at` kept. Whether it was deleted now (not already, and still
+    /// there). One conditional UpdateItem, and one of the room's delivery state when it is the
+    /// newest message.
     pub async fn delete_message(&self, room: u64, id: u64) -> Result<bool, StoreError> {
         let values = [
             (":empty", s("")),
@@ -94,8 +100,12 @@ impl Store {
             no(),
         ];
         let expr = Expr { condition: Some(LIVE), values: &values, ..Expr::default() };
-        let update = "SET #text = :empty, #deleted = :yes, #change = :change REMOVE reactions, reply_to, rv";
+        let update =
+            "SET #text = :empty, #deleted = :yes, #change = :change REMOVE reactions, reply_to, rv, mentions";
         let written = self.update_if("UpdateItem delete", keys::message(room, id), update, expr).await?;
+        if written.done() {
+            self.last_message_changed(room, id, "", true).await?;
+        }
         Ok(written.done())
     }
 

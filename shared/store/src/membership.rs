@@ -13,6 +13,7 @@ use crate::items::{
 use crate::ops::Range;
 use crate::txn::{Outcome, Txn, EXISTS};
 use crate::{JoinOutcome, LeaveOutcome, Lookup, Removal, Store, StoreError, Versioned};
+use aws_sdk_dynamodb::types::ReturnValue;
 use domain::governance::Governance;
 use domain::keys;
 use domain::model::{member_names, Member, Membership, Names, Position, Room, RoomKind};
@@ -226,7 +227,8 @@ impl Store {
     }
 
     /// Moves read positions forward, never backward: per room two conditional UpdateItems (one
-    /// per part of the position), each only if the room is still the user's. Idempotent.
+    /// per part of the position), each only if the room is still the user's, and one more when
+    /// mentions were read ([`Store::forget_mentions`]). Idempotent.
     pub async fn move_positions(&self, reader: u64, moves: &[(u64, Position)]) -> Result<(), StoreError> {
         let updates = moves.iter().flat_map(|&(room, to)| {
             [("read_to", to.read_to), ("late_to", to.late_to)].map(|(field, value)| async move {
@@ -235,7 +237,21 @@ impl Store {
                 let expr = Expr { condition: Some(&condition), values: &to, ..Expr::default() };
                 let update = format!("SET {field} = :to");
                 let key = keys::membership(reader, room);
-                self.update_if("UpdateItem read position", key, &update, expr).await.map(|_| ())
+                let (_, now) = self
+                    .update_returning("UpdateItem read position", key, &update, expr, ReturnValue::AllNew)
+                    .await?;
+                let mentioned =
+                    now.and_then(|item| item.get("mentioned").and_then(|v| v.as_ns().ok()).cloned());
+                let read: Vec<u64> = mentioned
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|id| id.parse().ok())
+                    .filter(|&id| id <= value)
+                    .collect();
+                if field == "read_to" && !read.is_empty() {
+                    self.forget_mentions(reader, room, &read).await?;
+                }
+                Ok::<(), StoreError>(())
             })
         });
         futures_util::future::try_join_all(updates).await?;
