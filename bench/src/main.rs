@@ -19,6 +19,7 @@
 mod cpu;
 mod functions;
 mod lifecycle;
+mod live;
 mod original;
 mod proxy;
 mod push;
@@ -84,6 +85,14 @@ async fn main() {
         print_lifecycle(&run);
         let out = path("BENCH_JSON").with_file_name("lifecycle.json");
         std::fs::write(&out, serde_json::to_string_pretty(&run).unwrap()).expect("write lifecycle.json");
+        println!("\nfigures written to {}", out.display());
+        return;
+    }
+    if phase == "live" {
+        let run = live::run().await;
+        print_live(&run);
+        let out = path("BENCH_JSON").with_file_name("live.json");
+        std::fs::write(&out, serde_json::to_string_pretty(&run).unwrap()).expect("write live.json");
         println!("\nfigures written to {}", out.display());
         return;
     }
@@ -289,4 +298,29 @@ fn print_original(r: &Value) {
             b["cpu"]["server_ms"]
         );
     }
+}
+
+fn print_live(l: &Value) {
+    let f = &l["typing"]["frame_ms"];
+    println!("\n| typing frame, one client to another ({} frames) | p50 ms | p90 ms | p99 ms |", f["n"]);
+    println!("|---|---|---|---|");
+    println!("| send to arrival | {} | {} | {} |", ms(&f["p50"]), ms(&f["p90"]), ms(&f["p99"]));
+    let s = &l["typing_storm"];
+    println!(
+        "\nTyping storm, 50 members sending {} frames: {} DynamoDB writes, {} calls in all.",
+        s["frames_sent"], s["dynamodb_writes"], s["dynamodb_calls"]
+    );
+    println!("\n| live connections in the room | DynamoDB writes of one more member's connect | of which presence PutItems |");
+    println!("|---|---|---|");
+    for online in ["10", "1000", "10000"] {
+        let r = &l["presence"][online];
+        println!("| {online} | {} | {} |", r["connect_writes"], r["presence_puts"]);
+    }
+    let r = &l["room_list_100"];
+    println!(
+        "\nGET /chat/chatroom/?user_id=N&limit=100 over 100 rooms with news: p50 {} ms, p90 {} ms; DynamoDB calls per request: {}",
+        ms(&r["latency_ms"]["p50"]),
+        ms(&r["latency_ms"]["p90"]),
+        r["dynamodb_calls_per_request"]
+    );
 }

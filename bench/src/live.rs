@@ -1,0 +1,159 @@
+//! Live room state (API.md, "Live room state"): a typing frame from one client's WebSocket to
+//! another's (no stream in its path), what a typing storm writes (nothing), what a presence
+//! change writes as a room fills (one item however many are online), and a user's list of 100
+//! rooms with news: its DynamoDB calls and latency.
+
+use crate::stack::{new_room, new_user, var, Api};
+use crate::stats::Summary;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(user: u64) -> Socket {
+    let base = var("WEBSOCKET_URL");
+    tokio_tungstenite::connect_async(format!("{base}?user_id={user}")).await.expect("connects").0
+}
+
+async fn typing(socket: &mut Socket, room: u64) {
+    let frame = json!({"action": "typing", "room": room}).to_string();
+    socket.send(Message::text(frame)).await.expect("sent");
+}
+
+/// Waits for a typing frame in `room` (10 s at most).
+async fn typing_in(socket: &mut Socket, room: u64) {
+    let wait = async {
+        while let Some(Ok(message)) = socket.next().await {
+            let frame: Value = serde_json::from_str(message.to_text().unwrap_or("null")).unwrap_or_default();
+            if frame["type"] == "typing" && frame["data"]["room"] == room {
+                return;
+            }
+        }
+        panic!("the connection closed");
+    };
+    tokio::time::timeout(Duration::from_secs(10), wait).await.expect("a typing frame within 10 s");
+}
+
+/// Calls that write, from the counting proxy's `function:Operation` counts.
+fn writes(calls: &BTreeMap<String, u64>) -> u64 {
+    let writing = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"];
+    calls.iter().filter(|(k, _)| writing.iter().any(|w| k.ends_with(w))).map(|(_, v)| v).sum()
+}
+
+/// One typing frame per room of `rooms` (the throttle is per user and room), each timed from
+/// the send to its arrival on the other member's connection.
+async fn typing_latency(api: &Api, samples: usize) -> Value {
+    let ((a, na), (b, nb)) = (new_user(api).await, new_user(api).await);
+    let mut rooms = Vec::new();
+    for _ in 0..samples {
+        rooms.push(new_room(api, &[&na, &nb]).await);
+    }
+    let (mut sa, mut sb) = (connect(a).await, connect(b).await);
+    tokio::time::sleep(Duration::from_millis(500)).await; // both connects recorded
+    let mut took = Vec::new();
+    for &room in &rooms {
+        let started = Instant::now();
+        typing(&mut sa, room).await;
+        typing_in(&mut sb, room).await;
+        took.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    json!({"frame_ms": Summary::of(took).json()})
+}
+
+/// 50 connected members of one room each send 5 typing frames at once; the table's writes.
+async fn typing_storm(api: &Api) -> Value {
+    let mut users = Vec::new();
+    for _ in 0..50 {
+        users.push(new_user(api).await);
+    }
+    let names: Vec<&str> = users.iter().map(|(_, n)| n.as_str()).collect();
+    let room = new_room(api, &names).await;
+    let mut sockets = Vec::new();
+    for (user, _) in &users {
+        sockets.push(connect(*user).await);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    api.dynamodb_calls(true).await;
+    for _ in 0..5 {
+        for socket in &mut sockets {
+            typing(socket, room).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let calls = api.dynamodb_calls(false).await;
+    json!({"frames_sent": 250, "dynamodb_writes": writes(&calls), "dynamodb_calls": calls.values().sum::<u64>()})
+}
+
+/// A member's connect writes one presence item per room of theirs, however many connections
+/// the room holds already: its write calls with 10, 1,000 and 10,000 others online.
+async fn presence_writes(api: &Api) -> Value {
+    let ((a, na), (b, nb)) = (new_user(api).await, new_user(api).await);
+    let room = new_room(api, &[&na, &nb]).await;
+    let rooms = [room];
+    let mut rows = json!({});
+    let mut filled = 0;
+    for online in [10usize, 1_000, 10_000] {
+        let fillers: Vec<String> = (filled..online).map(|i| format!("BenchFiller{i:06}=")).collect();
+        futures_util::stream::iter(fillers.iter().map(|c| api.store.present(c, b, &rooms)))
+            .buffer_unordered(64)
+            .collect::<Vec<_>>()
+            .await;
+        filled = online;
+        api.dynamodb_calls(true).await;
+        let socket = connect(a).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let calls = api.dynamodb_calls(false).await;
+        let presence: u64 = calls
+            .iter()
+            .filter(|(k, _)| k.starts_with("sockets:") && k.ends_with("PutItem"))
+            .map(|(_, v)| v)
+            .sum();
+        rows[online.to_string()] = json!({"connect_writes": writes(&calls), "presence_puts": presence});
+        drop(socket);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    rows
+}
+
+/// `GET /chat/chatroom/?user_id=N&limit=100` over 100 rooms with news (a mention in half).
+async fn room_list(api: &Api, requests: usize) -> Value {
+    let ((a, na), (b, nb)) = (new_user(api).await, new_user(api).await);
+    for i in 0..100 {
+        let room = new_room(api, &[&na, &nb]).await;
+        let text = if i % 2 == 0 { format!("hi @{nb}") } else { "news".into() };
+        let body = json!({"from": a, "text": text});
+        let task = api.expect("POST", &format!("/chat/group/{room}/"), Some(body), 202).await;
+        api.finished(task["data"].as_str().unwrap()).await;
+    }
+    let path = format!("/chat/chatroom/?user_id={b}&limit=100");
+    let page = api.expect("GET", &path, None, 200).await;
+    let mentioned = page["data"].as_array().unwrap().iter().filter(|r| r["mentions"] == 1).count();
+    assert_eq!(mentioned, 50, "the list shows the mentions");
+    api.dynamodb_calls(true).await;
+    let mut took = Vec::new();
+    for _ in 0..requests {
+        let started = Instant::now();
+        api.expect("GET", &path, None, 200).await;
+        took.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let calls = api.dynamodb_calls(false).await;
+    let per_request: BTreeMap<&String, f64> = calls
+        .iter()
+        .filter(|(k, _)| k.starts_with("chatrooms:"))
+        .map(|(k, &v)| (k, v as f64 / requests as f64))
+        .collect();
+    json!({"latency_ms": Summary::of(took).json(), "dynamodb_calls_per_request": per_request})
+}
+
+pub async fn run() -> Value {
+    let api = Api::from_env().await;
+    json!({
+        "typing": typing_latency(&api, 30).await,
+        "typing_storm": typing_storm(&api).await,
+        "presence": presence_writes(&api).await,
+        "room_list_100": room_list(&api, 50).await,
+    })
+}
