@@ -1,10 +1,11 @@
 // The open room: its head, its messages (day separators, times, initials avatars, one sender's
 // run grouped), older pages on scrolling up or with the "Load older messages" button, and the
 // composer at the bottom (Enter sends, Shift+Enter a new line, a reply's quote above it) with
-// pending sends. A message itself is painted by message.js, what one does with it is actions.js.
+// pending sends. A message itself is painted by message.js, what one does with it is actions.js;
+// who is typing is live.js's.
 import { $, api, asMe, avatar, clearError, fromMe, onSubmit, roleOf, send, showError, sleep, state, userId } from "./api.js";
 import { addRoom, bump, describe, dropRoom, markCurrent, setUnseen } from "./rooms.js";
-import { markRead, pushedEnd } from "./live.js";
+import { markRead, pushedEnd, showTyping, stoppedTyping, typing } from "./live.js";
 import { messageItem } from "./message.js";
 import { clearReply, replyingTo } from "./actions.js";
 import { paintHeadBlock } from "./blocks.js";
@@ -27,6 +28,7 @@ export async function openRoom(id) {
   markCurrent(id);
   setUnseen(entry, []);
   showHead(entry);
+  showTyping();
   clearReply();
   list().replaceChildren();
   $("empty").hidden = true;
@@ -92,6 +94,7 @@ export function closeRoom() {
   $("room-head").hidden = true;
   $("send-form").hidden = true;
   $("scroller").hidden = true;
+  showTyping();
   setOlder(null);
   $("no-room").hidden = false;
   view("rooms");
@@ -240,6 +243,8 @@ function scrollDown() {
 // room counts it as unseen (one's own messages from other tabs are not unseen).
 export function arrived(entry, m) {
   bump(entry);
+  // Their message is what they were typing.
+  if (m.msg_from) stoppedTyping(entry.room.id, m.msg_from.id);
   if (state.room === entry.room.id) {
     const follow = nearBottom();
     showMessage(m);
@@ -268,6 +273,8 @@ export function fitComposer() {
   composer.style.height = `${Math.min(composer.scrollHeight + 2, 160)}px`;
 }
 composer.addEventListener("input", fitComposer);
+// Others in the room see that the reader types (throttled, and not for an empty composer).
+composer.addEventListener("input", () => typing(state.room, composer.value));
 
 onSubmit("send-form", async () => {
   const room = state.room, text = composer.value, quote = replyingTo(room);

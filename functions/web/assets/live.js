@@ -1,6 +1,8 @@
 // New messages (and their edits, deletions and reactions), task ends and memberships: over the
 // WebSocket (docs/API.md, "Live push") while it is open, and through long polling
-// (unseen?wait=20, new messages only) while it is not; the badge says which.
+// (unseen?wait=20, new messages only) while it is not; the badge says which. Typing goes over
+// the WebSocket only, both ways (docs/API.md, "Live room state"): the reader's, and the line
+// saying who else types in the open room.
 import { $, api, asMe, mode, refresh, showError, sleep, state, websocketUrl } from "./api.js";
 import { addRoom, dropRoom, roomById } from "./rooms.js";
 import { arrived } from "./conversation.js";
@@ -120,7 +122,11 @@ async function pushed(frame) {
     // Added (a join, an invitation) or gone (a leave, or removed: `reason` "kicked").
     if (frame.data.joined) await roomById(frame.data.room);
     else dropRoom(frame.data.room, frame.data.reason);
+  } else if (frame.type === "typing") {
+    othersTyping(frame.data);
   }
+  // An `error` frame answers a typing frame the server would not take (the reader is no longer
+  // a member): typing is only a hint, so nothing is shown.
 }
 
 // The pushed end of a task, waiting up to `ms` for it; null if it did not come.
@@ -139,4 +145,59 @@ export function pushedEnd(task, ms) {
       resolve({ state: data.state, result: data.result });
     });
   });
+}
+
+// ---------------------------------------------------------------- typing
+
+// The server forwards at most one typing frame per user and room every 3 s (and drops the
+// rest), so the client sends no more; a name shows until 6 s after its last frame.
+const TYPING_EVERY = 3000, TYPING_SHOWN = 6000;
+const typingSent = new Map(); // room -> when the reader's last typing frame went
+const typers = new Map(); // room -> Map(user id -> { name, timer }), in the order they started
+const key = (room) => String(room);
+
+// The reader typed in a room's composer: a typing frame while the WebSocket is open (polling
+// has no way to say it), at most once every 3 s per room, none for an empty composer.
+export function typing(room, text) {
+  const socket = state.socket;
+  if (room === null || !text.trim() || !socket || socket.readyState !== WebSocket.OPEN) return;
+  const now = Date.now();
+  if (now - (typingSent.get(key(room)) ?? -Infinity) < TYPING_EVERY) return;
+  typingSent.set(key(room), now);
+  socket.send(JSON.stringify({ action: "typing", room }));
+}
+
+// Someone else types in a room (kept per room, shown for the open one): 6 s from now, unless
+// another frame or their message comes first.
+function othersTyping({ room, user }) {
+  if (!user || user.id === state.me.id) return;
+  let inRoom = typers.get(key(room));
+  if (!inRoom) typers.set(key(room), (inRoom = new Map()));
+  const known = inRoom.get(user.id);
+  if (known) clearTimeout(known.timer);
+  inRoom.set(user.id, { name: user.username, timer: setTimeout(() => stoppedTyping(room, user.id), TYPING_SHOWN) });
+  if (key(room) === key(state.room)) showTyping();
+}
+
+// Someone no longer types in a room: 6 s passed, or their message arrived.
+export function stoppedTyping(room, user) {
+  const inRoom = typers.get(key(room));
+  const known = inRoom && inRoom.get(user);
+  if (!known) return;
+  clearTimeout(known.timer);
+  inRoom.delete(user);
+  if (!inRoom.size) typers.delete(key(room));
+  if (key(room) === key(state.room)) showTyping();
+}
+
+// The open room's line above the composer (a polite live region): "ann is typing…", "ann and
+// bob are typing…", "3 people are typing…", or empty; hidden with no room open.
+export function showTyping() {
+  const line = $("typing");
+  const names = state.room === null ? [] : [...(typers.get(key(state.room)) || new Map()).values()].map((t) => t.name);
+  line.hidden = state.room === null;
+  if (names.length === 0) line.textContent = "";
+  else if (names.length === 1) line.textContent = `${names[0]} is typing…`;
+  else if (names.length === 2) line.textContent = `${names[0]} and ${names[1]} are typing…`;
+  else line.textContent = `${names.length} people are typing…`;
 }

@@ -2,7 +2,9 @@
 // room's head: each member with their role (Owner, Admin) and what the reader may do with them:
 // Make admin or Remove admin (the owner), Kick and Ban (admins; an admin only by the owner; the
 // owner by nobody), Block or Unblock (anyone, for themselves); adding someone by username (any
-// member of a public room, admins of a private one); the bans with Unban (admins).
+// member of a public room, admins of a private one); the bans with Unban (admins). A green dot
+// marks who holds a live connection now (`online` in the room's member view, "Live room state"),
+// as of the list's last load.
 import { $, api, asMe, avatar, clearError, onSubmit, roleOf, showError, state, userId } from "./api.js";
 import { addRoom } from "./rooms.js";
 import { isBlocked, loadBlocks, setBlocked } from "./blocks.js";
@@ -68,6 +70,15 @@ function action(act, text, username, className) {
   return b;
 }
 
+// The dot says "online" to a screen reader and, as a tooltip, to the pointer.
+function onlineDot() {
+  const dot = el("span", "online");
+  dot.setAttribute("role", "img");
+  dot.setAttribute("aria-label", "online");
+  dot.title = "online";
+  return dot;
+}
+
 const RANK = { owner: 0, admin: 1 };
 const ROLE = { owner: "Owner", admin: "Admin" };
 
@@ -76,6 +87,7 @@ function paint() {
   if (!entry) return;
   const room = entry.room, me = state.me.username, mine = roleOf(room, me);
   const members = (room.room_member || []).map((m) => m.username);
+  const online = new Set((room.room_member || []).filter((m) => m.online === true).map((m) => m.username));
   $("members-heading").textContent = `Members of ${entry.info.label} (${members.length})`;
   $("invite-form").hidden = room.visibility === "private" && !mine;
   members.sort((a, b) => (RANK[roleOf(room, a)] ?? 2) - (RANK[roleOf(room, b)] ?? 2) || a.localeCompare(b));
@@ -84,6 +96,7 @@ function paint() {
     const item = el("li", "person");
     const who = el("span", "who");
     who.append(el("span", "name", name));
+    if (online.has(name)) who.append(onlineDot());
     if (name === me) who.append(el("span", "hint", " (you)"));
     if (role) who.append(" ", el("span", `role ${role}`, ROLE[role]));
     item.append(avatar(name), who);
