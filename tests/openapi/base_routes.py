@@ -25,6 +25,10 @@ def check(s):
     call("GET", "/users/{id}/", 400, "/users/abc/")
     call("PATCH", "/users/{id}/", 200, f"/users/{uid}/", json={"profile": {"status": "Busy"}})
     call("PATCH", "/users/{id}/", 400, f"/users/{uid}/", json={"email": "nope"})
+    off = call("PATCH", "/users/{id}", 200, f"/users/{uid}", json={"profile": {"read_receipts": False}})
+    assert off["profile"]["read_receipts"] is False, off
+    call("PATCH", "/users/{id}/", 400, f"/users/{uid}/", json={"profile": {"read_receipts": "no"}})
+    call("PATCH", "/users/{id}/", 200, f"/users/{uid}/", json={"profile": {"read_receipts": True}})
     call("PUT", "/users/{id}/", 200, f"/users/{uid}/", json={"username": name, "password": "q", "profile": {}})
     other = call("POST", "/users/", 201, json={"username": unique("conf"), "password": "p", "profile": {}})
     reader = call("POST", "/users/", 201, json={"username": unique("conf"), "password": "p", "profile": {}})

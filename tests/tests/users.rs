@@ -27,7 +27,7 @@ async fn seeded_users_are_listed_in_id_order_without_passwords() {
     for i in 1..=15u64 {
         let u = users.iter().find(|u| u["id"] == i).unwrap_or_else(|| panic!("user {i} is seeded"));
         assert_eq!(u["username"], format!("user_{i}"));
-        assert_eq!(u["profile"], json!({"status": "Offline", "status_msg": null}));
+        assert_eq!(u["profile"], json!({"status": "Offline", "status_msg": null, "read_receipts": true}));
         let mut keys: Vec<&str> = u.as_object().unwrap().keys().map(String::as_str).collect();
         keys.sort();
         assert_eq!(
@@ -49,7 +49,7 @@ async fn readme_create_example_stores_number_status_msg_as_text() {
     .await;
     assert_eq!(r.status(), 201, "{}", r.text);
     assert_eq!(r.json["username"], name);
-    assert_eq!(r.json["profile"], json!({"status": "Online", "status_msg": "5"}));
+    assert_eq!(r.json["profile"], json!({"status": "Online", "status_msg": "5", "read_receipts": true}));
     assert_eq!(r.json["email"], "ada@example.com");
     assert_eq!(r.json["is_active"], true);
     assert!(r.json["date_joined"].as_str().unwrap().ends_with('Z'));
@@ -65,7 +65,7 @@ async fn profile_status_defaults_to_offline() {
     let name = unique("plain");
     let r = post("/users/", user_body(&name)).await;
     assert_eq!(r.status(), 201);
-    assert_eq!(r.json["profile"], json!({"status": "Offline", "status_msg": null}));
+    assert_eq!(r.json["profile"], json!({"status": "Offline", "status_msg": null, "read_receipts": true}));
 }
 
 #[tokio::test]
@@ -246,9 +246,9 @@ async fn patch_merges_profile_and_keeps_other_fields() {
     assert_eq!(r.status(), 200, "{}", r.text);
     assert_eq!(r.json["first_name"], "Old");
     assert_eq!(r.json["last_name"], "New");
-    assert_eq!(r.json["profile"], json!({"status": "Online", "status_msg": "hi"}));
+    assert_eq!(r.json["profile"], json!({"status": "Online", "status_msg": "hi", "read_receipts": true}));
     let r = patch(&format!("/users/{id}"), json!({"profile": {"status_msg": null}})).await;
-    assert_eq!(r.json["profile"], json!({"status": "Online", "status_msg": null}));
+    assert_eq!(r.json["profile"], json!({"status": "Online", "status_msg": null, "read_receipts": true}));
     assert_eq!(get(&format!("/users/{id}/")).await.json, r.json);
 }
 
@@ -302,7 +302,7 @@ async fn put_with_profile_replaces_the_user() {
     .await;
     assert_eq!(r.status(), 200, "{}", r.text);
     assert_eq!(r.json["username"], name);
-    assert_eq!(r.json["profile"], json!({"status": "Busy", "status_msg": "away"}));
+    assert_eq!(r.json["profile"], json!({"status": "Busy", "status_msg": "away", "read_receipts": true}));
     let r = put(&format!("/users/{id}/"), Some(json!({"first_name": "only"}))).await;
     assert_eq!(r.status(), 400);
 }

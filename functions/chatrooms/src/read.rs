@@ -62,8 +62,8 @@ async fn list_of_user(state: &State, req: &Request, user: u64) -> Result<Respons
     Ok(page(req, data, next))
 }
 
-/// `GET .../{id}/`: the name of a group room to anyone; with `user_id`, the members (and who of
-/// them is online) to a member.
+/// `GET .../{id}/`: the name of a group room to anyone; with `user_id`, the members (who of
+/// them is online, how far each has read) to a member.
 pub async fn detail(state: &State, req: &Request, params: Params) -> Result<Response<Body>, ApiError> {
     let caller = state.auth.caller(req, &state.store).await?;
     let room = params.id(0, "Chat room id")?;
@@ -83,9 +83,13 @@ pub async fn detail(state: &State, req: &Request, params: Params) -> Result<Resp
     };
     let rules = found.rules.clone();
     let (room_data, _, _) = found.member(room, user)?;
-    let (members, online) =
-        tokio::try_join!(members::of_room(&state.store, &state.cache, room), state.store.online(room))?;
+    let (members, online, receipts) = tokio::try_join!(
+        members::of_room(&state.store, &state.cache, room),
+        state.store.online(room),
+        state.store.receipts(room)
+    )?;
     let online = online.iter().map(|p| p.user).collect();
-    let data = render::with_presence(render::room_full(&room_data, &rules, &members), &members, &online);
+    let data =
+        render::member_view(render::room_full(&room_data, &rules, &members), &members, &online, &receipts);
     Ok(envelope(200, Some(data)))
 }

@@ -3,7 +3,7 @@
 use aws_lambda_events::event::dynamodb::EventRecord;
 use domain::keys::{self, Watched};
 use domain::model::{Member, StoredMessage};
-use store::{MessageChange, TaskEnd};
+use store::{MessageChange, Receipt, TaskEnd};
 
 /// A change clients are told of.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,6 +32,8 @@ pub enum Change {
         room: u64,
     },
     UserDeleted(u64),
+    /// A member's read position moved (their receipt).
+    Read(Receipt),
 }
 
 /// The changes of a batch of stream records, in their order; anything else is skipped. Pure.
@@ -74,6 +76,9 @@ fn change(record: &EventRecord) -> Option<Change> {
         }
         Watched::User(user) if removed => Some(Change::UserDeleted(user)),
         Watched::Kicked { user, room } if inserted => Some(Change::Kicked { user, room }),
+        Watched::Read { .. } if !removed => {
+            store::receipt_from_stream(image()).map_err(|e| decoded("receipt", &e)).ok().map(Change::Read)
+        }
         _ => None,
     }
 }

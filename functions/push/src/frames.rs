@@ -8,6 +8,10 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use store::{Present, Store, StoreError};
 
+/// Rooms of more members show read positions on request only (`read_to` in the room's view):
+/// a frame per move to every connected member grows with the square of the room's size.
+pub const READ_FRAMES_UP_TO: u64 = 100;
+
 /// What a batch reads before it pushes: the live connections in each room with a new or
 /// changed message, the members of each room with a successful task (its result lists them),
 /// the connections of each user told of a task, a membership or their deletion, and the
@@ -15,6 +19,9 @@ use store::{Present, Store, StoreError};
 #[derive(Default)]
 pub struct Reads {
     pub online: HashMap<u64, Vec<Present>>,
+    /// Members of each room with a moved read position (`read` frames go to rooms of at most
+    /// [`READ_FRAMES_UP_TO`]).
+    pub sizes: HashMap<u64, u64>,
     pub members: HashMap<u64, Vec<Member>>,
     pub connections: HashMap<u64, Vec<String>>,
     pub messages: Quoted,
@@ -22,8 +29,8 @@ pub struct Reads {
 
 impl Reads {
     pub(crate) async fn of(store: &Store, changes: &[Change]) -> Result<Reads, StoreError> {
-        let (mut online_rooms, mut member_rooms, mut users) =
-            (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+        let (mut online_rooms, mut member_rooms, mut users, mut sized_rooms) =
+            (BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
         let mut wanted = BTreeSet::new();
         for change in changes {
             match change {
@@ -46,17 +53,22 @@ impl Reads {
                 Change::Membership { user, .. } | Change::UserDeleted(user) | Change::Kicked { user, .. } => {
                     users.insert(*user);
                 }
+                Change::Read(receipt) => {
+                    online_rooms.insert(receipt.room);
+                    sized_rooms.insert(receipt.room);
+                }
             }
         }
         let member_rooms: Vec<u64> = member_rooms.into_iter().collect();
         let wanted: Vec<(u64, u64)> = wanted.into_iter().collect();
-        let (online, members, connections, messages) = futures_util::try_join!(
+        let (online, sizes, members, connections, messages) = futures_util::try_join!(
             each(online_rooms, |room| store.online(room)),
+            each(sized_rooms, |room| async move { Ok(store.lookup(room, None, false).await?.member_count) }),
             store.members_of(&member_rooms),
             each(users, |user| store.connections_of(user)),
             store.messages(&wanted),
         )?;
-        Ok(Reads { online, members, connections, messages })
+        Ok(Reads { online, sizes, members, connections, messages })
     }
 }
 
@@ -141,6 +153,20 @@ pub fn frames(changes: &[Change], reads: &Reads) -> BTreeMap<String, (u64, Vec<S
                 continue;
             }
             Change::UserDeleted(_) => continue,
+            // Told in rooms small enough that every move is worth a frame to each member.
+            Change::Read(receipt) => {
+                if reads.sizes.get(&receipt.room).is_none_or(|&size| size > READ_FRAMES_UP_TO) {
+                    continue;
+                }
+                let data = json!({"room": receipt.room, "user": receipt.user, "read_to": receipt.read_to});
+                let frame = json!({"type": "read", "data": data});
+                for present in reads.online.get(&receipt.room).unwrap_or(&no_one) {
+                    if present.user != receipt.user.id {
+                        to(&present.connection, present.user, &frame);
+                    }
+                }
+                continue;
+            }
         };
         // A message's news goes to every live connection in its room.
         for present in reads.online.get(&room).unwrap_or(&no_one) {
@@ -163,6 +189,7 @@ mod tests {
             vec![Member { id: 1, username: "ann".into() }, Member { id: 2, username: "bob".into() }];
         let reads = Reads {
             online: HashMap::from([(5, vec![present("a1", 1), present("a2", 1), present("b1", 2)])]),
+            sizes: HashMap::new(),
             members: HashMap::from([(5, members)]),
             connections: HashMap::from([(1, vec!["a1".into(), "a2".into()]), (7, vec!["s7".into()])]),
             messages: Quoted::from([((5, 9), message(5, 9))]),
@@ -198,5 +225,25 @@ mod tests {
             (7, vec![json!({"type": "membership", "data": {"room": 5, "joined": false}})])
         );
         assert_eq!(frames.len(), 4, "room 6 has no one online: {frames:?}");
+    }
+
+    #[test]
+    fn a_moved_read_position_goes_to_the_other_members_of_a_small_room_only() {
+        let present = |c: &str, user: u64| Present { connection: c.into(), user };
+        let reads = Reads {
+            online: HashMap::from([
+                (5, vec![present("a1", 1), present("b1", 2)]),
+                (6, vec![present("a2", 1)]),
+            ]),
+            sizes: HashMap::from([(5, 2), (6, READ_FRAMES_UP_TO + 1)]),
+            ..Reads::default()
+        };
+        let bob = Member { id: 2, username: "bob".into() };
+        let read = |room: u64| Change::Read(store::Receipt { room, user: bob.clone(), read_to: 9 });
+        let frames = frames(&[read(5), read(6)], &reads);
+        let expected =
+            json!({"type": "read", "data": {"room": 5, "user": {"id": 2, "username": "bob"}, "read_to": 9}});
+        assert_eq!(frames.keys().collect::<Vec<_>>(), ["a1"], "not bob's own, not the big room's");
+        assert_eq!(serde_json::from_str::<Value>(&frames["a1"].1[0]).unwrap(), expected);
     }
 }

@@ -13,7 +13,9 @@
 //! (1 Query of its user's rooms, 1 DeleteItem per room, 1 BatchWriteItem). A deleted user's
 //! connections are closed (1 DeleteConnection each).
 //!
-//! It also takes typing frames from the `sockets` function ([`typing`]), invoked directly.
+//! A moved read receipt costs 1 BatchGetItem (the room's size: frames go to rooms of at most
+//! 100 members) and the room's presence. It also takes typing frames from the `sockets`
+//! function ([`typing`]), invoked directly.
 
 mod changes;
 mod frames;

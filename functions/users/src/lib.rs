@@ -8,7 +8,7 @@
 //! | `GET /users/` | 0 on a cache hit; else `?id=` 1 GetItem, `?username=` 2 GetItems, other filters or none 1 Query of their index partition or the listing (more only while filters leave the page short, 1,000 items at most) |
 //! | `POST /users/` | 1 GetItem (name guard), 1 UpdateItem (id counter), 1 TransactWriteItems (6 items) |
 //! | `GET /users/{id}/` | 1 GetItem |
-//! | `PATCH`/`PUT /users/{id}/` | 1 GetItem, 1 TransactWriteItems (up to 10 items); with a `username`, 1 Query (the user's rooms) and an UpdateItem per room (their name on the member items) |
+//! | `PATCH`/`PUT /users/{id}/` | 1 GetItem, 1 TransactWriteItems (up to 10 items); with a `username`, 1 Query (the user's rooms) and an UpdateItem per room (their name on the member items); with `profile.read_receipts: false`, 1 Query (the user's rooms) and 1 BatchWriteItem per 25 rooms (their receipts deleted) |
 //! | `DELETE /users/{id}/` | 1 GetItem, 1 TransactWriteItems, 2 Queries of the user's rooms, and per room left 1 GetItem (its rules) and the leave's calls |
 //! | `PUT /users/{id}/blocks/{other}/` | 1 BatchGetItem (both users), 1 PutItem |
 //! | `DELETE /users/{id}/blocks/{other}/` | 1 GetItem (the user), 1 DeleteItem |
@@ -145,6 +145,10 @@ async fn change(state: &State, req: &Request, id: u64, partial: bool) -> Result<
                 if changes.username.is_some() {
                     let rooms = state.store.rename_member(&new).await?;
                     state.cache.invalidate_members(&rooms).await;
+                }
+                // Read receipts turned off (or again, after a failure here): the user's go.
+                if changes.read_receipts == Some(false) {
+                    state.store.forget_receipts(id).await?;
                 }
                 return Ok(json_response(200, &json!(new)));
             }

@@ -13,11 +13,13 @@
 //! member a message mentions, 1 UpdateItem (their item of the room); then 1 BatchWriteItem (the
 //! tasks) and a wake mark per room in the cache. Whatever a room's size: nothing is read or
 //! written per member it does not mention. Per seen job, 2 conditional UpdateItems per room,
-//! and 1 more where mentions were read. A dead-lettered send takes 1 UpdateItem.
+//! and 1 more where mentions were read; where `read_to` moved, 1 GetItem (the reader: are
+//! receipts on?) and 1 conditional PutItem per room (the receipt). A dead-lettered send takes
+//! 1 UpdateItem.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use domain::job::Job;
-use domain::model::{Position, StoredMessage};
+use domain::model::{Member, Position, StoredMessage};
 use serde_json::Value;
 use services::cache::Cache;
 use std::collections::BTreeMap;
@@ -108,7 +110,7 @@ pub async fn handle(state: &State, event: SqsEvent) -> SqsBatchResponse {
     }
     state.cache.wake(&woken.into_iter().collect::<Vec<_>>()).await;
     let moves = plan.seen.iter().map(|(record, reader, positions)| async move {
-        state.store.move_positions(*reader, positions).await.map_err(|err| {
+        seen(&state.store, *reader, positions).await.map_err(|err| {
             tracing::warn!(message_id = %record, error = ?err, "read position move failed, SQS will deliver it again");
             record.clone()
         })
@@ -121,6 +123,21 @@ pub async fn handle(state: &State, event: SqsEvent) -> SqsBatchResponse {
         response.batch_item_failures.push(failure);
     }
     response
+}
+
+/// Moves a reader's positions, and their read receipts where `read_to` moved, unless they
+/// turned receipts off (1 GetItem of the reader then).
+async fn seen(store: &Store, reader: u64, positions: &[(u64, Position)]) -> Result<(), StoreError> {
+    let moved = store.move_positions(reader, positions).await?;
+    if moved.is_empty() {
+        return Ok(());
+    }
+    match store.get_user(reader).await? {
+        Some((user, _)) if user.profile.read_receipts => {
+            store.record_receipts(&Member::from(&user), &moved).await
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Delivers a group of sends; returns the records that failed. One bad job must not hold back

@@ -14,6 +14,7 @@
 //! | room | `ROOM#<id>` | `META` [create, join, leave] |
 //! | member of a room | `ROOM#<id>` | `MEMBER#<user>` [join, leave, rename, add, kick, ban] |
 //! | user banned from a room | `ROOM#<id>` | `BAN#<user>` [ban, unban] |
+//! | a member's read position shown to the others | `ROOM#<id>` | `READ#<user>` [seen marking, receipts turned off] |
 //! | user blocked by a user | `USER#<id>` | `BLOCK#<other>` [block, unblock] |
 //! | a kick, for its push (expires) | `KICKED#<user>` | `ROOM#<room>` [kick, ban] |
 //! | group room listing | `GROUPS` | `ROOM#<id>` [group room creation, deletion] |
@@ -114,6 +115,14 @@ pub const BAN_PREFIX: &str = "BAN#";
 /// A user banned from a room: in the room's partition, so the room's deletion takes it along.
 pub fn ban(room: u64, user: u64) -> Key {
     (room_pk(room), format!("{BAN_PREFIX}{}", pad(user)))
+}
+
+pub const READ_PREFIX: &str = "READ#";
+
+/// How far `user` has read in `room`, for the other members (read receipts): in the room's
+/// partition, read in one Query with the room's view, and taken along by its deletion.
+pub fn read_receipt(room: u64, user: u64) -> Key {
+    (room_pk(room), format!("{READ_PREFIX}{}", pad(user)))
 }
 
 pub const BLOCK_PREFIX: &str = "BLOCK#";
@@ -260,6 +269,11 @@ pub enum Watched {
         user: u64,
         room: u64,
     },
+    /// `ROOM#<room>` / `READ#<user>`: how far the user has read.
+    Read {
+        user: u64,
+        room: u64,
+    },
 }
 
 pub fn watched(pk: &str, sk: &str) -> Option<Watched> {
@@ -271,6 +285,9 @@ pub fn watched(pk: &str, sk: &str) -> Option<Watched> {
     }
     if let Some(user) = pk.strip_prefix(KICKED_PREFIX) {
         return Some(Watched::Kicked { user: user.parse().ok()?, room: trailing_id(sk)? });
+    }
+    if let (Some(room), true) = (pk.strip_prefix(ROOM_PREFIX), sk.starts_with(READ_PREFIX)) {
+        return Some(Watched::Read { user: trailing_id(sk)?, room: room.parse().ok()? });
     }
     let user = pk.strip_prefix(USER_PREFIX).and_then(|id| id.parse().ok())?;
     match sk {
@@ -318,6 +335,7 @@ mod tests {
         assert_eq!(w(membership(4, 12)), Some(Watched::Membership { user: 4, room: 12 }));
         assert_eq!(w(user(4)), Some(Watched::User(4)));
         assert_eq!(w(kicked(4, 12)), Some(Watched::Kicked { user: 4, room: 12 }));
+        assert_eq!(w(read_receipt(12, 4)), Some(Watched::Read { user: 4, room: 12 }));
         for other in [
             user_listing(4),
             member(12, 4),

@@ -46,11 +46,18 @@ pub fn room_full(room: &Room, rules: &Governance, members: &[Member]) -> Value {
 }
 
 /// A member's view of a room adds to each `room_member` entry whether that member holds a live
-/// WebSocket connection now (`online`).
-pub fn with_presence(mut room: Value, members: &[Member], online: &std::collections::HashSet<u64>) -> Value {
+/// WebSocket connection now (`online`) and the newest message they have read (`read_to`, null
+/// when none or when they do not show it).
+pub fn member_view(
+    mut room: Value,
+    members: &[Member],
+    online: &std::collections::HashSet<u64>,
+    receipts: &HashMap<u64, u64>,
+) -> Value {
     if let Some(entries) = room["room_member"].as_array_mut() {
         for (entry, member) in entries.iter_mut().zip(members) {
             entry["online"] = json!(online.contains(&member.id));
+            entry["read_to"] = json!(receipts.get(&member.id));
         }
     }
     room

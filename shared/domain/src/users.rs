@@ -12,6 +12,14 @@ pub const STATUSES: [&str; 3] = ["Online", "Busy", "Offline"];
 pub struct Profile {
     pub status: String,
     pub status_msg: Option<String>,
+    /// Whether the user's read position shows to the other members of their rooms (`read_to`,
+    /// `read` frames). On unless turned off.
+    #[serde(default = "on")]
+    pub read_receipts: bool,
+}
+
+fn on() -> bool {
+    true
 }
 
 /// A user as the API shows it. The password hash lives only in the store.
@@ -38,6 +46,7 @@ pub struct UserChanges {
     pub status: Option<String>,
     /// `Some(None)` clears the status message.
     pub status_msg: Option<Option<String>>,
+    pub read_receipts: Option<bool>,
 }
 
 impl UserChanges {
@@ -55,6 +64,9 @@ impl UserChanges {
         set(&mut user.profile.status, &self.status);
         if let Some(msg) = &self.status_msg {
             user.profile.status_msg.clone_from(msg);
+        }
+        if let Some(on) = self.read_receipts {
+            user.profile.read_receipts = on;
         }
     }
 }
@@ -110,6 +122,13 @@ pub fn parse_changes(body: &Map<String, Value>, partial: bool) -> Result<UserCha
                     Err(msgs) => {
                         profile_errors.insert("status_msg".into(), json!(msgs));
                     }
+                }
+            }
+            match profile.get("read_receipts") {
+                None => {}
+                Some(Value::Bool(on)) => changes.read_receipts = Some(*on),
+                Some(_) => {
+                    profile_errors.insert("read_receipts".into(), json!(["Must be a valid boolean."]));
                 }
             }
             if !profile_errors.is_empty() {

@@ -21,6 +21,7 @@ mod model;
 mod news;
 mod ops;
 mod presence;
+mod receipts;
 mod rooms;
 mod tasks;
 mod txn;
@@ -35,6 +36,7 @@ pub use logins::MAX_LOGIN_FAILURES;
 pub use messages::UNSEEN_PER_ROOM;
 pub use model::*;
 pub use presence::PRESENCE_WRITES_AT_ONCE;
+pub use receipts::{receipt_from_stream, Receipt};
 pub use rooms::MAX_INITIAL_MEMBERS;
 pub use tasks::{task_from_stream, TASK_TTL_SECONDS};
 

@@ -228,8 +228,13 @@ impl Store {
 
     /// Moves read positions forward, never backward: per room two conditional UpdateItems (one
     /// per part of the position), each only if the room is still the user's, and one more when
-    /// mentions were read ([`Store::forget_mentions`]). Idempotent.
-    pub async fn move_positions(&self, reader: u64, moves: &[(u64, Position)]) -> Result<(), StoreError> {
+    /// mentions were read ([`Store::forget_mentions`]). Idempotent. Answers the rooms whose
+    /// `read_to` moved now, with it.
+    pub async fn move_positions(
+        &self,
+        reader: u64,
+        moves: &[(u64, Position)],
+    ) -> Result<Vec<(u64, u64)>, StoreError> {
         let updates = moves.iter().flat_map(|&(room, to)| {
             [("read_to", to.read_to), ("late_to", to.late_to)].map(|(field, value)| async move {
                 let condition = format!("attribute_exists(pk) AND {field} < :to");
@@ -237,9 +242,12 @@ impl Store {
                 let expr = Expr { condition: Some(&condition), values: &to, ..Expr::default() };
                 let update = format!("SET {field} = :to");
                 let key = keys::membership(reader, room);
-                let (_, now) = self
+                let (written, now) = self
                     .update_returning("UpdateItem read position", key, &update, expr, ReturnValue::AllNew)
                     .await?;
+                if field != "read_to" || !written.done() {
+                    return Ok(None);
+                }
                 let mentioned =
                     now.and_then(|item| item.get("mentioned").and_then(|v| v.as_ns().ok()).cloned());
                 let read: Vec<u64> = mentioned
@@ -248,14 +256,13 @@ impl Store {
                     .filter_map(|id| id.parse().ok())
                     .filter(|&id| id <= value)
                     .collect();
-                if field == "read_to" && !read.is_empty() {
+                if !read.is_empty() {
                     self.forget_mentions(reader, room, &read).await?;
                 }
-                Ok::<(), StoreError>(())
+                Ok::<_, StoreError>(Some((room, value)))
             })
         });
-        futures_util::future::try_join_all(updates).await?;
-        Ok(())
+        Ok(futures_util::future::try_join_all(updates).await?.into_iter().flatten().collect())
     }
 
     /// A renamed user's name on their member items, so rooms show it: an UpdateItem per room

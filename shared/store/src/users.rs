@@ -158,7 +158,7 @@ impl Store {
             first_name: String::new(),
             last_name: String::new(),
             email: String::new(),
-            profile: Profile { status: "Offline".into(), status_msg: None },
+            profile: Profile { status: "Offline".into(), status_msg: None, read_receipts: true },
             date_joined: clock::timestamp(),
             is_active: true,
         };
