@@ -8,7 +8,8 @@ and the way back; the phone layout (360-430 px: the room list, then the conversa
 a back button, nothing scrolling sideways, a tap shows a message's actions); none mode's user
 picker and token mode's sign-in. Replies, edits, deletions, reactions and retry-safe sends are
 lifecycle.py's; private rooms, invitations, roles, kicks, bans, blocks and the send limit
-owners.py's; who is typing and who is online live_state.py's.
+owners.py's; who is typing and who is online live_state.py's; unread rooms, mentions, "Seen by" and
+the read receipts setting news.py's.
 axe-core audits the welcome page, a conversation (light and dark) and each dialog: no violation
 of impact serious or critical. Run by scripts/test (needs API_URL, TOKEN_API_URL, RUN (the
 stack's folder, whose start-gateway restarts the local WebSocket API), AXE_JS and WEB_SHOTS, the
@@ -34,6 +35,7 @@ from browser import (API, active_id, audit, browser, browsers, by_id, create_roo
                      unique, user_id, wait, SHOTS)
 from lifecycle import lifecycle
 from live_state import live_state
+from news import news
 from owners import owners, token_owner, token_send_limit
 
 TOKEN_API = os.environ["TOKEN_API_URL"]
@@ -298,7 +300,7 @@ def token_mode():
 
 def main():
     os.makedirs(SHOTS, exist_ok=True)
-    steps = [conversation, lifecycle, owners, live_state, fallback_to_polling, phone_layout, pick_a_user, token_mode]
+    steps = [conversation, lifecycle, owners, live_state, news, fallback_to_polling, phone_layout, pick_a_user, token_mode]
     try:
         for step in steps:
             step()

@@ -2,10 +2,10 @@
 // above the composer), react (a palette; a chip toggles one's reaction), edit in place (Enter
 // saves, Escape cancels), delete (after a confirmation dialog); a quote shows the message it
 // quotes. And the same changes made elsewhere, as live push tells them.
-import { $, api, asMe, onSubmit, showError, state } from "./api.js";
+import { $, api, asMe, before, onSubmit, showError, state } from "./api.js";
 import { closePalette, findItem, palette, setReaction, setReactions, update } from "./message.js";
-import { before, loadOlder } from "./conversation.js";
-import { setUnseen } from "./rooms.js";
+import { loadOlder } from "./conversation.js";
+import { lastChanged, setUnseen } from "./rooms.js";
 
 const list = $("messages");
 const touch = matchMedia("(hover: none)");
@@ -260,6 +260,7 @@ $("delete-dialog").addEventListener("close", () => {
 const here = (room) => state.room !== null && String(state.room) === String(room);
 
 export function edited(m) {
+  lastChanged(m.room, m);
   const item = here(m.room) && findItem(m.id);
   if (item) update(item, m, false);
 }
@@ -267,6 +268,7 @@ export function edited(m) {
 // A deleted message: a tombstone in its place, "message deleted" in quotes of it; it no longer
 // counts as unseen, and a reply to it being written is dropped.
 export function removed({ room, id }) {
+  lastChanged(room, { id, deleted: true });
   const entry = state.rooms.get(room);
   if (entry && [...entry.unseen].some((u) => String(u) === String(id))) {
     setUnseen(entry, [...entry.unseen].filter((u) => String(u) !== String(id)));

@@ -121,6 +121,12 @@ export const fromMe = (body) => (mode === "none" ? { ...body, from: state.me.id 
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Message ids sort in acceptance order within a room: numbers as numbers, strings as strings.
+export function before(a, b) {
+  const x = Number(a), y = Number(b);
+  return Number.isFinite(x) && Number.isFinite(y) ? x < y : String(a) < String(b);
+}
+
 // ---------------------------------------------------------------- errors
 
 // The alert of the open dialog (the page behind a modal dialog is inert), else the page's.

@@ -2,11 +2,11 @@
 // run grouped), older pages on scrolling up or with the "Load older messages" button, and the
 // composer at the bottom (Enter sends, Shift+Enter a new line, a reply's quote above it) with
 // pending sends. A message itself is painted by message.js, what one does with it is actions.js;
-// who is typing is live.js's.
-import { $, api, asMe, avatar, clearError, fromMe, onSubmit, roleOf, send, showError, sleep, state, userId } from "./api.js";
-import { addRoom, bump, describe, dropRoom, markCurrent, setUnseen } from "./rooms.js";
+// who is typing is live.js's. Opening a room reads it: its news go (rooms.js).
+import { $, api, asMe, avatar, before, clearError, fromMe, onSubmit, roleOf, send, showError, sleep, state, userId } from "./api.js";
+import { addRoom, bump, describe, dropRoom, markCurrent, news, readAll, setUnseen } from "./rooms.js";
 import { markRead, pushedEnd, showTyping, stoppedTyping, typing } from "./live.js";
-import { messageItem } from "./message.js";
+import { messageItem, paintSeen } from "./message.js";
 import { clearReply, replyingTo } from "./actions.js";
 import { paintHeadBlock } from "./blocks.js";
 
@@ -26,7 +26,7 @@ export async function openRoom(id) {
   const entry = state.rooms.get(id);
   state.room = id;
   markCurrent(id);
-  setUnseen(entry, []);
+  readAll(entry);
   showHead(entry);
   showTyping();
   clearReply();
@@ -201,16 +201,11 @@ function decorate() {
     item.classList.toggle("cont", cont);
     previous = item;
   }
+  paintSeen();
 }
 
 function shown(id) {
   return Boolean(list().querySelector(`li[data-id="${CSS.escape(String(id))}"]`));
-}
-
-// Message ids sort in acceptance order within a room: numbers as numbers, strings as strings.
-export function before(a, b) {
-  const x = Number(a), y = Number(b);
-  return Number.isFinite(x) && Number.isFinite(y) ? x < y : String(a) < String(b);
 }
 
 // Shows a stored message in the open room once, in its place among the stored ones.
@@ -240,9 +235,11 @@ function scrollDown() {
 }
 
 // A message that arrived (pushed, or answered by a long poll): the open room shows it, another
-// room counts it as unseen (one's own messages from other tabs are not unseen).
+// room counts it as unseen (one's own messages from other tabs are not unseen); either way it is
+// the room's last message.
 export function arrived(entry, m) {
   bump(entry);
+  news(entry, m);
   // Their message is what they were typing.
   if (m.msg_from) stoppedTyping(entry.room.id, m.msg_from.id);
   if (state.room === entry.room.id) {
@@ -325,7 +322,9 @@ export async function follow(task, room, text, quote) {
 }
 
 async function delivered(item, room, m) {
-  bump(addRoom(m.room));
+  const entry = addRoom(m.room);
+  bump(entry);
+  news(entry, m);
   if (item.isConnected) {
     item.remove();
     showMessage(m);

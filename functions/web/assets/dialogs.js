@@ -1,14 +1,15 @@
 // The "+" menu and its dialogs (native <dialog>): a new room with members, a topic, public or
 // private; joining a room by id or from the list of public rooms; a direct message by username;
-// and signing out.
+// whether to send read receipts (the reader's profile); and signing out.
 import { $, api, asMe, clearError, fromMe, nextLink, onSubmit, send, showError, state } from "./api.js";
 import { addRoom } from "./rooms.js";
 import { follow, openRoom } from "./conversation.js";
 
 const button = $("menu-button"), menu = $("menu");
-const items = () => [...menu.querySelectorAll("button")];
+const items = () => [...menu.querySelectorAll("button, input")];
 
 function openMenu() {
+  loadReceipts();
   menu.hidden = false;
   button.setAttribute("aria-expanded", "true");
   items()[0].focus();
@@ -161,6 +162,37 @@ async function loadPeople() {
     $("people").replaceChildren(...options);
   }).catch(() => { people = null; });
 }
+
+// ---------------------------------------------------------------- read receipts
+
+// "Send read receipts" is the reader's profile.read_receipts (on unless turned off: others then
+// see how far they have read). Asked when the menu first opens; each change is a PATCH, one after
+// another (the box is not disabled meanwhile: a disabled box would lose focus, closing the menu).
+const receipts = $("read-receipts");
+let profile = null, saving = Promise.resolve();
+
+function loadReceipts() {
+  if (profile) return;
+  profile = api("GET", `/users/${state.me.id}/`).then(({ json }) => {
+    receipts.checked = json.profile.read_receipts !== false;
+    receipts.disabled = false;
+  }).catch((e) => {
+    profile = null;
+    showError(e);
+  });
+}
+
+receipts.addEventListener("change", () => {
+  const on = receipts.checked;
+  saving = saving.then(async () => {
+    try {
+      await api("PATCH", `/users/${state.me.id}/`, { profile: { read_receipts: on } });
+    } catch (e) {
+      if (receipts.checked === on) receipts.checked = !on;
+      showError(e);
+    }
+  });
+});
 
 $("sign-out").addEventListener("click", () => {
   sessionStorage.clear();

@@ -2,9 +2,9 @@
 // WebSocket (docs/API.md, "Live push") while it is open, and through long polling
 // (unseen?wait=20, new messages only) while it is not; the badge says which. Typing goes over
 // the WebSocket only, both ways (docs/API.md, "Live room state"): the reader's, and the line
-// saying who else types in the open room.
+// saying who else types in the open room; so do `read` frames (others' read positions moved).
 import { $, api, asMe, mode, refresh, showError, sleep, state, websocketUrl } from "./api.js";
-import { addRoom, dropRoom, roomById } from "./rooms.js";
+import { addRoom, dropRoom, readMoved, roomById } from "./rooms.js";
 import { arrived } from "./conversation.js";
 import { edited, reacted, removed } from "./actions.js";
 
@@ -124,6 +124,8 @@ async function pushed(frame) {
     else dropRoom(frame.data.room, frame.data.reason);
   } else if (frame.type === "typing") {
     othersTyping(frame.data);
+  } else if (frame.type === "read") {
+    readMoved(frame.data);
   }
   // An `error` frame answers a typing frame the server would not take (the reader is no longer
   // a member): typing is only a hint, so nothing is shown.

@@ -1,8 +1,10 @@
 // One message as the conversation shows it: avatar, sender and time, the quote of the message
-// it replies to, its text with "(edited)" (or the mark of a deleted one), its reactions as chips,
-// and a toolbar of what one may do with it (shown on hover, on focus and on a tap; actions.js
-// does what its buttons say). A shown message is painted again in place when it changes.
-import { $, avatar, state } from "./api.js";
+// it replies to, its text with "(edited)" (or the mark of a deleted one) and its @mentions
+// highlighted (the reader's more), its reactions as chips, and a toolbar of what one may do with
+// it (shown on hover, on focus and on a tap; actions.js does what its buttons say). A shown
+// message is painted again in place when it changes. And "Seen by" under the newest of the
+// reader's messages that others have read.
+import { $, avatar, before, state } from "./api.js";
 
 // The reaction palette.
 export const EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
@@ -58,7 +60,7 @@ function paint(item) {
   if (m.deleted) {
     parts.push(el("p", "tombstone", "message deleted"));
   } else {
-    const text = el("p", "text", m.text);
+    const text = withMentions(m);
     if (m.edited_at) {
       const mark = el("span", "edited", " (edited)");
       mark.title = `Edited ${new Date(m.edited_at).toLocaleString()}`;
@@ -72,6 +74,45 @@ function paint(item) {
   const old = item.querySelector(".tools");
   if (old) old.remove();
   if (!pending && !m.deleted && m.id !== undefined) item.append(tools(m));
+}
+
+// A character a username may hold (letters, digits and @ . + - _), as the API reads mentions.
+const IN_NAME = /^[\p{L}\p{N}@.+\-_]$/u;
+const inName = (c) => c !== undefined && IN_NAME.test(c);
+
+// The text, each `@username` of the message's `mentions` marked where the API found it: an `@`
+// after no username character, then the longest such name that no username character follows
+// (a final "." aside). Mentions of the reader are marked more strongly.
+function withMentions(m) {
+  const p = el("p", "text");
+  const text = String(m.text), mentioned = [...(m.mentions || [])].sort((a, b) => b.username.length - a.username.length);
+  if (!mentioned.length) {
+    p.textContent = text;
+    return p;
+  }
+  let plain = 0, previous;
+  for (let at = 0; at < text.length;) {
+    const c = String.fromCodePoint(text.codePointAt(at));
+    const user = c === "@" && !inName(previous) && mentioned.find((u) => {
+      if (!text.startsWith(u.username, at + 1)) return false;
+      const after = [...text.slice(at + 1 + u.username.length).slice(0, 4)]; // two characters
+      return after[0] === "." ? !inName(after[1]) : !inName(after[0]);
+    });
+    if (!user) {
+      previous = c;
+      at += c.length;
+      continue;
+    }
+    const me = user.id === state.me.id;
+    const mark = el("span", me ? "mention to-me" : "mention", `@${user.username}`);
+    if (me) mark.title = "Mentions you";
+    p.append(text.slice(plain, at), mark);
+    at += 1 + user.username.length;
+    plain = at;
+    previous = [...user.username].pop();
+  }
+  p.append(text.slice(plain));
+  return p;
 }
 
 // The quoted message above the text: its sender and first words, or that it was deleted. A
@@ -202,4 +243,25 @@ function repaint(item) {
   const next = same || item.querySelector(".tools [tabindex='0']");
   if (next) next.focus();
   else $("scroller").focus();
+}
+
+// ---------------------------------------------------------------- seen by
+
+// "Seen by ann, bob" (or "Seen by 5 people", beyond three) under the newest of the reader's
+// messages in the open room that another member has read (their read_to at or past it), as
+// chat apps show it: one line, moved on as others read on.
+export function paintSeen() {
+  const list = $("messages"), entry = state.rooms.get(state.room);
+  const reads = entry ? [...entry.reads].filter(([name]) => name !== state.me.username) : [];
+  let target = null, names = [];
+  for (const item of [...list.querySelectorAll("li.msg.mine[data-id]")].reverse()) {
+    names = reads.filter(([, to]) => !before(to, item.dataset.id)).map(([name]) => name);
+    if (names.length) { target = item; break; }
+  }
+  for (const old of list.querySelectorAll("li.msg > .seen")) if (old.parentNode !== target) old.remove();
+  if (!target) return;
+  let line = target.querySelector(":scope > .seen");
+  if (!line) target.append(line = el("p", "seen"));
+  const text = names.length > 3 ? `Seen by ${names.length} people` : `Seen by ${names.join(", ")}`;
+  if (line.textContent !== text) line.textContent = text;
 }

@@ -1,7 +1,10 @@
 // The room list: group rooms by name, direct rooms by the other person, a filter box, unseen
-// counts, and the newest activity first.
-import { $, api, asMe, avatar, learnIds, lockIcon, nextLink, notice, showError, state } from "./api.js";
+// counts, and the newest activity first. Each room's news (docs/API.md, "Live room state"): bold
+// while unread, an "@3" badge for unread mentions of the reader, and its last message under its
+// name; and how far its other members have read, for "Seen by" (message.js).
+import { $, api, asMe, avatar, before, learnIds, lockIcon, nextLink, notice, showError, state } from "./api.js";
 import { closeRoom, openRoom, showHead } from "./conversation.js";
+import { paintSeen } from "./message.js";
 
 export async function loadRooms() {
   state.rooms.clear();
@@ -41,6 +44,7 @@ export function addRoom(room) {
   const known = state.rooms.get(room.id);
   if (known) {
     Object.assign(known.room, room);
+    learnReads(known, room);
     paint(known);
     return known;
   }
@@ -49,21 +53,29 @@ export function addRoom(room) {
   button.type = "button";
   button.className = "room";
   button.dataset.room = room.id;
-  const name = document.createElement("span");
-  name.className = "name";
-  const count = document.createElement("span");
-  count.className = "count";
-  count.hidden = true;
-  const kind = hiddenWords("");
+  const span = (className) => Object.assign(document.createElement("span"), { className });
+  const name = span("name"), preview = span("snippet"), mentions = span("mention-count");
+  const count = span("count");
+  const kind = hiddenWords(""), unread = hiddenWords(", unread");
   const lock = lockIcon();
-  button.append(document.createElement("span"), name, lock, kind, count);
+  const line = span("line"), texts = span("texts");
+  line.append(name, lock, kind, unread);
+  texts.append(line, preview);
+  // "@3" says "3 unread mentions" (an image of text: its label is what is read).
+  mentions.setAttribute("role", "img");
+  button.append(document.createElement("span"), texts, mentions, count);
   button.addEventListener("click", () => openRoom(room.id).catch(showError));
   item.append(button);
   // The first load keeps the API's order; a room that comes later is the newest activity.
   if (state.roomsLoaded) $("rooms").prepend(item);
   else $("rooms").append(item);
-  const entry = { room, item, button, name, lock, kind, count, unseen: new Set() };
+  // Mentions counted here on top of the API's: of messages newer than its last message then.
+  const entry = {
+    room, item, button, name, lock, kind, count, unseen: new Set(), preview, mentions, unread,
+    reads: new Map(), counted: new Set(), countedTo: room.last_message ? room.last_message.id : null,
+  };
   state.rooms.set(room.id, entry);
+  learnReads(entry, room);
   paint(entry);
   filterRooms();
   return entry;
@@ -79,6 +91,7 @@ function paint(entry) {
   entry.lock.classList.toggle("shown", locked);
   entry.kind.textContent = info.direct ? ", direct messages" : locked ? ", private room" : "";
   entry.button.title = info.direct ? `Direct messages with ${info.label}` : `Room ${info.label} (id ${entry.room.id})`;
+  paintNews(entry);
   if (state.room === entry.room.id) showHead(entry); // a member joined, a name learnt
 }
 
@@ -97,7 +110,85 @@ export function setUnseen(entry, ids) {
   const n = entry.unseen.size;
   entry.count.replaceChildren(n > 99 ? "99+" : String(n), hiddenWords(" unseen"));
   entry.count.hidden = n === 0;
-  entry.button.classList.toggle("unread", n > 0);
+  paintNews(entry);
+}
+
+// ---------------------------------------------------------------- news
+
+// Bold while unread (the API's word, or messages pushed since), the mention badge, the preview.
+function paintNews(entry) {
+  const room = entry.room, unread = Boolean(room.unread) || entry.unseen.size > 0;
+  entry.button.classList.toggle("unread", unread);
+  entry.unread.hidden = !unread;
+  const n = (room.mentions || 0) + entry.counted.size;
+  entry.mentions.hidden = n === 0;
+  entry.mentions.textContent = n > 99 ? "@99+" : `@${n}`;
+  entry.mentions.setAttribute("aria-label", `${n > 99 ? "99+" : n} unread mention${n === 1 ? "" : "s"}`);
+  entry.mentions.title = entry.mentions.getAttribute("aria-label");
+  const last = room.last_message;
+  entry.preview.hidden = !last;
+  if (!last) return;
+  const who = last.msg_from && last.msg_from.id === state.me.id ? "You" : (last.msg_from || {}).username || "someone";
+  const text = last.deleted
+    ? Object.assign(document.createElement("em"), { textContent: "message deleted" })
+    : last.text || "attachment";
+  entry.preview.replaceChildren(hiddenWords(", "), `${who}: `, text);
+}
+
+// A message that arrived: the room's last message now, and news unless the room is open (or
+// the message is the reader's own, from another tab); a mention of the reader bumps the badge
+// once (unless the API's count had it: a message no newer than its last message then).
+export function news(entry, m) {
+  const room = entry.room, last = room.last_message;
+  if (!last || String(last.id) === String(m.id) || before(last.id, m.id)) {
+    room.last_message = { id: m.id, msg_from: m.msg_from, text: String(m.text || "").slice(0, 100), sent_at: m.sent_at, deleted: Boolean(m.deleted) };
+  }
+  const mine = m.msg_from && m.msg_from.id === state.me.id;
+  if (state.room !== room.id && !mine) {
+    room.unread = true;
+    const fresh = entry.countedTo === null || before(entry.countedTo, m.id);
+    if (fresh && (m.mentions || []).some((u) => u.id === state.me.id)) entry.counted.add(String(m.id));
+  }
+  paintNews(entry);
+}
+
+// The room is open: read, as the server learns when the reader's position moves.
+export function readAll(entry) {
+  entry.room.unread = false;
+  entry.room.mentions = 0;
+  entry.counted.clear();
+  if (entry.room.last_message) entry.countedTo = entry.room.last_message.id;
+  setUnseen(entry, []);
+}
+
+// An edit or deletion of the room's last message shows in its preview; a deleted message's
+// mention counted here counts no more.
+export function lastChanged(room, m) {
+  const entry = state.rooms.get(room);
+  if (!entry) return;
+  if (m.deleted) entry.counted.delete(String(m.id));
+  const last = entry.room.last_message;
+  if (last && String(last.id) === String(m.id)) {
+    Object.assign(last, m.deleted ? { deleted: true, text: "" } : { text: String(m.text).slice(0, 100) });
+  }
+  paintNews(entry);
+}
+
+// How far the room's members have read, by username: as a member's view of the room says
+// (`read_to` on each member: the view replaces what was known), then as `read` frames move it.
+function learnReads(entry, room) {
+  const members = room.room_member || [];
+  if (!members.some((m) => "read_to" in m)) return;
+  entry.reads = new Map(members.filter((m) => m.read_to != null).map((m) => [m.username, m.read_to]));
+  if (state.room === entry.room.id) paintSeen();
+}
+
+export function readMoved({ room, user, read_to: to }) {
+  const entry = state.rooms.get(room);
+  if (!entry || !user || user.id === state.me.id || to == null) return;
+  const had = entry.reads.get(user.username);
+  if (had == null || before(had, to)) entry.reads.set(user.username, to);
+  if (state.room === room) paintSeen();
 }
 
 // The room with the newest activity goes first (unless focus is in the list, where a jump
