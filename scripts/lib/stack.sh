@@ -80,8 +80,10 @@ stack_env() {
     # function, its URL for the web client and the tests.
     export WEBSOCKET_ENDPOINT="http://127.0.0.1:$WS_PORT" WEBSOCKET_URL="ws://localhost:$WS_PORT/"
     # Typing frames: the sockets function hands them to the push function through the Lambda
-    # Invoke API, which `cargo lambda watch` serves on the API's port.
-    export PUSH_FUNCTION=push AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$API_PORT"
+    # Invoke API, which `cargo lambda watch` serves. Not the API's own watch: it runs a bounded
+    # number of invocations at once, and sockets invocations waiting there on push invocations
+    # that cannot start would stall a typing storm. The worker's watch runs push for them.
+    export PUSH_FUNCTION=push AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$WORKER_PORT"
     # The functions' own logs; cargo-lambda's bookkeeping only from warnings up. cargo lambda
     # watch sets AWS_LAMBDA_MAX_CONCURRENCY=1 for each instance, which the runtime (built
     # without managed concurrency) answers with a warning per instance: not a problem here.

@@ -12,6 +12,10 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
+/// The storm and the filled room each load the local emulators heavily: one at a time, so
+/// neither's timing is the other's.
+static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn typing(socket: &mut Stream, room: Value) {
     socket.send(Message::text(json!({"action": "typing", "room": room}).to_string())).await.unwrap();
 }
@@ -106,6 +110,40 @@ async fn typing_where_one_may_not_is_an_error_frame() {
     frame_where(&mut sb, "typing", Duration::from_secs(5), |d| d["user"]["id"] == a).await;
 }
 
+#[tokio::test]
+async fn a_typing_storm_gives_each_member_one_frame_per_other_member() {
+    let _heavy = HEAVY.lock().await;
+    let mut users = Vec::new();
+    for _ in 0..20 {
+        users.push(new_user("storm").await);
+    }
+    let names: Vec<&str> = users.iter().map(|(_, n)| n.as_str()).collect();
+    let (room, _) = new_room(&names).await;
+    let mut sockets = Vec::new();
+    for &(user, _) in &users {
+        sockets.push(connect(user).await);
+        online_in(room, user, 1).await;
+    }
+    // Everyone at once, three times over, well within the 3-second window.
+    for _ in 0..3 {
+        for socket in &mut sockets {
+            typing(socket, json!(room)).await;
+        }
+    }
+    for (i, socket) in sockets.iter_mut().enumerate() {
+        let mut from: Vec<u64> =
+            typing_frames(socket, Duration::from_millis(if i == 0 { 2_500 } else { 200 }))
+                .await
+                .iter()
+                .map(|d| d["user"]["id"].as_u64().unwrap())
+                .collect();
+        from.sort();
+        let mut others: Vec<u64> = users.iter().map(|&(id, _)| id).filter(|&id| id != users[i].0).collect();
+        others.sort();
+        assert_eq!(from, others, "member {i}: one frame from each other member");
+    }
+}
+
 /// Who is online, as a member's view of the room shows it.
 async fn online_members(room: u64, viewer: u64) -> Vec<(String, bool)> {
     let r = get(&format!("/chat/chatroom/{room}/?user_id={viewer}")).await;
@@ -116,6 +154,7 @@ async fn online_members(room: u64, viewer: u64) -> Vec<(String, bool)> {
 
 #[tokio::test]
 async fn a_member_s_view_shows_who_is_online_even_past_the_old_presence_limit() {
+    let _heavy = HEAVY.lock().await;
     let (a, na) = new_user("online_a").await;
     let (b, nb) = new_user("online_b").await;
     let (room, _) = new_room(&[&na, &nb]).await;
