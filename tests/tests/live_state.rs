@@ -144,6 +144,31 @@ async fn a_typing_storm_gives_each_member_one_frame_per_other_member() {
     }
 }
 
+/// A token-mode WebSocket connection of a user (the token copy of the API and its gateway).
+async fn connect_with_token(name: &str) -> Stream {
+    let api = std::env::var("TOKEN_API_URL").expect("TOKEN_API_URL is set by scripts/test");
+    let body = json!({"username": name, "password": "Passw0rd!"});
+    let r = request_to(&api, reqwest::Method::POST, "/auth/token/", Some(Body::Json(body)), None).await;
+    assert_eq!(r.status(), 200, "{}", r.text);
+    let query = format!("token={}", r.json["access"].as_str().unwrap());
+    open(&ws_url("TOKEN_WEBSOCKET_URL"), &query).await.expect("a valid token connects")
+}
+
+#[tokio::test]
+async fn typing_works_in_token_mode_too() {
+    let (a, na) = new_user("typing_token_a").await;
+    let (b, nb) = new_user("typing_token_b").await;
+    let (room, _) = new_room(&[&na, &nb]).await;
+    let mut sa = connect_with_token(&na).await;
+    let mut sb = connect_with_token(&nb).await;
+    for user in [a, b] {
+        online_in(room, user, 1).await;
+    }
+    typing(&mut sa, json!(room)).await;
+    let frame = frame_where(&mut sb, "typing", Duration::from_secs(5), |_| true).await;
+    assert_eq!(frame["data"], json!({"room": room, "user": {"id": a, "username": na}}));
+}
+
 /// Who is online, as a member's view of the room shows it.
 async fn online_members(room: u64, viewer: u64) -> Vec<(String, bool)> {
     let r = get(&format!("/chat/chatroom/{room}/?user_id={viewer}")).await;
