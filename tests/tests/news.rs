@@ -109,6 +109,26 @@ async fn a_user_s_rooms_show_their_news_until_read() {
 }
 
 #[tokio::test]
+async fn unread_mentions_follow_edits_and_deletions() {
+    let (a, na) = new_user("remention_a").await;
+    let (b, nb) = new_user("remention_b").await;
+    let (c, nc) = new_user("remention_c").await;
+    let (room, _) = new_room(&[&na, &nb, &nc]).await;
+    let id = delivered_group(room, a, &format!("hey @{nb}")).await["id"].as_u64().unwrap();
+    let mentions = |user: u64| async move { listed_room(user, room).await["mentions"].clone() };
+    assert_eq!((mentions(b).await, mentions(c).await), (json!(1), json!(0)));
+    // An edit that names c instead of b moves the unread mention.
+    let r = patch(&format!("/chat/messages/{room}/{id}/?user_id={a}"), json!({"text": format!("hey @{nc}")}))
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text);
+    assert_eq!((mentions(b).await, mentions(c).await), (json!(0), json!(1)));
+    // A deletion takes it back.
+    let r = delete(&format!("/chat/messages/{room}/{id}/?user_id={a}")).await;
+    assert_eq!(r.status(), 204, "{}", r.text);
+    assert_eq!((mentions(b).await, mentions(c).await), (json!(0), json!(0)));
+}
+
+#[tokio::test]
 async fn a_page_of_a_hundred_rooms_shows_the_news_of_each() {
     let (a, na) = new_user("page_news_a").await;
     let (b, nb) = new_user("page_news_b").await;

@@ -67,6 +67,7 @@ pub async fn edit(state: &State, req: &Request, params: Params) -> Result<Respon
         Edited::Deleted => return Err(deleted(m.id)),
         Edited::NotAuthor => return Err(ApiError::Forbidden("Only its author may edit a message.".into())),
     };
+    state.store.mentions_changed(&m, &edited.mentions).await?;
     let names = Names::from([(user.id, user.username.clone())]);
     let view = View { names: &names, quoted: &quoted?, reader: Some(user.id) };
     Ok(envelope(200, Some(render::message(&edited, view))))
@@ -83,8 +84,8 @@ pub async fn delete(state: &State, req: &Request, params: Params) -> Result<Resp
             "Only its author or an admin of the room may delete a message.".into(),
         ));
     }
-    if !m.deleted {
-        state.store.delete_message(m.room, m.id).await?;
+    if !m.deleted && state.store.delete_message(m.room, m.id).await? {
+        state.store.mentions_changed(&m, &[]).await?;
     }
     Ok(no_content())
 }

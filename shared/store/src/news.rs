@@ -11,7 +11,7 @@ use crate::txn::EXISTS;
 use crate::{Store, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::keys;
-use domain::model::LastMessage;
+use domain::model::{LastMessage, Member, StoredMessage};
 use std::collections::{BTreeMap, HashMap};
 
 fn number_set(ids: &[u64]) -> AttributeValue {
@@ -50,8 +50,30 @@ impl Store {
         Ok(())
     }
 
-    /// Takes mentions a reader has now read (`ids`, all at or below their position) out of
-    /// their item of the room. One UpdateItem.
+    /// A message's mentions changed from those `before` holds to `after` (an edit names others,
+    /// a deletion none): members newly mentioned get its id, members no longer mentioned lose
+    /// it. 1 UpdateItem per member whose mention changed, at once.
+    pub async fn mentions_changed(&self, before: &StoredMessage, after: &[Member]) -> Result<(), StoreError> {
+        let (room, id, author) = (before.room, before.id, before.from_id);
+        let named = |list: &[Member], user: u64| list.iter().any(|m| m.id == user);
+        let added: Vec<(u64, u64, u64)> = after
+            .iter()
+            .filter(|m| m.id != author && !named(&before.mentions, m.id))
+            .map(|m| (m.id, room, id))
+            .collect();
+        let removed = before.mentions.iter().filter(|m| m.id != author && !named(after, m.id));
+        let ids = [id];
+        let forgets = removed.map(|m| self.forget_mentions(m.id, room, &ids));
+        futures_util::future::try_join(
+            self.note_mentions(&added),
+            futures_util::future::try_join_all(forgets),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Takes mentions out of a user's item of the room: read ones (at or below their position),
+    /// or those of a message that no longer mentions them. One UpdateItem.
     pub(crate) async fn forget_mentions(
         &self,
         reader: u64,
