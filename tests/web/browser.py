@@ -87,7 +87,9 @@ def room_button(driver, label, seconds=10):
 
 
 def room_labels(driver):
-    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#rooms .name")]
+    # In one script: the list re-renders as messages, edits and memberships arrive, so element
+    # handles taken one by one can go stale between the lookup and the read.
+    return driver.execute_script("return [...document.querySelectorAll('#rooms .name')].map(e => e.innerText)")
 
 
 def error_shown(driver, fragment, element_id="error"):
