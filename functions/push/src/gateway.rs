@@ -6,6 +6,7 @@ use aws_sdk_apigatewaymanagement::error::SdkError;
 use aws_sdk_apigatewaymanagement::operation::delete_connection::DeleteConnectionError;
 use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
+use futures_util::stream::{self, StreamExt};
 
 /// What to do with one connection.
 pub(crate) enum Work<'a> {
@@ -58,6 +59,17 @@ impl Work<'_> {
             }
         }
     }
+}
+
+/// Runs each connection's work, [`crate::IN_FLIGHT`] at once; answers the frames sent.
+pub(crate) async fn run_all<'a>(state: &State, work: impl Iterator<Item = Work<'a>>) -> usize {
+    stream::iter(work)
+        .map(|w| w.run(state))
+        .buffer_unordered(crate::IN_FLIGHT)
+        .collect::<Vec<_>>()
+        .await
+        .iter()
+        .sum()
 }
 
 /// A connection API Gateway no longer has (its `$disconnect` never came): its items go, and

@@ -26,7 +26,6 @@ pub use changes::{changes, Change};
 pub use frames::{frames, Reads};
 
 use aws_lambda_events::event::dynamodb::Event;
-use futures_util::stream::{self, StreamExt};
 use gateway::Work;
 use store::{Present, Store, StoreError};
 
@@ -81,13 +80,7 @@ pub async fn handle(state: &State, event: Event) -> Result<(), StoreError> {
             work.push(Work::Close(user, connection));
         }
     }
-    let pushed: usize = stream::iter(work)
-        .map(|w| w.run(state))
-        .buffer_unordered(IN_FLIGHT)
-        .collect::<Vec<_>>()
-        .await
-        .iter()
-        .sum();
+    let pushed = gateway::run_all(state, work.into_iter()).await;
     tracing::info!(changes = changes.len(), frames = pushed, "pushed");
     Ok(())
 }

@@ -2,10 +2,9 @@
 //! Query of the room's presence, then the frame posted to each live connection of the room's
 //! other members. Connections that are gone are forgotten as for any push.
 
-use crate::gateway::Work;
-use crate::{State, IN_FLIGHT};
+use crate::gateway::{self, Work};
+use crate::State;
 use domain::typing::Typing;
-use futures_util::stream::{self, StreamExt};
 use store::StoreError;
 
 pub async fn relay(state: &State, typing: Typing) -> Result<(), StoreError> {
@@ -15,13 +14,7 @@ pub async fn relay(state: &State, typing: Typing) -> Result<(), StoreError> {
         .iter()
         .filter(|present| present.user != typing.user.id)
         .map(|present| Work::Send(present.user, &present.connection, &frames));
-    let pushed: usize = stream::iter(work)
-        .map(|w| w.run(state))
-        .buffer_unordered(IN_FLIGHT)
-        .collect::<Vec<_>>()
-        .await
-        .iter()
-        .sum();
+    let pushed = gateway::run_all(state, work).await;
     tracing::info!(room = typing.room, frames = pushed, "typing pushed");
     Ok(())
 }
