@@ -82,9 +82,25 @@ async fn typing_storm(api: &Api) -> Value {
             typing(socket, room).await;
         }
     }
+    // Every frame reads its connection's user first: wait until all 250 have (the local
+    // gateway and cargo lambda watch take such a burst slowly), then 2 s more for stragglers.
+    let started = Instant::now();
+    let mut calls = api.dynamodb_calls(false).await;
+    while calls.get("sockets:GetItem").copied().unwrap_or(0) < 250 && started.elapsed() < Duration::from_secs(120) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        calls = api.dynamodb_calls(false).await;
+    }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let calls = api.dynamodb_calls(false).await;
-    json!({"frames_sent": 250, "dynamodb_writes": writes(&calls), "dynamodb_calls": calls.values().sum::<u64>()})
+    let processed = calls.get("sockets:GetItem").copied().unwrap_or(0).min(250);
+    json!({
+        "frames_sent": 250,
+        "frames_processed": processed,
+        "seconds": started.elapsed().as_secs_f64(),
+        "dynamodb_writes": writes(&calls),
+        "dynamodb_calls": calls.values().sum::<u64>(),
+        "calls": calls,
+    })
 }
 
 /// A member's connect writes one presence item per room of theirs, however many connections
@@ -119,7 +135,7 @@ async fn presence_writes(api: &Api) -> Value {
 }
 
 /// `GET /chat/chatroom/?user_id=N&limit=100` over 100 rooms with news (a mention in half).
-async fn room_list(api: &Api, requests: usize) -> Value {
+pub async fn room_list(api: &Api, requests: usize) -> Value {
     let ((a, na), (b, nb)) = (new_user(api).await, new_user(api).await);
     for i in 0..100 {
         let room = new_room(api, &[&na, &nb]).await;
@@ -130,8 +146,8 @@ async fn room_list(api: &Api, requests: usize) -> Value {
     }
     let path = format!("/chat/chatroom/?user_id={b}&limit=100");
     let page = api.expect("GET", &path, None, 200).await;
+    // Counted, not asserted: `scripts/bench rooms` also measures commits from before mentions.
     let mentioned = page["data"].as_array().unwrap().iter().filter(|r| r["mentions"] == 1).count();
-    assert_eq!(mentioned, 50, "the list shows the mentions");
     api.dynamodb_calls(true).await;
     let mut took = Vec::new();
     for _ in 0..requests {
@@ -145,7 +161,11 @@ async fn room_list(api: &Api, requests: usize) -> Value {
         .filter(|(k, _)| k.starts_with("chatrooms:"))
         .map(|(k, &v)| (k, v as f64 / requests as f64))
         .collect();
-    json!({"latency_ms": Summary::of(took).json(), "dynamodb_calls_per_request": per_request})
+    json!({
+        "latency_ms": Summary::of(took).json(),
+        "dynamodb_calls_per_request": per_request,
+        "rooms_with_mentions_shown": mentioned,
+    })
 }
 
 pub async fn run() -> Value {
