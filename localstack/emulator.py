@@ -1,5 +1,5 @@
-"""moto server for the Docker-free stack's SQS (and the ElastiCache API of the CACHE_NAME test),
-with what moto lacks of SQS's behaviour that our code relies on. DynamoDB is Amazon's own
+"""moto server for the Docker-free stack's SQS and S3 (and the ElastiCache API of the CACHE_NAME
+test), with what moto lacks of their behaviour that our code relies on. DynamoDB is Amazon's own
 DynamoDB Local; nothing here touches it.
 
 - A queue's messages change under the queue's lock. moto deletes a message by rebuilding the
@@ -14,23 +14,41 @@ DynamoDB Local; nothing here touches it.
   content-based deduplication without computing every queue attribute (three passes over the
   queue per send), moto's backend lookup once per host, the retention check reading the one
   attribute it needs, the clock read straight from time.time(), responses written in one piece.
+- S3 presigned URLs are checked as S3 checks them. moto verifies no SigV4 query signature (it
+  only compares literal content-type= and content-length= query parameters), so a PUT of another
+  size or type than the one signed, an expired URL or a tampered key passed; attachments rely on
+  S3 refusing them. Every S3 request with X-Amz-Signature in its query (but CORS preflights,
+  which S3 does not authenticate) has its signature recomputed with the emulator's
+  AWS_SECRET_ACCESS_KEY (no check without one) and is answered with S3's 403
+  (SignatureDoesNotMatch, or AccessDenied "Request has expired") when it does not match. Also: moto's blanket CORS (every origin on every response, of every service)
+  is off, so the browser gets what the bucket's CORS rules allow, as from S3.
 
 usage: python localstack/emulator.py PORT
 """
 
+import calendar
+import hashlib
+import hmac
 import io
 import json
 import logging
+import os
 import sys
 import time
+import uuid
+from urllib.parse import quote, unquote, urlsplit
+from xml.sax.saxutils import escape
 
 from moto.core import DEFAULT_ACCOUNT_ID
+import moto.moto_server.werkzeug_app as werkzeug_app
 import moto.sqs.models as sqs_models
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
     create_backend_app,
 )
+from moto.s3.models import s3_backends
+from moto.s3.utils import cors_matches_origin
 from werkzeug.serving import run_simple
 
 
@@ -227,6 +245,105 @@ class FastSqs:
         return {"Successful": [{"Id": i} for i in success], "Failed": failed}
 
 
+class PresignedS3:
+    """S3 requests by presigned URL, their SigV4 query signature checked (see the module
+    docstring); moto answers every other request, and these once they pass."""
+
+    REQUIRED = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Expires")
+
+    def __init__(self, app, access_key, secret_key):
+        self.app, self.access_key, self.secret_key = app, access_key, secret_key
+
+    def __call__(self, environ, start_response):
+        query = environ.get("QUERY_STRING", "")
+        if "X-Amz-Signature=" not in query or environ["REQUEST_METHOD"] == "OPTIONS" or not self.secret_key:
+            return self.app(environ, start_response)
+        pairs = [(unquote(k), unquote(v)) for k, _, v in (p.partition("=") for p in query.split("&") if p)]
+        params = dict(pairs)
+        scope = params.get("X-Amz-Credential", "").split("/")
+        if len(scope) != 5 or scope[3] != "s3" or scope[4] != "aws4_request":
+            return self.app(environ, start_response)  # not S3's, or not SigV4: moto's business
+        error = self.check(environ, pairs, params, scope)
+        if error is None:
+            return self.app(environ, start_response)
+        status, code, fields = error
+        body = b"" if environ["REQUEST_METHOD"] == "HEAD" else (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code>%s<RequestId>%s</RequestId></Error>'
+            % (code, "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in fields), uuid.uuid4().hex[:16].upper())
+        ).encode()
+        headers = [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))]
+        start_response(status, headers + self.cors(environ))
+        return [body]
+
+    def check(self, environ, pairs, params, scope):
+        """None when the request is S3's to answer, else (status, error code, [(field, value)])."""
+        if any(k not in params for k in self.REQUIRED) or params["X-Amz-Algorithm"] != "AWS4-HMAC-SHA256":
+            return "400 Bad Request", "AuthorizationQueryParametersError", [("Message", (
+                "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
+                "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."))]
+        try:
+            signed_at = calendar.timegm(time.strptime(params["X-Amz-Date"], "%Y%m%dT%H%M%SZ"))
+            expires = int(params["X-Amz-Expires"])
+        except ValueError:
+            return "400 Bad Request", "AuthorizationQueryParametersError", [
+                ("Message", "X-Amz-Date or X-Amz-Expires is malformed.")]
+        if not 0 <= expires <= 604800:
+            return "400 Bad Request", "AuthorizationQueryParametersError", [
+                ("Message", "X-Amz-Expires must be less than a week (in seconds) that is 604800")]
+        if scope[0] != self.access_key:
+            return "403 Forbidden", "InvalidAccessKeyId", [
+                ("Message", "The AWS Access Key Id you provided does not exist in our records."), ("AWSAccessKeyId", scope[0])]
+        now = time.time()
+        if now > signed_at + expires:
+            return "403 Forbidden", "AccessDenied", [
+                ("Message", "Request has expired"), ("X-Amz-Expires", expires),
+                ("Expires", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(signed_at + expires))),
+                ("ServerTime", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)))]
+        # The canonical request: S3's URI is the path as sent (not normalized, not encoded again),
+        # the query every parameter but the signature, the signed headers as received.
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or quote(environ.get("PATH_INFO", "/"))
+        path = urlsplit(raw).path if raw.startswith(("http://", "https://")) else raw.split("?", 1)[0]
+        encode = lambda text: quote(text, safe="-_.~")  # noqa: E731
+        canonical_query = "&".join(f"{k}={v}" for k, v in sorted(
+            (encode(k), encode(v)) for k, v in pairs if k != "X-Amz-Signature"))
+        names = params["X-Amz-SignedHeaders"].split(";")
+        headers = "".join(f"{name}:{' '.join(self.header(environ, name).split())}\n" for name in names)
+        canonical = "\n".join([environ["REQUEST_METHOD"], path, canonical_query, headers,
+                               params["X-Amz-SignedHeaders"], "UNSIGNED-PAYLOAD"])
+        to_sign = "\n".join(["AWS4-HMAC-SHA256", params["X-Amz-Date"], "/".join(scope[1:]),
+                             hashlib.sha256(canonical.encode()).hexdigest()])
+        key = ("AWS4" + self.secret_key).encode()
+        for part in scope[1:]:
+            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+        if hmac.compare_digest(expected, params.get("X-Amz-Signature", "")):
+            return None
+        return "403 Forbidden", "SignatureDoesNotMatch", [
+            ("Message", "The request signature we calculated does not match the signature you provided. "
+                        "Check your key and signing method."),
+            ("AWSAccessKeyId", scope[0]), ("StringToSign", to_sign),
+            ("SignatureProvided", params.get("X-Amz-Signature", "")), ("CanonicalRequest", canonical)]
+
+    @staticmethod
+    def header(environ, name):
+        key = name.upper().replace("-", "_")
+        return environ.get(key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key, "")
+
+    @staticmethod
+    def cors(environ):
+        """The bucket's CORS headers on a refusal, as S3 gives them, so that a browser sees the 403."""
+        origin = environ.get("HTTP_ORIGIN")
+        try:
+            bucket = s3_backends[DEFAULT_ACCOUNT_ID]["aws"].buckets.get(environ.get("PATH_INFO", "").split("/")[1])
+            if origin and bucket and any(rule.allowed_origins and cors_matches_origin(origin, rule.allowed_origins)
+                                         for rule in bucket.cors):
+                return [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+        except (KeyError, IndexError):
+            pass
+        return []
+
+
+werkzeug_app.DISABLE_GLOBAL_CORS = True
 DomainDispatcherApplication.get_backend_for_host = _remembered(DomainDispatcherApplication.get_backend_for_host)
 sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _retained
 sqs_models.Queue.delete_message = _under_queue_lock(sqs_models.Queue.delete_message)
@@ -245,6 +362,7 @@ def main():
     port = int(sys.argv[1])
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = FastSqs(DomainDispatcherApplication(create_backend_app))
+    app = PresignedS3(app, os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY"))
     run_simple("127.0.0.1", port, app, threaded=True, request_handler=_BufferedHandler)
 
 

@@ -66,7 +66,7 @@ finish_private() {
 }
 
 # Environment every process of the stack shares: the SDK's standard endpoint settings (DynamoDB
-# Local for DynamoDB, moto for SQS and the ElastiCache API) and dummy credentials both accept.
+# Local for DynamoDB, moto for SQS, S3 and the ElastiCache API) and dummy credentials both accept.
 # CACHE_PREFIX is new on every start, so a Redis that outlives a stack never serves its data to
 # the next one.
 stack_env() {
@@ -74,6 +74,8 @@ stack_env() {
     export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
     export CACHE_URL="redis://127.0.0.1:$REDIS_PORT" CACHE_PREFIX="chat-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
     export API_URL="http://127.0.0.1:$API_PORT"
+    # The files bucket is moto's S3: the web client uploads there and shows images from there.
+    export FILES_ORIGIN="$AWS_ENDPOINT_URL"
     # The poller follows the table's stream on DynamoDB Local.
     export AWS_ENDPOINT_URL_DYNAMODB_STREAMS="http://127.0.0.1:$DYNAMODB_PORT"
     # Live push: the local WebSocket API (localstack/gateway), its Management API for the push
@@ -122,8 +124,8 @@ start_stack() {
     fi
     stack_env
     step "building the functions ($profile)" build_functions "${build_flags[@]}"
-    step "DynamoDB Local on :$DYNAMODB_PORT, moto (SQS) on :$SQS_PORT" start_emulators
-    step "table and queues from template.yaml" create_resources
+    step "DynamoDB Local on :$DYNAMODB_PORT, moto (SQS, S3) on :$SQS_PORT" start_emulators
+    step "table, queues and bucket from template.yaml" create_resources
     set -a; . "$RUN/resources.env"; set +a
     if [ -n "${DYNAMODB_PROXY:-}" ]; then
         local proxy_port

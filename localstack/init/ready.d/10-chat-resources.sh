@@ -1,7 +1,7 @@
 #!/bin/bash
-# LocalStack ready hook: creates the chat table and queues from template.yaml with the same
-# localstack/bootstrap.py as the Docker-free stack, and writes the functions' environment
-# (TABLE_NAME, QUEUE_URL, SIGNING_SECRET_ARN, DLQ_URL, DLQ_ARN, STREAM_ARN, PUSH_FILTERS) to
+# LocalStack ready hook: creates the chat table, queues and files bucket from template.yaml with
+# the same localstack/bootstrap.py as the Docker-free stack, and writes the functions' environment
+# (TABLE_NAME, QUEUE_URL, SIGNING_SECRET_ARN, FILES_BUCKET, DLQ_URL, DLQ_ARN, STREAM_ARN, PUSH_FILTERS) to
 # /opt/chat/run/resources.env, which docker-compose.yml mounts from .run/localstack/ of the
 # repository.
 set -euo pipefail
