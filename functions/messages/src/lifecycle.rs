@@ -10,7 +10,7 @@ use domain::clock;
 use domain::emoji;
 use domain::governance::Governance;
 use domain::model::{Member, Names};
-use domain::render::{self, Quoted, View};
+use domain::render::{self, Quoted, Urls, View};
 use domain::users::User;
 use edge::auth::Caller;
 use edge::http::{self, envelope, json_object, no_content};
@@ -69,12 +69,14 @@ pub async fn edit(state: &State, req: &Request, params: Params) -> Result<Respon
     };
     state.store.mentions_changed(&m, &edited.mentions).await?;
     let names = Names::from([(user.id, user.username.clone())]);
-    let view = View { names: &names, quoted: &quoted?, reader: Some(user.id) };
+    let urls = state.files.urls([&edited]).await?;
+    let view = View { names: &names, quoted: &quoted?, reader: Some(user.id), urls: &urls };
     Ok(envelope(200, Some(render::message(&edited, view))))
 }
 
 /// `DELETE /chat/messages/{room}/{id}/`: its author, or an admin of the room, turns it into a
-/// tombstone. Again: 204.
+/// tombstone. Again: 204. Its files go first: a failure there (503) leaves the message whole,
+/// and the retry deletes them all.
 pub async fn delete(state: &State, req: &Request, params: Params) -> Result<Response<Body>, ApiError> {
     let caller = state.auth.caller(req, &state.store).await?;
     let (user, held, rules) = member_message(state, req, &params, caller).await?;
@@ -84,7 +86,11 @@ pub async fn delete(state: &State, req: &Request, params: Params) -> Result<Resp
             "Only its author or an admin of the room may delete a message.".into(),
         ));
     }
-    if !m.deleted && state.store.delete_message(m.room, m.id).await? {
+    if m.deleted {
+        return Ok(no_content());
+    }
+    state.files.delete(&m).await?;
+    if state.store.delete_message(m.room, m.id).await? {
         state.store.mentions_changed(&m, &[]).await?;
     }
     Ok(no_content())
@@ -105,7 +111,8 @@ pub async fn react(state: &State, req: &Request, params: Params) -> Result<Respo
             )))
         }
     };
-    let view = View { names: &Names::new(), quoted: &Quoted::new(), reader: Some(user.id) };
+    let view =
+        View { names: &Names::new(), quoted: &Quoted::new(), reader: Some(user.id), urls: &Urls::new() };
     Ok(envelope(200, Some(render::message(&m, view)["reactions"].take())))
 }
 

@@ -9,6 +9,7 @@ async fn main() -> Result<(), Error> {
     let state = State {
         store: services::config::store(&aws),
         queue: services::config::queue(&aws),
+        files: services::config::files(&aws),
         auth: edge::auth::Auth::from_env(&signing),
         signing,
         cache: services::config::cache(&aws).await,

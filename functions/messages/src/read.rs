@@ -51,10 +51,12 @@ pub async fn history(state: &State, req: &Request, params: Params) -> Result<Res
         state.store.position_after_page(room, position, &delivery, &page.messages),
         quotes(state, &page.messages),
     )?;
+    // Signed without a call: CPU only, after the reads.
+    let urls = state.files.urls(&page.messages).await?;
     let senders: Vec<u64> = page.messages.iter().chain(quoted.values()).map(|m| m.from_id).collect();
     let names = state.store.names(&members, &senders).await?;
     let mut data = render::room_full(&room_data, &rules, &members);
-    let view = View { names: &names, quoted: &quoted, reader: Some(reader) };
+    let view = View { names: &names, quoted: &quoted, reader: Some(reader), urls: &urls };
     data["messages"] = page.messages.iter().map(|m| render::message(m, view)).collect();
     if let Some(next) = page.next_before {
         data["next_before"] = json!(next);
@@ -259,9 +261,10 @@ async fn render_unseen(state: &State, reader: u64, found: &[Found]) -> Result<Ve
     let all: Vec<_> = members.values().flatten().cloned().collect();
     let shown: Vec<StoredMessage> = found.iter().flat_map(|f| f.messages.iter().cloned()).collect();
     let quoted = quotes(state, &shown).await?;
+    let urls = state.files.urls(&shown).await?;
     let senders: Vec<u64> = shown.iter().chain(quoted.values()).map(|m| m.from_id).collect();
     let names = state.store.names(&all, &senders).await?;
-    let view = View { names: &names, quoted: &quoted, reader: Some(reader) };
+    let view = View { names: &names, quoted: &quoted, reader: Some(reader), urls: &urls };
     let by_room: HashMap<u64, &Found> = found.iter().map(|f| (f.membership.room.id, f)).collect();
     let mut rooms: Vec<u64> = by_room.keys().copied().collect();
     rooms.sort_unstable();

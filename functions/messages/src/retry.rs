@@ -9,7 +9,7 @@ use crate::State;
 use edge::http::envelope;
 use edge::ApiError;
 use lambda_http::{Body, Request, Response};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::future::Future;
 use store::{Claim, StoreError};
 
@@ -39,7 +39,12 @@ impl Key {
                 "Idempotency-Key must be 1-{MAX_KEY_CHARS} characters of A-Z, a-z, 0-9, _ and -."
             ))
         })?;
-        let body = json!([target, send.text, send.reply_to]).to_string();
+        let mut parts = vec![json!(target), json!(send.text), json!(send.reply_to)];
+        // Sends without files keep the digest they had before files existed.
+        if !send.attachments.is_empty() {
+            parts.push(json!(send.attachments));
+        }
+        let body = Value::Array(parts).to_string();
         Ok(Some(Key { key: key.to_string(), user, digest: state.signing.body_digest(&body) }))
     }
 }

@@ -1,10 +1,13 @@
 //! Sends: checked at once, then a job on SQS; the worker delivers. One DynamoDB round trip
 //! before the 202 (the lookup; the message id is the moment of acceptance, `accepted_now`) and
 //! nothing written for the task: its id is signed, so `task_state` knows it as PENDING until the
-//! worker records how it ended. An `Idempotency-Key` is claimed beside the lookup (`retry`).
+//! worker records how it ended. An `Idempotency-Key` is claimed beside the lookup (`retry`), and
+//! the uploads of a send's files are read beside it too (`attachments`).
 
+use crate::attachments;
 use crate::retry::{self, Claimed};
 use crate::State;
+use domain::attachments::Attachment;
 use domain::clock;
 use domain::ids::{parse_id, MAX_ID};
 use domain::job::Job;
@@ -30,6 +33,8 @@ pub struct SendBody {
     pub text: String,
     /// The message of the same room this one replies to.
     pub reply_to: Option<u64>,
+    /// Ids of uploaded files; with any, `text` may be empty.
+    pub attachments: Vec<String>,
 }
 
 fn missing_from() -> ApiError {
@@ -66,12 +71,16 @@ pub fn parse_text(body: &Map<String, Value>) -> Result<String, ApiError> {
     Ok(text)
 }
 
-/// `{"from": id or "id", "text": "1-1024 characters", "reply_to": message id}`.
+/// `{"from": id or "id", "text": "1-1024 characters", "reply_to": message id, "attachments":
+/// [id, ...]}`; with attachments the text may be `""` or left out.
 pub fn parse_send(body: &Map<String, Value>) -> Result<SendBody, ApiError> {
     let from = body_id(body, "from", "user id")?;
-    let text = parse_text(body)?;
+    let attachments = attachments::parse_ids(body)?;
+    let no_text =
+        matches!(body.get("text"), None | Some(Value::Null)) || body.get("text") == Some(&json!(""));
+    let text = if no_text && !attachments.is_empty() { String::new() } else { parse_text(body)? };
     let reply_to = body_id(body, "reply_to", "message id")?;
-    Ok(SendBody { from, text, reply_to })
+    Ok(SendBody { from, text, reply_to, attachments })
 }
 
 /// A message accepted now: its id (so ids sort in acceptance order), time and task id.
@@ -119,9 +128,10 @@ pub async fn direct(state: &State, req: &Request, params: Params) -> Result<Resp
     let target = format!("user:{recipient}");
     let key = retry::Key::of(req, state, from, target.clone(), &send)?;
     let lookup = state.store.direct_lookup(from, recipient);
-    let (claimed, limited) = tokio::join!(
+    let (claimed, limited, uploads) = tokio::join!(
         retry::claim_beside(state, key.as_ref(), &accepted.task_id, lookup),
-        state.cache.count_send(from, &target, state.limits)
+        state.cache.count_send(from, &target, state.limits),
+        state.store.uploads(&send.attachments)
     );
     let found = match claimed? {
         Claimed::Go(found) => found,
@@ -156,8 +166,9 @@ pub async fn direct(state: &State, req: &Request, params: Params) -> Result<Resp
             state.cache.invalidate_members(&[opened.room.id]).await;
             state.cache.rooms_changed(&[sender.id, to.id]).await;
         }
+        let files = attachments::of_send(&send.attachments, uploads?, from, opened.room.id)?;
         let pair = [Member::from(&sender), Member::from(&to)];
-        accept(state, &opened.room, &sender, &send, &accepted, Some(&pair)).await
+        accept(state, &opened.room, &sender, &send, files, &accepted, Some(&pair)).await
     };
     retry::released_on_error(state, key.as_ref(), &accepted.task_id, sent.await).await
 }
@@ -172,9 +183,10 @@ pub async fn group(state: &State, req: &Request, params: Params) -> Result<Respo
     let target = format!("group:{room}");
     let key = retry::Key::of(req, state, from, target.clone(), &send)?;
     let lookup = state.store.lookup_with(room, Some(from), false, send.reply_to);
-    let (claimed, limited) = tokio::join!(
+    let (claimed, limited, uploads) = tokio::join!(
         retry::claim_beside(state, key.as_ref(), &accepted.task_id, lookup),
-        state.cache.count_send(from, &target, state.limits)
+        state.cache.count_send(from, &target, state.limits),
+        state.store.uploads(&send.attachments)
     );
     let found = match claimed? {
         Claimed::Go(found) => found,
@@ -193,7 +205,8 @@ pub async fn group(state: &State, req: &Request, params: Params) -> Result<Respo
                 ));
             }
         }
-        accept(state, &room_data, &sender, &send, &accepted, None).await
+        let files = attachments::of_send(&send.attachments, uploads?, from, room)?;
+        accept(state, &room_data, &sender, &send, files, &accepted, None).await
     };
     retry::released_on_error(state, key.as_ref(), &accepted.task_id, sent.await).await
 }
@@ -223,6 +236,7 @@ async fn accept(
     room: &Room,
     sender: &User,
     send: &SendBody,
+    attachments: Vec<Attachment>,
     accepted: &Accepted,
     members: Option<&[Member]>,
 ) -> Result<Response<Body>, ApiError> {
@@ -236,6 +250,7 @@ async fn accept(
         sent_at: accepted.sent_at.clone(),
         reply_to: send.reply_to,
         mentions,
+        attachments,
         ..StoredMessage::default()
     };
     let job = Job::Send { task_id: accepted.task_id.clone(), room_name: room.room_name.clone(), message };

@@ -2,7 +2,7 @@
 
 use crate::{Change, IN_FLIGHT};
 use domain::model::{member_names, Member, Names, StoredMessage, TaskRecord};
-use domain::render::{self, Quoted, View};
+use domain::render::{self, Quoted, Urls, View};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -25,6 +25,8 @@ pub struct Reads {
     pub members: HashMap<u64, Vec<Member>>,
     pub connections: HashMap<u64, Vec<String>>,
     pub messages: Quoted,
+    /// Download URLs of the files of the messages frames show ([`shown`]).
+    pub urls: Urls,
 }
 
 impl Reads {
@@ -68,8 +70,23 @@ impl Reads {
             each(users, |user| store.connections_of(user)),
             store.messages(&wanted),
         )?;
-        Ok(Reads { online, sizes, members, connections, messages })
+        Ok(Reads { online, sizes, members, connections, messages, urls: Urls::new() })
     }
+}
+
+/// The messages whose files the frames show: new and edited ones, and tasks' as they are now.
+pub fn shown<'a>(changes: &'a [Change], reads: &'a Reads) -> Vec<&'a StoredMessage> {
+    changes
+        .iter()
+        .filter_map(|change| match change {
+            Change::Message(m) | Change::Edited(m) => Some(m),
+            Change::Task(task) => match &task.record {
+                TaskRecord::Success { message, .. } => reads.messages.get(&(message.room, message.id)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
 }
 
 /// A read per key, [`IN_FLIGHT`] at once.
@@ -97,7 +114,7 @@ pub fn frames(changes: &[Change], reads: &Reads) -> BTreeMap<String, (u64, Vec<S
     let no_one = Vec::new();
     // The names messages were sent under: the sender's rename a moment ago shows in history.
     let names = Names::new();
-    let view = View { names: &names, quoted: &reads.messages, reader: None };
+    let view = View { names: &names, quoted: &reads.messages, reader: None, urls: &reads.urls };
     for change in changes {
         let (room, frame) = match change {
             Change::Message(m) => (m.room, json!({"type": "message", "data": render::message(m, view)})),
@@ -193,6 +210,7 @@ mod tests {
             members: HashMap::from([(5, members)]),
             connections: HashMap::from([(1, vec!["a1".into(), "a2".into()]), (7, vec!["s7".into()])]),
             messages: Quoted::from([((5, 9), message(5, 9))]),
+            urls: Urls::new(),
         };
         let (first, second) = (message(5, 9), message(5, 10));
         let success = TaskRecord::Success { message: first.clone(), room_name: "den".into() };

@@ -27,6 +27,7 @@ pub use frames::{frames, Reads};
 
 use aws_lambda_events::event::dynamodb::Event;
 use gateway::Work;
+use services::files::Files;
 use store::{Present, Store, StoreError};
 
 /// What invokes the function: the table's stream, or the sockets function with a typing frame.
@@ -40,6 +41,8 @@ pub enum Input {
 pub struct State {
     pub store: Store,
     pub gateway: aws_sdk_apigatewaymanagement::Client,
+    /// Signs the download URLs of the files frames show (no call).
+    pub files: Files,
 }
 
 /// Connections served (and keys read) at once: the posts are small and wait on the network.
@@ -55,6 +58,9 @@ pub async fn handle(state: &State, event: Event) -> Result<(), StoreError> {
         return Ok(());
     }
     let mut reads = Reads::of(&state.store, &changes).await?;
+    // Unsigned (logged in `files`), frames still go: their files show without a URL until
+    // the next read of the history.
+    reads.urls = state.files.urls(frames::shown(&changes, &reads)).await.unwrap_or_default();
     for change in &changes {
         let Change::Membership { user, room, joined } = *change else { continue };
         for connection in reads.connections.get(&user).into_iter().flatten() {

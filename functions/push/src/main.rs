@@ -9,7 +9,7 @@ async fn main() -> Result<(), Error> {
     let gateway = aws_sdk_apigatewaymanagement::Client::from_conf(
         aws_sdk_apigatewaymanagement::config::Builder::from(&aws).endpoint_url(endpoint).build(),
     );
-    let state = State { store: services::config::store(&aws), gateway };
+    let state = State { store: services::config::store(&aws), gateway, files: services::config::files(&aws) };
     run(service_fn(|event: LambdaEvent<Input>| {
         let state = &state;
         async move {

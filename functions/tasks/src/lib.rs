@@ -3,7 +3,8 @@
 //! without a read; else 1 GetItem of its record, which the worker writes when the task ends (no
 //! record yet: PENDING); for a SUCCESS, then at once the room's current members (1 Query) and
 //! the message as it is now with the one it quotes (1 BatchGetItem: a task keeps the message's
-//! place, not its text), and 1 BatchGetItem only when a sender is no member now.
+//! place, not its text), and 1 BatchGetItem only when a sender is no member now; its files'
+//! download URLs are presigned without a call.
 //! In token mode the token's user is read first (`edge::auth`): 1 GetItem more.
 //!
 //! Answers bare `{"state", "result"}` like the reference's Celery endpoint; errors use the chat
@@ -11,12 +12,13 @@
 
 use domain::clock;
 use domain::model::{Names, TaskRecord};
-use domain::render::{self, Quoted, View};
+use domain::render::{self, Quoted, Urls, View};
 use edge::auth::Auth;
 use edge::http::{self, json_response};
 use edge::routes::Params;
 use edge::{ApiError, Style};
 use lambda_http::{Body, Request, Response};
+use services::files::Files;
 use services::signing::Signing;
 use store::{Store, TASK_TTL_SECONDS};
 
@@ -28,6 +30,8 @@ pub struct State {
     pub store: Store,
     /// Checks task ids.
     pub signing: Signing,
+    /// Signs the download URLs of a sent message's files.
+    pub files: Files,
     pub auth: Auth,
 }
 
@@ -54,12 +58,15 @@ async fn task_state(state: &State, req: &Request, params: Params) -> Result<Resp
                 tokio::try_join!(state.store.members(message.room), state.store.messages(&wanted))?;
             let senders: Vec<u64> = quoted.values().map(|m| m.from_id).chain([message.from_id]).collect();
             let names = state.store.names(&members, &senders).await?;
-            render::task(record.as_ref(), &members, View { names: &names, quoted: &quoted, reader: None })
+            // Its files' download URLs, for its sender (signed without a call).
+            let urls = state.files.urls(quoted.get(&(message.room, message.id))).await?;
+            let view = View { names: &names, quoted: &quoted, reader: None, urls: &urls };
+            render::task(record.as_ref(), &members, view)
         }
         _ => render::task(
             record.as_ref(),
             &[],
-            View { names: &Names::new(), quoted: &Quoted::new(), reader: None },
+            View { names: &Names::new(), quoted: &Quoted::new(), reader: None, urls: &Urls::new() },
         ),
     };
     Ok(json_response(200, &body))

@@ -6,7 +6,8 @@
 //! delivers it again, and after `maxReceiveCount` attempts moves it to the dead-letter queue,
 //! whose records come back here to end their task as FAILURE.
 //!
-//! A batch is sorted first (`plan`, pure), then its sends are delivered, the rooms at once: per
+//! A batch is sorted first (`plan`, pure), then the files of its sends are checked (`files`:
+//! nothing for sends without), then its sends are delivered, the rooms at once: per
 //! room 1 GetItem (its delivery state), a conditional PutItem per message (one more for each
 //! message whose microsecond another one of the room took first; and per late one its entry),
 //! 1 conditional UpdateItem (the state moved on, with the newest message for room lists); per
@@ -17,17 +18,22 @@
 //! receipts on?) and 1 conditional PutItem per room (the receipt). A dead-lettered send takes
 //! 1 UpdateItem.
 
+mod files;
+
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use domain::job::Job;
 use domain::model::{Member, Position, StoredMessage};
 use serde_json::Value;
 use services::cache::Cache;
+use services::files::Files;
 use std::collections::BTreeMap;
 use store::{Delivered, Delivery, Store, StoreError, MESSAGES_PER_DELIVERY};
 
 pub struct State {
     pub store: Store,
     pub cache: Cache,
+    /// Checks a send's files are in the bucket, and keeps them there.
+    pub files: Files,
     /// ARN of the dead-letter queue: its records end their task instead of being delivered.
     pub dead_letter_arn: Option<String>,
 }
@@ -104,7 +110,9 @@ pub async fn handle(state: &State, event: SqsEvent) -> SqsBatchResponse {
     }
     let mut woken = std::collections::BTreeSet::new();
     for group in &plan.sends {
-        let failed = deliver_group(&state.store, group).await;
+        let (group, unchecked) = files::ready(state, group).await;
+        retry.extend(unchecked);
+        let failed = deliver_group(&state.store, &group).await;
         woken.extend(group.iter().filter(|s| !failed.contains(&s.record)).map(|s| s.message.room));
         retry.extend(failed);
     }

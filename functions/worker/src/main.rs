@@ -9,6 +9,7 @@ async fn main() -> Result<(), Error> {
     let state = State {
         store: services::config::store(&aws),
         cache: services::config::cache(&aws).await,
+        files: services::config::files(&aws),
         dead_letter_arn: std::env::var("DLQ_ARN").ok().filter(|arn| !arn.is_empty()),
     };
     run(service_fn(|event: LambdaEvent<SqsEvent>| {

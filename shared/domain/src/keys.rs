@@ -25,6 +25,7 @@
 //! | message stored after a newer one | `DELIVERED#<room>` | `LATE#<seq>` [worker, rarely] |
 //! | task | `TASK#<uuid>` | `TASK` [send, worker] |
 //! | a sender's idempotency key | `IDEM#<user>#<key>` | `IDEM` [send with an `Idempotency-Key`] |
+//! | an upload of a file, until its message takes it (expires) | `UPLOAD#<id>` | `UPLOAD` [attachment upload, worker] |
 //! | failed sign-ins of a username | `LOGIN#<name>` | `FAILURES` [failed sign-ins] |
 //! | WebSocket connection of a user | `CONNS#<user>` | `CONN#<connection>` [connect, disconnect, push] |
 //! | owner of a WebSocket connection | `CONN#<connection>` | `OWNER` [connect, disconnect, push] |
@@ -222,6 +223,11 @@ pub fn task(id: &str) -> Key {
 /// A user's `Idempotency-Key`: the task its first send got (API.md "Retry-safe sends").
 pub fn idempotency(user: u64, key: &str) -> Key {
     (format!("IDEM#{user}#{key}"), "IDEM".into())
+}
+
+/// A file uploaded (or about to be) for a message (API.md "Attachments").
+pub fn upload(id: &str) -> Key {
+    (format!("UPLOAD#{id}"), "UPLOAD".into())
 }
 
 pub fn login_failures(username: &str) -> Key {

@@ -1,6 +1,7 @@
 //! The value types every layer shares: rooms, members, read positions, messages and task
 //! ends. Plain data; the store decides how they are kept, `render` how they are shown.
 
+use crate::attachments::Attachment;
 use crate::users::User;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -127,6 +128,9 @@ pub struct StoredMessage {
     /// Members the text names as `@username` ([`crate::mentions`]), as they were named.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<Member>,
+    /// Its files (API.md "Attachments"); a deleted message has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 /// Characters of the newest message's text that a user's room list shows.
@@ -245,6 +249,8 @@ impl StoredMessage {
 
 /// How a task ended. A task without one is still running (PENDING).
 #[derive(Clone, Debug, PartialEq)]
+// One per task read or pushed, briefly: boxing the message would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum TaskRecord {
     /// Stored: the message and the name of its room.
     Success { message: StoredMessage, room_name: String },

@@ -2,6 +2,7 @@
 //! store read. Usernames come from the room's members (renames show everywhere); a sender who
 //! is no member now is looked up, and a deleted one keeps the name they sent under.
 
+use crate::attachments::Attachment;
 use crate::governance::{Governance, Visibility};
 use crate::model::{
     member_names, LastMessage, Member, Membership, Names, Room, RoomKind, StoredMessage, TaskRecord,
@@ -15,13 +16,18 @@ pub const QUOTE_CHARS: usize = 100;
 /// Messages that replies quote, by (room, id).
 pub type Quoted = HashMap<(u64, u64), StoredMessage>;
 
+/// Download URLs of files, by attachment id (presigned for members only).
+pub type Urls = HashMap<String, String>;
+
 /// What showing a message needs besides the message: current usernames, the messages its
-/// reply quotes, and who reads it (`me` on reactions; nobody for a task result or a push).
+/// reply quotes, who reads it (`me` on reactions; nobody for a task result or a push), and
+/// the download URLs of its files.
 #[derive(Clone, Copy)]
 pub struct View<'a> {
     pub names: &'a Names,
     pub quoted: &'a Quoted,
     pub reader: Option<u64>,
+    pub urls: &'a Urls,
 }
 
 /// `{id, room_name, room_member: [{username}]}`.
@@ -100,7 +106,7 @@ pub fn sender(m: &StoredMessage, names: &Names) -> Value {
 }
 
 /// A message in a room's history: `{id, msg_from, text, sent_at, room, edited_at, deleted,
-/// reply_to, reactions, mentions}` (`room` is the id).
+/// reply_to, reactions, mentions, attachments}` (`room` is the id).
 pub fn message(m: &StoredMessage, view: View) -> Value {
     delivered(m, json!(m.room), view)
 }
@@ -126,7 +132,13 @@ pub fn delivered(m: &StoredMessage, room_json: Value, view: View) -> Value {
         "reply_to": m.reply_to.map(|id| quote(m.room, id, view)),
         "reactions": reactions,
         "mentions": m.mentions.iter().map(|u| user(u, view.names)).collect::<Vec<_>>(),
+        "attachments": m.attachments.iter().map(|a| attachment(a, view.urls)).collect::<Vec<_>>(),
     })
+}
+
+/// `{id, filename, content_type, size, url}`; `url` null when none was signed for the reader.
+fn attachment(a: &Attachment, urls: &Urls) -> Value {
+    json!({"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size, "url": urls.get(&a.id)})
 }
 
 /// `{id, msg_from, text, deleted}` of a quoted message, its text cut to [`QUOTE_CHARS`]. One
@@ -191,7 +203,8 @@ mod tests {
         };
         let names = Names::from([(2, "bob".to_string())]);
         let quotes = Quoted::from([((5, 1), quoted)]);
-        let view = View { names: &names, quoted: &quotes, reader: Some(3) };
+        let urls = Urls::new();
+        let view = View { names: &names, quoted: &quotes, reader: Some(3), urls: &urls };
         let json = message(&reply, view);
         assert_eq!(json["room"], 5);
         assert_eq!(json["edited_at"], "t");

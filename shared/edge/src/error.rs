@@ -1,7 +1,9 @@
 //! The one error type of the API and its single mapping to status codes and bodies.
 
+use domain::attachments::Refusal;
 use domain::FieldErrors;
 use serde_json::{json, Map, Value};
+use services::files::FilesUnavailable;
 use services::queue::QueueUnavailable;
 use store::{Refused, StoreError};
 
@@ -24,6 +26,8 @@ pub enum ApiError {
     },
     /// 413: a body or text over its size limit.
     TooLarge(String),
+    /// 415: a file of a type the chat does not take.
+    UnsupportedMediaType(String),
     /// 422: a well-formed request that contradicts an earlier one (an `Idempotency-Key`
     /// reused with another body).
     Unprocessable(String),
@@ -76,6 +80,7 @@ impl ApiError {
             ApiError::Conflict(_) => 409,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::TooLarge(_) => 413,
+            ApiError::UnsupportedMediaType(_) => 415,
             ApiError::Unprocessable(_) => 422,
             ApiError::TooManyRequests { .. } => 429,
             ApiError::Unavailable(_) => 503,
@@ -98,6 +103,7 @@ impl ApiError {
             | ApiError::TooManyRequests { message: m, .. }
             | ApiError::Unauthorized(m)
             | ApiError::TooLarge(m)
+            | ApiError::UnsupportedMediaType(m)
             | ApiError::Unprocessable(m) => m.clone(),
         }
     }
@@ -125,6 +131,22 @@ impl From<StoreError> for ApiError {
 impl From<QueueUnavailable> for ApiError {
     fn from(_: QueueUnavailable) -> Self {
         ApiError::Unavailable("SendMessage".into())
+    }
+}
+
+impl From<FilesUnavailable> for ApiError {
+    fn from(e: FilesUnavailable) -> Self {
+        ApiError::Unavailable(e.0)
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Invalid(m) => ApiError::BadRequest(m),
+            Refusal::TooLarge(m) => ApiError::TooLarge(m),
+            Refusal::Unsupported(m) => ApiError::UnsupportedMediaType(m),
+        }
     }
 }
 

@@ -1,11 +1,12 @@
 //! Configuration from the environment, and the AWS clients built from it once per process.
 //!
-//! `TABLE_NAME`, `QUEUE_URL`, `MAX_ROOM_MEMBERS` (default 1,000), `CACHE_URL` (`redis://` or `rediss://`), or instead of `CACHE_URL`
+//! `TABLE_NAME`, `QUEUE_URL`, `FILES_BUCKET`, `MAX_ROOM_MEMBERS` (default 1,000), `CACHE_URL` (`redis://` or `rediss://`), or instead of `CACHE_URL`
 //! `CACHE_NAME`, a cache whose endpoint is looked up once per cold start; `CACHE_PREFIX` (default
 //! `chat`) starts every cache key. Endpoints come from
 //! the SDK's own settings (`AWS_ENDPOINT_URL` locally), never from special cases here.
 
 use crate::cache::Cache;
+use crate::files::Files;
 use crate::queue::Queue;
 use crate::signing::Signing;
 use aws_config::timeout::TimeoutConfig;
@@ -42,6 +43,11 @@ pub fn store(config: &SdkConfig) -> Store {
         .filter(|&m| m > 0)
         .unwrap_or(MAX_ROOM_MEMBERS);
     Store::new(aws_sdk_dynamodb::Client::new(config), required("TABLE_NAME"), max)
+}
+
+/// The files bucket, `FILES_BUCKET`.
+pub fn files(config: &SdkConfig) -> Files {
+    Files::new(config, required("FILES_BUCKET"))
 }
 
 pub fn queue(config: &SdkConfig) -> Queue {

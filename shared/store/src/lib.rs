@@ -25,6 +25,7 @@ mod receipts;
 mod rooms;
 mod tasks;
 mod txn;
+mod uploads;
 mod users;
 
 pub use connections::CONNECTION_TTL_SECONDS;

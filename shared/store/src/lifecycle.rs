@@ -88,7 +88,7 @@ impl Store {
         }
     }
 
-    /// Turns a message into its tombstone: text, reply, reactions and mentions erased, id,
+    /// Turns a message into its tombstone: text, reply, reactions, mentions and files erased, id,
     /// sender, time and `edited_at` kept. Whether it was deleted now (not already, and still
     /// there). One conditional UpdateItem, and one of the room's delivery state when it is the
     /// newest message.
@@ -101,7 +101,7 @@ impl Store {
         ];
         let expr = Expr { condition: Some(LIVE), values: &values, ..Expr::default() };
         let update =
-            "SET #text = :empty, #deleted = :yes, #change = :change REMOVE reactions, reply_to, rv, mentions";
+            "SET #text = :empty, #deleted = :yes, #change = :change REMOVE reactions, reply_to, rv, mentions, attachments";
         let written = self.update_if("UpdateItem delete", keys::message(room, id), update, expr).await?;
         if written.done() {
             self.last_message_changed(room, id, "", true).await?;

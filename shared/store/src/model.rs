@@ -119,6 +119,8 @@ pub enum MessageChange {
 }
 
 /// How an edit went.
+// One per edit, answered at once: boxing the message would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Edited {
     Done(StoredMessage),
     Gone,
