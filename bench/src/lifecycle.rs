@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// Requests per client and row.
-const PER_CLIENT: usize = 20;
+pub const PER_CLIENT: usize = 20;
 
 struct Fixture {
     users: Vec<u64>,
@@ -218,14 +218,18 @@ const ROWS: [(&str, &str); 14] = [
 
 /// The spare client's requests of a row, one at a time: latency, DynamoDB calls by operation
 /// of the row's function, and read and write units per request.
-async fn one_client(api: &Api, fx: &Arc<Fixture>, row: &str, function: &str) -> Value {
+async fn one_client<F, Fut>(api: &Api, function: &str, request: &F) -> Value
+where
+    F: Fn(usize, usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let n = PER_CLIENT / 2;
     api.dynamodb_calls(true).await;
     api.proxy_stats::<Value>("dynamodb-keys", true).await;
     let mut samples = Vec::new();
     for i in 0..n {
         let t = Instant::now();
-        request(api, fx, row, CLIENTS, i).await;
+        request(CLIENTS, i).await;
         samples.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let keys: Value = api.proxy_stats("dynamodb-keys", false).await;
@@ -244,21 +248,34 @@ async fn one_client(api: &Api, fx: &Arc<Fixture>, row: &str, function: &str) -> 
         "dynamodb_calls_by_operation": mine, "read_units": units("read_units"), "write_units": units("write_units")})
 }
 
+/// Each row of `rows` (route, function), measured in turn: [`CLIENTS`] clients at once making
+/// [`PER_CLIENT`] requests each (`request(row, client, i)`), then the spare client alone.
+pub async fn measure<F, Fut>(api: &Api, rows: &[(&'static str, &str)], request: F) -> Vec<Value>
+where
+    F: Fn(&'static str, usize, usize) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let mut measured = Vec::new();
+    for &(row, function) in rows {
+        api.quiet().await;
+        let request = request.clone();
+        let each = move |c: usize, i: usize| request(row, c, i);
+        let (latency, rps) = stack::load(CLIENTS, PER_CLIENT, each.clone()).await;
+        api.quiet().await;
+        let alone = one_client(api, function, &each).await;
+        measured.push(json!({"route": row, "latency_ms": latency.json(), "requests_per_s": round(rps), "one_client": alone}));
+    }
+    measured
+}
+
 pub async fn run() -> Value {
     let api = Api::from_env().await;
     let fx = Arc::new(fixture(&api).await);
-    let mut rows = Vec::new();
-    for (row, function) in ROWS {
-        api.quiet().await;
-        let (api2, fx2) = (api.clone(), fx.clone());
-        let each = move |c: usize, i: usize| {
-            let (api, fx) = (api2.clone(), fx2.clone());
-            async move { request(&api, &fx, row, c, i).await }
-        };
-        let (latency, rps) = stack::load(CLIENTS, PER_CLIENT, each).await;
-        api.quiet().await;
-        let alone = one_client(&api, &fx, row, function).await;
-        rows.push(json!({"route": row, "latency_ms": latency.json(), "requests_per_s": round(rps), "one_client": alone}));
-    }
+    let (api2, fx2) = (api.clone(), fx.clone());
+    let rows = measure(&api, &ROWS, move |row, c, i| {
+        let (api, fx) = (api2.clone(), fx2.clone());
+        async move { request(&api, &fx, row, c, i).await }
+    })
+    .await;
     json!({"clients": CLIENTS, "rows": rows})
 }

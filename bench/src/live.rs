@@ -86,7 +86,9 @@ async fn typing_storm(api: &Api) -> Value {
     // gateway and cargo lambda watch take such a burst slowly), then 2 s more for stragglers.
     let started = Instant::now();
     let mut calls = api.dynamodb_calls(false).await;
-    while calls.get("sockets:GetItem").copied().unwrap_or(0) < 250 && started.elapsed() < Duration::from_secs(120) {
+    while calls.get("sockets:GetItem").copied().unwrap_or(0) < 250
+        && started.elapsed() < Duration::from_secs(120)
+    {
         tokio::time::sleep(Duration::from_millis(500)).await;
         calls = api.dynamodb_calls(false).await;
     }

@@ -7,7 +7,8 @@
 //!   DynamoDB calls each makes, delivery latency, worker throughput, and the emulator's floor;
 //! - live push (`push.rs`): stored to frame received at 1 and 100 connected clients;
 //! - the message lifecycle (`lifecycle.rs`): edits, deletions, reactions, decorated history
-//!   pages and keyed sends beside the routes they are held against.
+//!   pages and keyed sends beside the routes they are held against;
+//! - attachments (`files.rs`): upload URLs, sends with a file and pages of files beside plain ones.
 //!
 //! Environment: BIN_DIR (release binaries), LAMBDA_DIR (cargo lambda zips), BENCH_JSON (output
 //! path), and the stack's API_URL, AWS_ENDPOINT_URL (moto: SQS), AWS_ENDPOINT_URL_DYNAMODB
@@ -17,6 +18,7 @@
 //! `bench proxy LISTEN TARGET` runs the counting proxy itself (scripts/bench starts it).
 
 mod cpu;
+mod files;
 mod functions;
 mod lifecycle;
 mod live;
@@ -83,45 +85,47 @@ async fn main() {
     if phase == "lifecycle" {
         let run = lifecycle::run().await;
         print_lifecycle(&run);
-        let out = path("BENCH_JSON").with_file_name("lifecycle.json");
-        std::fs::write(&out, serde_json::to_string_pretty(&run).unwrap()).expect("write lifecycle.json");
-        println!("\nfigures written to {}", out.display());
+        write_beside("lifecycle", &run);
+        return;
+    }
+    if phase == "files" {
+        let run = files::run().await;
+        print_lifecycle(&run);
+        write_beside("files", &run);
         return;
     }
     if phase == "live" {
         let run = live::run().await;
         print_live(&run);
-        let out = path("BENCH_JSON").with_file_name("live.json");
-        std::fs::write(&out, serde_json::to_string_pretty(&run).unwrap()).expect("write live.json");
-        println!("\nfigures written to {}", out.display());
+        write_beside("live", &run);
         return;
     }
     if phase == "rooms" {
-        let run = live::room_list(&stack::Api::from_env().await, 50).await;
-        print_room_list(&run);
-        let out = path("BENCH_JSON");
-        std::fs::write(&out, serde_json::to_string_pretty(&run).unwrap()).expect("write the JSON report");
-        println!("\nfigures written to {}", out.display());
-        return;
+        // In results.json, so that a baseline's figures are kept beside (scripts/bench).
+        report = live::room_list(&stack::Api::from_env().await, 50).await;
+        print_room_list(&report);
     }
     if phase == "original" {
         let run = original::run().await;
         print_original(&run);
-        let out = path("BENCH_JSON").with_file_name("original.json");
-        std::fs::write(&out, serde_json::to_string_pretty(&run).unwrap()).expect("write original.json");
-        println!("\nfigures written to {}", out.display());
+        write_beside("original", &run);
         return;
     }
     if phase == "scale" {
         let scale = scale::run().await;
         print_scale(&scale);
-        let out = path("BENCH_JSON").with_file_name("scale.json");
-        std::fs::write(&out, serde_json::to_string_pretty(&scale).unwrap()).expect("write scale.json");
-        println!("\nfigures written to {}", out.display());
+        write_beside("scale", &scale);
         return;
     }
     let out = path("BENCH_JSON");
     std::fs::write(&out, serde_json::to_string_pretty(&report).unwrap()).expect("write the JSON report");
+    println!("\nfigures written to {}", out.display());
+}
+
+/// Writes a phase's figures beside the main report, as `target/bench/{name}.json`.
+fn write_beside(name: &str, run: &Value) {
+    let out = path("BENCH_JSON").with_file_name(format!("{name}.json"));
+    std::fs::write(&out, serde_json::to_string_pretty(run).unwrap()).expect("write the phase's JSON");
     println!("\nfigures written to {}", out.display());
 }
 
