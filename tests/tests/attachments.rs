@@ -304,6 +304,39 @@ async fn a_pushed_message_carries_its_files_urls() {
     assert_eq!(download(&url).await.3, PNG);
 }
 
+/// The bucket as the functions reach it: its name, and a client by path, as for moto.
+async fn bucket() -> (String, aws_sdk_s3::Client) {
+    let config = services::config::aws().await;
+    let s3 = aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build();
+    (std::env::var("FILES_BUCKET").expect("FILES_BUCKET"), aws_sdk_s3::Client::from_conf(s3))
+}
+
+async fn tags(room: u64, id: &str) -> Vec<(String, String)> {
+    let (name, s3) = bucket().await;
+    let key = domain::attachments::object_key(room, id);
+    let out = s3.get_object_tagging().bucket(name).key(key).send().await.expect("the object's tags");
+    out.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()
+}
+
+#[tokio::test]
+async fn an_upload_is_tagged_unsent_until_its_message_takes_it_and_the_bucket_expires_unsent_ones() {
+    let (room, a, _, _) = room().await;
+    let id = uploaded(a, room, "later.txt", "text/plain", b"later").await;
+    assert_eq!(tags(room, &id).await, [("state".to_string(), "unsent".to_string())]);
+    let task = finished(send_files(room, a, "", &[&id]).await.json["data"].as_str().unwrap()).await;
+    assert_eq!(task["state"], "SUCCESS", "{task}");
+    assert!(tags(room, &id).await.is_empty(), "a sent file is kept");
+    // The rule that deletes the tagged ones (moto keeps it; S3 applies it).
+    let (name, s3) = bucket().await;
+    let rules = s3.get_bucket_lifecycle_configuration().bucket(name).send().await.expect("lifecycle");
+    let unsent = rules.rules().iter().find(|r| {
+        let tag = r.filter().and_then(|f| f.tag());
+        tag.is_some_and(|t| t.key() == "state" && t.value() == "unsent")
+    });
+    let days = unsent.and_then(|r| r.expiration()).and_then(|e| e.days());
+    assert_eq!(days, Some(1), "{rules:?}");
+}
+
 async fn name_of(user: u64) -> String {
     get(&format!("/users/{user}/")).await.json["username"].as_str().unwrap().to_string()
 }
