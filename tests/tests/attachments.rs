@@ -81,6 +81,11 @@ async fn an_image_goes_straight_to_s3_and_back_to_members_only() {
     assert_eq!(data["expires_in"], 900);
     let headers = data["upload"]["headers"].as_object().unwrap();
     assert_eq!(headers.get("content-type"), Some(&json!("image/png")), "{data}");
+    assert_eq!(headers.get("x-amz-tagging"), Some(&json!("state=unsent")), "{data}");
+    assert!(
+        headers.keys().all(|h| ["content-type", "content-length", "x-amz-tagging"].contains(&h.as_str())),
+        "{data}"
+    );
     assert_eq!(put_bytes(&data, PNG.to_vec(), None).await, 200);
     let id = data["id"].as_str().unwrap();
     let r = send_files(room, a, "", &[id]).await;
@@ -93,6 +98,9 @@ async fn an_image_goes_straight_to_s3_and_back_to_members_only() {
         (&json!(id), &json!("cat.png"), &json!("image/png"), &json!(PNG.len()))
     );
     assert_eq!(task["result"]["text"], "");
+    // Before b reads the history, which marks it seen.
+    let unseen = unseen_of(b).await;
+    assert!(unseen.to_string().contains(id), "{unseen}");
     for reader in [a, b] {
         let history = all_messages(room, reader).await;
         let url = history[0]["attachments"][0]["url"].as_str().expect("a download URL").to_string();
@@ -100,8 +108,6 @@ async fn an_image_goes_straight_to_s3_and_back_to_members_only() {
         assert_eq!((status, kind.as_str(), bytes.as_slice()), (200, "image/png", PNG));
         assert_eq!(disposition, "inline; filename*=UTF-8''cat.png");
     }
-    let unseen = unseen_of(b).await;
-    assert!(unseen.to_string().contains(id), "{unseen}");
     // No member, no URL: neither through the history nor a new upload for the room.
     let r = get(&format!("/chat/messages/{room}/?user_id={outsider}")).await;
     assert_error(&r, 403);

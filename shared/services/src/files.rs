@@ -43,6 +43,13 @@ fn unavailable(op: &str, err: impl std::fmt::Debug) -> FilesUnavailable {
     FilesUnavailable(op.into())
 }
 
+/// The names in a presigned URL's `X-Amz-SignedHeaders` (`;`-separated, encoded `%3B`).
+fn signed_headers(url: &str) -> Vec<String> {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let list = query.split('&').find_map(|p| p.strip_prefix("X-Amz-SignedHeaders=")).unwrap_or("");
+    list.replace("%3B", ";").replace("%3b", ";").split(';').map(str::to_ascii_lowercase).collect()
+}
+
 fn presigning(seconds: u64) -> PresigningConfig {
     PresigningConfig::expires_in(Duration::from_secs(seconds)).expect("a valid expiry")
 }
@@ -73,12 +80,18 @@ impl Files {
             .presigned(presigning(UPLOAD_URL_SECONDS))
             .await
             .map_err(|e| unavailable("presign PutObject", e))?;
+        // The headers the signature covers, but `host`: a trace id the SDK may add is not
+        // one, and the bucket's CORS rule allows only those signed.
+        let url = presigned.uri().to_string();
+        let signed = signed_headers(&url);
         let headers = presigned
             .headers()
-            .filter(|(name, _)| !name.eq_ignore_ascii_case("host"))
+            .filter(|(name, _)| {
+                signed.contains(&name.to_ascii_lowercase()) && !name.eq_ignore_ascii_case("host")
+            })
             .map(|(name, value)| (name.to_string(), value.to_string()))
             .collect();
-        Ok(UploadUrl { url: presigned.uri().to_string(), headers })
+        Ok(UploadUrl { url, headers })
     }
 
     /// Download URLs of every file of `messages` (for members only: callers check first).
@@ -155,5 +168,15 @@ impl Files {
             Some(failed) => Err(unavailable("DeleteObjects", failed)),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_signed_headers_are_read_from_the_url() {
+        let url = "https://b.s3.amazonaws.com/files/1/x?X-Amz-Algorithm=A&X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bx-amz-tagging&x-id=PutObject";
+        assert_eq!(super::signed_headers(url), ["content-length", "content-type", "host", "x-amz-tagging"]);
+        assert_eq!(super::signed_headers("https://b/k"), [""]);
     }
 }
