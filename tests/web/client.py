@@ -7,9 +7,9 @@ error shown in its dialog; then the fall back to long polling while the WebSocke
 and the way back; the phone layout (360-430 px: the room list, then the conversation alone with
 a back button, nothing scrolling sideways, a tap shows a message's actions); none mode's user
 picker and token mode's sign-in. Replies, edits, deletions, reactions and retry-safe sends are
-lifecycle.py's; private rooms, invitations, roles, kicks, bans, blocks and the send limit
-owners.py's; who is typing and who is online live_state.py's; unread rooms, mentions, "Seen by" and
-the read receipts setting news.py's.
+lifecycle.py's; files and images in messages attachments.py's; private rooms, invitations, roles,
+kicks, bans, blocks and the send limit owners.py's; who is typing and who is online
+live_state.py's; unread rooms, mentions, "Seen by" and the read receipts setting news.py's.
 axe-core audits the welcome page, a conversation (light and dark) and each dialog: no violation
 of impact serious or critical. Run by scripts/test (needs API_URL, TOKEN_API_URL, RUN (the
 stack's folder, whose start-gateway restarts the local WebSocket API), AXE_JS and WEB_SHOTS, the
@@ -33,6 +33,7 @@ from browser import (API, active_id, audit, browser, browsers, by_id, create_roo
                      error_shown, fill, message_shown, message_xpath, messages_count, no_horizontal_scroll,
                      open_dialog, room_button, room_id_of, room_labels, send_as, shot, sign_up, transport_is,
                      unique, user_id, wait, SHOTS)
+from attachments import attachments
 from lifecycle import lifecycle
 from live_state import live_state
 from news import news
@@ -300,7 +301,7 @@ def token_mode():
 
 def main():
     os.makedirs(SHOTS, exist_ok=True)
-    steps = [conversation, lifecycle, owners, live_state, news, fallback_to_polling, phone_layout, pick_a_user, token_mode]
+    steps = [conversation, lifecycle, attachments, owners, live_state, news, fallback_to_polling, phone_layout, pick_a_user, token_mode]
     try:
         for step in steps:
             step()

@@ -233,7 +233,8 @@ let deleting = null;
 
 function askDelete(item, opener) {
   deleting = { item, opener, done: false };
-  $("delete-preview").textContent = item.message.text;
+  const m = item.message;
+  $("delete-preview").textContent = m.text || (m.attachments || []).map((a) => a.filename).join(", ");
   $("delete-error").hidden = true;
   $("delete-dialog").showModal();
 }

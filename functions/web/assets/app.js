@@ -1,10 +1,10 @@
 // The browser client of serverless-chat-rs: plain JavaScript modules on the API of
 // docs/API.md, from the same origin. Token mode signs in for a token pair; none mode picks a
 // user. This module starts the page: the welcome forms, then the chat (rooms.js, the room
-// list; conversation.js, the open room; message.js, a message; actions.js, replies, reactions,
-// edits and deletions; live.js, push and polling; dialogs.js, the "+" menu; members.js, a
-// room's members, invitations, kicks and bans; settings.js, a room's name, topic and
-// visibility; blocks.js, blocking).
+// list; conversation.js, the open room; message.js, a message; files.js, files to send and
+// files in messages; actions.js, replies, reactions, edits and deletions; live.js, push and
+// polling; dialogs.js, the "+" menu; members.js, a room's members, invitations, kicks and bans;
+// settings.js, a room's name, topic and visibility; blocks.js, blocking).
 import { $, api, avatar, mode, nextLink, onSubmit, showError, state } from "./api.js";
 import { filterRooms, loadRooms } from "./rooms.js";
 import { closeRoom } from "./conversation.js";

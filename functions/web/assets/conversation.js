@@ -1,13 +1,15 @@
 // The open room: its head, its messages (day separators, times, initials avatars, one sender's
 // run grouped), older pages on scrolling up or with the "Load older messages" button, and the
-// composer at the bottom (Enter sends, Shift+Enter a new line, a reply's quote above it) with
-// pending sends. A message itself is painted by message.js, what one does with it is actions.js;
-// who is typing is live.js's. Opening a room reads it: its news go (rooms.js).
+// composer at the bottom (Enter sends, Shift+Enter a new line, a reply's quote and the files to
+// send above it) with pending sends. A message itself is painted by message.js, what one does
+// with it is actions.js; who is typing is live.js's; files are files.js's. Opening a room reads
+// it: its news go (rooms.js).
 import { $, api, asMe, avatar, before, clearError, fromMe, onSubmit, roleOf, send, showError, sleep, state, userId } from "./api.js";
 import { addRoom, bump, describe, dropRoom, markCurrent, news, readAll, setUnseen } from "./rooms.js";
 import { markRead, pushedEnd, showTyping, stoppedTyping, typing } from "./live.js";
 import { messageItem, paintSeen } from "./message.js";
 import { clearReply, replyingTo } from "./actions.js";
+import { roomFiles, sent, uploaded } from "./files.js";
 import { paintHeadBlock } from "./blocks.js";
 
 const PAGE = 30;
@@ -30,6 +32,7 @@ export async function openRoom(id) {
   showHead(entry);
   showTyping();
   clearReply();
+  roomFiles();
   list().replaceChildren();
   $("empty").hidden = true;
   setOlder(null);
@@ -90,6 +93,7 @@ export function closeRoom() {
   state.room = null;
   markCurrent(null);
   clearReply();
+  roomFiles();
   list().replaceChildren();
   $("room-head").hidden = true;
   $("send-form").hidden = true;
@@ -153,12 +157,15 @@ export async function loadOlder() {
 
 $("older").addEventListener("click", loadOlder);
 // Scrolling up near the top loads the page before (not a scroll down, such as a new message's).
-let lastTop = 0;
+// Whether the newest message was in view is kept: an image loading after it showed stays so.
+let lastTop = 0, atBottom = true;
 $("scroller").addEventListener("scroll", () => {
   const top = scroller().scrollTop;
   if (top < lastTop && top < 150) loadOlder();
   lastTop = top;
+  atBottom = nearBottom();
 }, { passive: true });
+$("messages").addEventListener("file-loaded", () => { if (atBottom) scrollDown(); });
 
 // A page that does not fill the window cannot be scrolled up: older ones until it does.
 async function fillWindow() {
@@ -274,23 +281,28 @@ composer.addEventListener("input", fitComposer);
 composer.addEventListener("input", () => typing(state.room, composer.value));
 
 onSubmit("send-form", async () => {
-  const room = state.room, text = composer.value, quote = replyingTo(room);
-  if (!text.trim()) return;
+  const room = state.room, typed = composer.value, quote = replyingTo(room);
+  // Files wait for their uploads; with files, the text may be left out.
+  const files = await uploaded(room), text = typed.trim() ? typed : "";
+  if (!text && !files.length) return;
   // A direct room's message goes to the person (who may have blocked the sender: a 403).
   const info = state.rooms.get(room).info;
   const to = info.direct ? `/chat/user/${await userId(info.person)}/` : `/chat/group/${room}/`;
-  const { json } = await send(to, fromMe(quote ? { text, reply_to: quote.id } : { text }));
+  const body = quote ? { text, reply_to: quote.id } : { text };
+  if (files.length) body.attachments = files.map((u) => u.id);
+  const { json } = await send(to, fromMe(body));
   $("send-form").reset();
   if (quote) clearReply();
+  sent(files);
   fitComposer();
   composer.focus();
-  follow(json.data, room, text, quote);
+  follow(json.data, room, text, quote, files.map((u) => u.attachment));
 });
 
 // Shows a sent message as pending and follows its task until it ends: SUCCESS puts the stored
-// message in its place, FAILURE shows the reason.
-export async function follow(task, room, text, quote) {
-  const item = messageItem({ text, reply_to: quote || null }, true);
+// message in its place, FAILURE shows the reason (a file whose bytes never arrived, say).
+export async function follow(task, room, text, quote, files = []) {
+  const item = messageItem({ text, reply_to: quote || null, attachments: files }, true);
   if (room !== null && state.room === room) {
     list().append(item);
     $("empty").hidden = true;

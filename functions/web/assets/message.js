@@ -1,10 +1,11 @@
 // One message as the conversation shows it: avatar, sender and time, the quote of the message
 // it replies to, its text with "(edited)" (or the mark of a deleted one) and its @mentions
-// highlighted (the reader's more), its reactions as chips, and a toolbar of what one may do with
-// it (shown on hover, on focus and on a tap; actions.js does what its buttons say). A shown
-// message is painted again in place when it changes. And "Seen by" under the newest of the
-// reader's messages that others have read.
+// highlighted (the reader's more), its files (files.js), its reactions as chips, and a toolbar
+// of what one may do with it (shown on hover, on focus and on a tap; actions.js does what its
+// buttons say). A shown message is painted again in place when it changes. And "Seen by" under
+// the newest of the reader's messages that others have read.
 import { $, avatar, before, state } from "./api.js";
+import { filesOf } from "./files.js";
 
 // The reaction palette.
 export const EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
@@ -67,6 +68,7 @@ function paint(item) {
       text.append(mark);
     }
     parts.push(text);
+    if (m.attachments && m.attachments.length) parts.push(filesOf(m.attachments));
     if (m.reactions && m.reactions.length) parts.push(chips(m.reactions));
   }
   if (pending) parts.push(el("p", "state", "sending…"));
