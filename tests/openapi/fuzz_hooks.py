@@ -34,6 +34,12 @@ meaning what it meant, and only works around the local stack:
   sends all the requests of one operation before the next, a kick of the one kicked first puts
   them back in the room, and an add of them first takes them out (without lifting a ban), so
   that each kick and add has something to do rather than one success and then only refusals.
+- Upload URLs (`POST /chat/attachments`) are for a member of a room, which random ids never
+  are: every answer would be a 404. In none mode a valid `user_id` (query) becomes one of the
+  two users of the messages above and a valid body `room` (a number, or a numeric string) their
+  room, so the files the fuzzing declares validly are 201s and the body's other refusals
+  (400, 413, 415) are checked past the lookup. Also a `map_case` hook. Sends with files stay as
+  generated: their ids name no upload (400).
 - The fuzzing's users and rooms stay: schemathesis also generates ids it saw in responses, so
   it would delete, rename or take out of their rooms the users above. Such requests (`DELETE`,
   `PUT`, `PATCH /users/{id}` of one of them, `DELETE /chat/chatroom/{id}` of one of their rooms)
@@ -53,6 +59,7 @@ LIFECYCLE = "/chat/messages/{room}/{id}"
 GOVERNED = re.compile(r"^/chat/chatroom/\{id\}/(members|bans|admins)(/|$)")
 ROOM = re.compile(r"^/chat/chatroom/\{id\}/?$")
 BLOCKS = "/users/{id}/blocks"
+ATTACHMENTS = "/chat/attachments"
 MAX_ID = 2**53 - 1
 _fixture = {}
 _owners = {}
@@ -169,8 +176,30 @@ def set_the_stage(case, owners):
             session.delete(f"{owners['base']}/chat/chatroom/{room}/members/{kicked}/", params=as_owner, timeout=30)
 
 
+def uploads_for(operation):
+    """The fuzzing's messages (their users and room) when `operation` declares a file, in
+    none mode."""
+    base = operation.schema.get_base_url()
+    if not operation.path.startswith(ATTACHMENTS) or base != os.environ.get("API_URL", "").rstrip("/"):
+        return None
+    if base not in _fixture:
+        _fixture[base] = fuzz_messages(base)
+    return _fixture[base]
+
+
 @schemathesis.hook
 def map_case(context, case):
+    uploads = uploads_for(case.operation)
+    if uploads is not None:
+        if isinstance(case.query, dict):
+            pick(case.query, "user_id", uploads["users"])
+        if isinstance(case.body, dict):
+            room = case.body.get("room")
+            if isinstance(room, str) and re.fullmatch(r"\s*0*[1-9][0-9]{0,14}\s*", room):
+                case.body["room"] = str(uploads["room"])
+            else:
+                pick(case.body, "room", [uploads["room"]])
+        return case
     owners = owners_for(case.operation)
     if owners is None:
         return case
