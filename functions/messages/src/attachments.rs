@@ -3,7 +3,7 @@
 
 use crate::State;
 use domain::attachments::{self, Attachment, Upload, MAX_PER_MESSAGE, UPLOAD_URL_SECONDS};
-use domain::ids::parse_id;
+use domain::ids::{parse_id, MAX_ID};
 use edge::http::{self, envelope, json_object};
 use edge::routes::Params;
 use edge::ApiError;
@@ -14,7 +14,7 @@ use std::collections::HashMap;
 /// A file as its body declares it: the room it is for, and what it is.
 fn parse_upload(body: &Map<String, Value>) -> Result<(u64, Attachment), ApiError> {
     let room = match body.get("room") {
-        Some(Value::Number(n)) => n.as_u64().filter(|&id| id > 0),
+        Some(Value::Number(n)) => n.as_u64().filter(|&id| id > 0 && id <= MAX_ID),
         Some(Value::String(s)) => parse_id(s),
         _ => None,
     }
@@ -131,6 +131,7 @@ mod tests {
             upload(body).map(|_| ()).unwrap_err().status()
         };
         assert_eq!(with("room", json!(0)), 400);
+        assert_eq!(with("room", json!(u64::MAX)), 400);
         assert_eq!(with("filename", json!("a/b")), 400);
         assert_eq!(with("filename", json!(5)), 400);
         assert_eq!(with("size", json!(0)), 400);

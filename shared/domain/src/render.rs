@@ -167,8 +167,16 @@ pub fn task(record: Option<&TaskRecord>, members: &[Member], view: View) -> Valu
         }
         Some(TaskRecord::Success { message, room_name }) => {
             let room_json = room(message.room, room_name, members);
-            // Gone with its room: shown as deleted.
-            let gone = || StoredMessage { text: String::new(), deleted: true, ..message.clone() };
+            // Gone with its room: shown as a tombstone, like a deleted message.
+            let gone = || StoredMessage {
+                text: String::new(),
+                deleted: true,
+                reply_to: None,
+                reactions: Vec::new(),
+                mentions: Vec::new(),
+                attachments: Vec::new(),
+                ..message.clone()
+            };
             let now = view.quoted.get(&(message.room, message.id)).cloned().unwrap_or_else(gone);
             json!({"state": "SUCCESS", "result": delivered(&now, room_json, view)})
         }
