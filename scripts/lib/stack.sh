@@ -117,12 +117,24 @@ build_functions() {
 # DynamoDB calls (the bench counts calls that way); the functions then reach DynamoDB through it.
 # Needs RUN, DYNAMODB_PORT, SQS_PORT, REDIS_PORT, API_PORT, WORKER_PORT, WS_PORT; Redis must
 # already listen.
+# Every instance `cargo lambda watch` starts takes an inotify instance (--ignore-changes does not
+# spare it), and the stack's watches may run over a hundred at once: the usual limit of 128 per
+# user left instances unstarted ("Native fs watcher error"), their invocations waiting until they
+# timed out. Raised where the machine lets us (root; containers may not).
+more_inotify_instances() {
+    local limit=/proc/sys/fs/inotify/max_user_instances
+    if [ -w "$limit" ] && [ "$(cat "$limit")" -lt 1024 ]; then
+        echo 1024 >"$limit" 2>/dev/null || say "could not raise $limit; a storm of invocations may stall"
+    fi
+}
+
 start_stack() {
     local watch_flags=(--ignore-changes --quiet "$@") profile=debug build_flags=()
     if [ "${CARGO_PROFILE:-debug}" = release ]; then
         profile=release build_flags=(--release) watch_flags+=(--release)
     fi
     stack_env
+    more_inotify_instances
     step "building the functions ($profile)" build_functions "${build_flags[@]}"
     step "DynamoDB Local on :$DYNAMODB_PORT, moto (SQS, S3) on :$SQS_PORT" start_emulators
     step "table, queues and bucket from template.yaml" create_resources
