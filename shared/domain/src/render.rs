@@ -167,12 +167,10 @@ pub fn task(record: Option<&TaskRecord>, members: &[Member], view: View) -> Valu
         }
         Some(TaskRecord::Success { message, room_name }) => {
             let room_json = room(message.room, room_name, members);
-            // Gone with its room: shown as a tombstone, like a deleted message.
+            // Gone with its room: shown as deleted, its text, mentions and files with it.
             let gone = || StoredMessage {
                 text: String::new(),
                 deleted: true,
-                reply_to: None,
-                reactions: Vec::new(),
                 mentions: Vec::new(),
                 attachments: Vec::new(),
                 ..message.clone()
