@@ -157,7 +157,7 @@ async fn admins_kick_members_only_the_owner_kicks_admins_and_nobody_the_owner() 
     let mut socket = connect(u[3]).await;
     assert_eq!(kick(u[1], u[3]).await.status(), 204);
     let left = |d: &Value| d["room"] == id && d["joined"] == false;
-    let frame = frame_where(&mut socket, "membership", Duration::from_secs(3), left).await;
+    let frame = frame_where(&mut socket, "membership", Duration::from_secs(10), left).await;
     assert_eq!(frame["data"], json!({"room": id, "joined": false, "reason": "kicked"}));
     assert_error(&get(&format!("/chat/messages/{id}/?user_id={}", u[3])).await, 403);
     // An admin cannot kick an admin; the owner can; admins come and go by the owner only.
