@@ -121,7 +121,7 @@ async fn typing_where_one_may_not_is_an_error_frame() {
 }
 
 #[tokio::test]
-async fn a_typing_storm_gives_each_member_one_frame_per_other_member() {
+async fn a_typing_storm_reaches_every_member_within_the_throttle() {
     let _heavy = HEAVY.lock().await;
     let mut users = Vec::new();
     for _ in 0..20 {
@@ -140,10 +140,13 @@ async fn a_typing_storm_gives_each_member_one_frame_per_other_member() {
     for socket in &mut sockets {
         typing(socket, json!(room)).await;
     }
-    for socket in &mut sockets {
-        typing_frames_until(socket, users.len() - 1, Duration::from_secs(15)).await;
+    for (i, socket) in sockets.iter_mut().enumerate() {
+        let heard = typing_frames_until(socket, users.len() - 1, Duration::from_secs(15)).await;
+        let from: BTreeSet<u64> = heard.iter().map(|d| d["user"]["id"].as_u64().unwrap()).collect();
+        assert_eq!(from.len(), users.len() - 1, "member {i}: the first frame of each other member");
     }
     tokio::time::sleep(Duration::from_millis(3_200)).await;
+    let storm = Instant::now();
     // Everyone at once, three times over, well within the 3-second window.
     for _ in 0..3 {
         for socket in &mut sockets {
@@ -151,9 +154,11 @@ async fn a_typing_storm_gives_each_member_one_frame_per_other_member() {
         }
     }
     // Each member hears every other member. The throttle lets a second frame of one member
-    // through only once its 3 s have passed since the first was let through: locally, on 2
-    // cores, 60 invocations may take longer than that, so a second frame may come, but never
-    // two of one member close together.
+    // through only once 3 s have passed since the first was let through: locally, on 2 cores,
+    // 60 invocations may take longer than that, so a second frame may come. Arrival times say
+    // little of when a frame was let through (a delivery may lag), but every frame heard was
+    // let through after the storm began and before it was heard: k frames of one member need
+    // k - 1 windows of 3 s in between.
     for (i, socket) in sockets.iter_mut().enumerate() {
         let others: BTreeSet<u64> = users.iter().map(|&(id, _)| id).filter(|&id| id != users[i].0).collect();
         let mut heard: BTreeMap<u64, Vec<Instant>> = BTreeMap::new();
@@ -172,10 +177,9 @@ async fn a_typing_storm_gives_each_member_one_frame_per_other_member() {
             "member {i}: a frame from each other member"
         );
         for (from, times) in &heard {
-            for pair in times.windows(2) {
-                let gap = pair[1] - pair[0];
-                assert!(gap > Duration::from_secs(2), "member {i}: two frames of {from} {gap:?} apart");
-            }
+            let span = *times.last().unwrap() - storm;
+            let allowed = 1 + (span.as_millis() / 3_000) as usize;
+            assert!(times.len() <= allowed, "member {i}: {} frames of {from} within {span:?}", times.len());
         }
     }
 }
