@@ -227,6 +227,41 @@ async fn two_sends_racing_for_one_file_store_one_message() {
     assert_eq!(with_file.len(), 1);
 }
 
+/// A send's files go to its message all together or not at all: a send refused because one
+/// of its files went out with another message leaves its other files free to send. The
+/// worker's own call, against the table, since the FIFO queue hands one room's sends over one
+/// at a time and the race cannot be timed from outside.
+#[tokio::test]
+async fn a_send_takes_its_files_all_or_none() {
+    let (room, a, _, _) = room().await;
+    let mut ids = Vec::new();
+    for name in ["x.txt", "z.txt"] {
+        ids.push(
+            upload_url(a, declare(room, name, "text/plain", 4)).await["id"].as_str().unwrap().to_string(),
+        );
+    }
+    let (x, z) = (ids[0].clone(), ids[1].clone());
+    let store = store().await;
+    assert_eq!(store.take_uploads(std::slice::from_ref(&x), 1).await.unwrap(), None);
+    assert_eq!(
+        store.take_uploads(&[z.clone(), x.clone()], 2).await.unwrap(),
+        Some(x.clone()),
+        "x went with 1"
+    );
+    assert_eq!(store.uploads(std::slice::from_ref(&z)).await.unwrap()[&z].sent, None, "z is still free");
+    assert_eq!(store.take_uploads(std::slice::from_ref(&z), 3).await.unwrap(), None);
+    assert_eq!(
+        store.take_uploads(&[z.clone(), x.clone()], 1).await.unwrap(),
+        Some(z.clone()),
+        "z went with 3"
+    );
+    assert_eq!(
+        store.take_uploads(std::slice::from_ref(&x), 1).await.unwrap(),
+        None,
+        "again for 1: redelivered"
+    );
+}
+
 #[tokio::test]
 async fn deleting_a_message_deletes_its_files() {
     let (room, a, b, _) = room().await;

@@ -1,9 +1,10 @@
 //! A send's files before its message is stored (API.md "Attachments"): each must be in the
 //! bucket with the declared size and type, and no other message may have taken it. A send whose
 //! file never arrived ends in FAILURE with the reason, never as a message with a broken file.
-//! Per file: 1 HeadObject, 1 conditional UpdateItem (its upload taken), 1 DeleteObjectTagging
-//! (kept from the bucket's rule for unsent uploads); the files of a send at once. Sends without
-//! files cost nothing here.
+//! Per file: 1 HeadObject and 1 DeleteObjectTagging (kept from the bucket's rule for unsent
+//! uploads), the files of a send at once; per send, its uploads taken all or none (1
+//! conditional UpdateItem for one file, 1 TransactWriteItems for several). Sends without files
+//! cost nothing here.
 
 use crate::{QueuedSend, State};
 use domain::attachments::Attachment;
@@ -45,10 +46,9 @@ async fn check(state: &State, send: &QueuedSend) -> Result<Checked, String> {
     if let Some(reason) = m.attachments.iter().zip(&found).find_map(|(a, u)| refusal(a, u)) {
         return Ok(Checked::Refused(reason));
     }
-    for a in &m.attachments {
-        if !state.store.take_upload(&a.id, m.id).await.map_err(|e| e.to_string())? {
-            return Ok(Checked::Refused(format!("Attachment {} was sent with another message.", a.id)));
-        }
+    let ids: Vec<String> = m.attachments.iter().map(|a| a.id.clone()).collect();
+    if let Some(id) = state.store.take_uploads(&ids, m.id).await.map_err(|e| e.to_string())? {
+        return Ok(Checked::Refused(format!("Attachment {id} was sent with another message.")));
     }
     let kept = m.attachments.iter().map(|a| state.files.keep(m.room, &a.id));
     futures_util::future::try_join_all(kept).await.map_err(|e| e.0)?;

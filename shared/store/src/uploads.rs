@@ -5,6 +5,7 @@
 
 use crate::conditional::Expr;
 use crate::item::{decode_all, encode, n};
+use crate::txn::Txn;
 use crate::{Store, StoreError};
 use domain::attachments::{Attachment, Upload};
 use domain::clock;
@@ -64,18 +65,26 @@ impl Store {
             .collect())
     }
 
-    /// Gives the upload `id` to `message`: false when another message took it first (taking it
-    /// again for the same message is true, so a redelivered send goes through). One
-    /// conditional UpdateItem.
-    pub async fn take_upload(&self, id: &str, message: u64) -> Result<bool, StoreError> {
+    /// Gives the uploads `ids` to `message`, all of them or none: the id of one that another
+    /// message took first, if any (taking them again for the same message succeeds, so a
+    /// redelivered send goes through). One conditional UpdateItem for one file; one
+    /// TransactWriteItems for several, so a send refused for one file leaves the others free.
+    pub async fn take_uploads(&self, ids: &[String], message: u64) -> Result<Option<String>, StoreError> {
         let values = [(":m", n(message))];
-        let expr = Expr {
-            condition: Some("attribute_exists(pk) AND (attribute_not_exists(sent) OR sent = :m)"),
-            values: &values,
-            ..Expr::default()
-        };
-        let written =
-            self.update_if("UpdateItem upload taken", keys::upload(id), "SET sent = :m", expr).await?;
-        Ok(written.done())
+        let update = "SET sent = :m";
+        let condition = "attribute_exists(pk) AND (attribute_not_exists(sent) OR sent = :m)";
+        if let [id] = ids {
+            let expr = Expr { condition: Some(condition), values: &values, ..Expr::default() };
+            let written = self.update_if("UpdateItem upload taken", keys::upload(id), update, expr).await?;
+            return Ok((!written.done()).then(|| id.clone()));
+        }
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        let mut txn = Txn::new(self);
+        let slots: Vec<_> =
+            ids.iter().map(|id| txn.update(keys::upload(id), update, Some(condition), &values)).collect();
+        let outcome = self.transact("TransactWriteItems uploads taken", txn).await?;
+        Ok(ids.iter().zip(slots).find(|(_, slot)| outcome.failed(*slot)).map(|(id, _)| id.clone()))
     }
 }
