@@ -19,9 +19,8 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from browser import (API, active_id, audit, browser, browsers, by_id, create_room, dark, fill, message_shown,
-                     no_horizontal_scroll, room_button, room_id_of, shot, sign_up, transport_is, unique, user_id,
-                     wait)
+from browser import (API, active_id, audit, browsers, by_id, dark, fill, message_shown, no_horizontal_scroll,
+                     room_button, shot, two_in_a_room, user_id, wait)
 from lifecycle import history, item
 
 PNG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "blue-40x30.png")
@@ -127,18 +126,8 @@ def refused(driver, path, *fragments):
 
 
 def attachments():
-    a, b = unique("amy"), unique("ben")
-    amy, ben = browser("amy"), browser("ben")
-    sign_up(amy, API, a)
-    sign_up(ben, API, b)
-    transport_is(amy, live=True)
-    transport_is(ben, live=True)
-    room = unique("kites")
-    create_room(amy, room, b)
-    room_button(ben, room, seconds=5).click()
-    wait(ben).until(lambda d: by_id(d, "room-title").text == room)
+    amy, ben, a, b, room, room_id = two_in_a_room("amy", "ben", "kites")
     amy_id = user_id(a)
-    room_id = room_id_of(amy_id, room)
     amy.execute_script(RECORD_FILES)
     button = by_id(amy, "attach-button")
     assert button.is_displayed() and button.get_attribute("aria-label") == "Attach files", "the attach button"

@@ -214,3 +214,20 @@ def send_as(sender, room_id, texts):
 def room_id_of(user, name):
     rooms = requests.get(f"{API}/chat/chatroom/", params={"user_id": user}, timeout=10).json()["data"]
     return next(r["id"] for r in rooms if r["room_name"] == name)
+
+
+def two_in_a_room(first, second, topic, others=()):
+    """Two new users, each signed up in a browser of their own with live push, in a new room
+    the first one made (with `others`, usernames, beside the second), open in the second's
+    browser: (first's driver, second's driver, first's name, second's name, room name, room id)."""
+    a, b = unique(first), unique(second)
+    one, two = browser(first), browser(second)
+    sign_up(one, API, a)
+    sign_up(two, API, b)
+    transport_is(one, live=True)
+    transport_is(two, live=True)
+    room = unique(topic)
+    create_room(one, room, ", ".join([b, *others]))
+    room_button(two, room, seconds=5).click()
+    wait(two).until(lambda d: by_id(d, "room-title").text == room)
+    return one, two, a, b, room, room_id_of(user_id(a), room)

@@ -16,8 +16,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 
-from browser import (API, active_id, audit, browser, browsers, by_id, create_room, dark, fill, message_shown, message_xpath,
-                     messages_count, room_button, room_id_of, send_as, sign_up, transport_is, unique, user_id, wait)
+from browser import (API, active_id, audit, browsers, by_id, dark, fill, message_shown, message_xpath, messages_count,
+                     room_button, send_as, two_in_a_room, user_id, wait)
 
 KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -136,18 +136,8 @@ def history(user, room):
 
 
 def lifecycle():
-    a, b = unique("amy"), unique("ben")
-    amy, ben = browser("amy"), browser("ben")
-    sign_up(amy, API, a)
-    sign_up(ben, API, b)
-    transport_is(amy, live=True)
-    transport_is(ben, live=True)
-    room = unique("lunch")
-    create_room(amy, room, b)
-    room_button(ben, room, seconds=5).click()
-    wait(ben).until(lambda d: by_id(d, "room-title").text == room)
+    amy, ben, a, b, room, room_id = two_in_a_room("amy", "ben", "lunch")
     amy_id, ben_id = user_id(a), user_id(b)
-    room_id = room_id_of(amy_id, room)
 
     # Retry-safe: the answer to Amy's send is lost; the client tries again with the same key.
     amy.execute_script(LOSE_FIRST_ANSWER)

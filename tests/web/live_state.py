@@ -14,8 +14,8 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from browser import (API, audit, browser, browsers, by_id, create_room, dark, message_shown, room_button, room_id_of,
-                     sign_up, transport_is, unique, user_id, wait)
+from browser import (API, audit, browsers, by_id, create_room, dark, message_shown, room_button, two_in_a_room, unique,
+                     user_id, wait)
 from owners import close_dialog, open_members
 
 # Every typing frame the page sends is kept in window.typingFrames; window.realSend sends
@@ -92,20 +92,11 @@ def dots_are(driver, wanted, seconds):
 
 
 def live_state():
-    a, b, c, d = unique("ava"), unique("ben"), unique("cal"), unique("dee")
+    c, d = unique("cal"), unique("dee")
     for name in (c, d):
         made = requests.post(f"{API}/users/", json={"username": name, "password": "Passw0rd!", "profile": {}}, timeout=10)
         assert made.status_code == 201, made.text
-    ava, ben = browser("ava"), browser("ben")
-    sign_up(ava, API, a)
-    sign_up(ben, API, b)
-    transport_is(ava, live=True)
-    transport_is(ben, live=True)
-    room = unique("standup")
-    create_room(ava, room, f"{b}, {c}, {d}")
-    room_button(ben, room, seconds=5).click()
-    wait(ben).until(lambda d_: by_id(d_, "room-title").text == room)
-    room_id = room_id_of(user_id(a), room)
+    ava, ben, a, b, room, room_id = two_in_a_room("ava", "ben", "standup", others=(c, d))
     typing = by_id(ben, "typing")
     assert typing.is_displayed() and typing.get_attribute("aria-live") == "polite", "a polite live region"
     assert line(ben) == "" and line(ava) == "", "nobody types yet"
