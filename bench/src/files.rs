@@ -3,8 +3,8 @@
 //! file against one without, and a history page of 50 messages with a file each against a page
 //! of 50 plain ones (its presigning is CPU only: no call per URL). Rows as `lifecycle`'s.
 
+use crate::api::{new_room, new_user, Api, CLIENTS};
 use crate::lifecycle::{measure, PER_CLIENT};
-use crate::stack::{new_room, new_user, Api, CLIENTS};
 use serde_json::{json, Value};
 use std::sync::Arc;
 

@@ -6,7 +6,7 @@
 //! request by operation, and the read and write units per request (counted by the proxy from
 //! item sizes, one client's requests).
 
-use crate::stack::{self, concurrently, new_room, new_user, Api, CLIENTS};
+use crate::api::{concurrently, load, new_room, new_user, Api, CLIENTS};
 use crate::stats::{round, Summary};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -260,7 +260,7 @@ where
         api.quiet().await;
         let request = request.clone();
         let each = move |c: usize, i: usize| request(row, c, i);
-        let (latency, rps) = stack::load(CLIENTS, PER_CLIENT, each.clone()).await;
+        let (latency, rps) = load(CLIENTS, PER_CLIENT, each.clone()).await;
         api.quiet().await;
         let alone = one_client(api, function, &each).await;
         measured.push(json!({"route": row, "latency_ms": latency.json(), "requests_per_s": round(rps), "one_client": alone}));

@@ -1,9 +1,9 @@
 //! Live room state (API.md, "Live room state"): a typing frame from one client's WebSocket to
 //! another's (no stream in its path), what a typing storm writes (nothing), what a presence
 //! change writes as a room fills (one item however many are online), and a user's list of 100
-//! rooms with news: its DynamoDB calls and latency.
+//! rooms with news (`room_list.rs`).
 
-use crate::stack::{new_room, new_user, var, Api};
+use crate::api::{new_room, new_user, var, Api};
 use crate::stats::Summary;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -137,46 +137,13 @@ async fn presence_writes(api: &Api) -> Value {
 }
 
 /// `GET /chat/chatroom/?user_id=N&limit=100` over 100 rooms with news (a mention in half).
-pub async fn room_list(api: &Api, requests: usize) -> Value {
-    let ((a, na), (b, nb)) = (new_user(api).await, new_user(api).await);
-    for i in 0..100 {
-        let room = new_room(api, &[&na, &nb]).await;
-        let text = if i % 2 == 0 { format!("hi @{nb}") } else { "news".into() };
-        let body = json!({"from": a, "text": text});
-        let task = api.expect("POST", &format!("/chat/group/{room}/"), Some(body), 202).await;
-        api.finished(task["data"].as_str().unwrap()).await;
-    }
-    let path = format!("/chat/chatroom/?user_id={b}&limit=100");
-    let page = api.expect("GET", &path, None, 200).await;
-    // Counted, not asserted: `scripts/bench rooms` also measures commits from before mentions.
-    let mentioned = page["data"].as_array().unwrap().iter().filter(|r| r["mentions"] == 1).count();
-    api.dynamodb_calls(true).await;
-    let mut took = Vec::new();
-    for _ in 0..requests {
-        let started = Instant::now();
-        api.expect("GET", &path, None, 200).await;
-        took.push(started.elapsed().as_secs_f64() * 1000.0);
-    }
-    let calls = api.dynamodb_calls(false).await;
-    let per_request: BTreeMap<&String, f64> = calls
-        .iter()
-        .filter(|(k, _)| k.starts_with("chatrooms:"))
-        .map(|(k, &v)| (k, v as f64 / requests as f64))
-        .collect();
-    json!({
-        "latency_ms": Summary::of(took).json(),
-        "dynamodb_calls_per_request": per_request,
-        "rooms_with_mentions_shown": mentioned,
-    })
-}
-
 pub async fn run() -> Value {
     let api = Api::from_env().await;
     let mut report = json!({});
     // Each part as it ends (the storm, the hardest on the local emulators, last).
     report["typing"] = typing_latency(&api, 30).await;
     eprintln!("typing: {}", report["typing"]);
-    report["room_list_100"] = room_list(&api, 50).await;
+    report["room_list_100"] = crate::room_list::run(&api, 50).await;
     eprintln!("room list: {}", report["room_list_100"]);
     report["presence"] = presence_writes(&api).await;
     eprintln!("presence: {}", report["presence"]);

@@ -3,12 +3,14 @@
 //! - per function, under a Lambda Runtime API stub (`runtime.rs`): cold start, i.e. process
 //!   exec until the first invocation is answered, over BENCH_RUNS fresh processes (default 20);
 //!   peak RSS after BENCH_INVOCATIONS warm invocations (default 1000); the zipped artifact size;
-//! - through the local stack with 16 concurrent clients: latency and req/s of every route, the
-//!   DynamoDB calls each makes, delivery latency, worker throughput, and the emulator's floor;
+//! - through the local stack (`api.rs` its client) with 16 concurrent clients: latency and
+//!   req/s of every route, the DynamoDB calls each makes (`stack.rs`), delivery latency, worker
+//!   throughput, and the emulator's floor (`pipeline.rs`);
 //! - live push (`push.rs`): stored to frame received at 1 and 100 connected clients;
 //! - the message lifecycle (`lifecycle.rs`): edits, deletions, reactions, decorated history
 //!   pages and keyed sends beside the routes they are held against;
-//! - attachments (`files.rs`): upload URLs, sends with a file and pages of files beside plain ones.
+//! - attachments (`files.rs`): upload URLs, sends with a file and pages of files beside plain ones;
+//! - live room state (`live.rs`, `room_list.rs`): typing, presence writes, a list of 100 rooms with news.
 //!
 //! Environment: BIN_DIR (release binaries), LAMBDA_DIR (cargo lambda zips), BENCH_JSON (output
 //! path), and the stack's API_URL, AWS_ENDPOINT_URL (moto: SQS), AWS_ENDPOINT_URL_DYNAMODB
@@ -17,14 +19,17 @@
 //!
 //! `bench proxy LISTEN TARGET` runs the counting proxy itself (scripts/bench starts it).
 
+mod api;
 mod cpu;
 mod files;
 mod functions;
 mod lifecycle;
 mod live;
 mod original;
+mod pipeline;
 mod proxy;
 mod push;
+mod room_list;
 mod runtime;
 mod scale;
 mod stack;
@@ -73,12 +78,12 @@ async fn main() {
         report["stack"] = stack;
     }
     if phase == "all" || phase == "push" {
-        let push = push::run(&stack::Api::from_env().await, setting("BENCH_PUSH_MESSAGES", 50)).await;
+        let push = push::run(&api::Api::from_env().await, setting("BENCH_PUSH_MESSAGES", 50)).await;
         print_push(&push);
         report["push"] = push;
     }
     if phase == "worker" {
-        let worker = stack::worker(&stack::Api::from_env().await, setting("BENCH_WORKER_JOBS", 2000)).await;
+        let worker = pipeline::worker(&api::Api::from_env().await, setting("BENCH_WORKER_JOBS", 2000)).await;
         report["stack"] = json!({"worker": worker});
         print_worker(&report["stack"]["worker"]);
     }
@@ -102,7 +107,7 @@ async fn main() {
     }
     if phase == "rooms" {
         // In results.json, so that a baseline's figures are kept beside (scripts/bench).
-        report = live::room_list(&stack::Api::from_env().await, 50).await;
+        report = room_list::run(&api::Api::from_env().await, 50).await;
         print_room_list(&report);
     }
     if phase == "original" {
@@ -343,5 +348,17 @@ fn print_room_list(r: &Value) {
         ms(&r["latency_ms"]["p90"]),
         r["dynamodb_calls_per_request"],
         r["rooms_with_mentions_shown"]
+    );
+    let floor = &r["emulator_floor_ms"];
+    println!(
+        "the emulator alone, p50: a Query and the META BatchGetItem {} ms; with the delivery states' BatchGetItem beside it {} ms",
+        ms(&floor["query_and_meta"]["p50"]),
+        ms(&floor["query_and_meta_beside_states"]["p50"])
+    );
+    let proxied = &r["through_proxy_floor_ms"];
+    println!(
+        "through the counting proxy, p50: {} ms; {} ms",
+        ms(&proxied["query_and_meta"]["p50"]),
+        ms(&proxied["query_and_meta_beside_states"]["p50"])
     );
 }

@@ -11,8 +11,8 @@
 //! measured bare in the same run: `cargo lambda watch` with a function that does no I/O, each
 //! DynamoDB call the routes make straight against DynamoDB Local, and an SQS SendMessage.
 
+use crate::api::{concurrently, new_room, new_user, var, Api};
 use crate::cpu::Emulators;
-use crate::stack::{concurrently, new_room, new_user, var, Api};
 use crate::stats::{round, Summary};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use domain::keys;

@@ -5,7 +5,7 @@
 //! each figure is that wait on average (each message is stored at a random point of the cycle).
 //! Also counts the push function's DynamoDB calls per message and times the connects.
 
-use crate::stack::{new_room, new_user, var, Api};
+use crate::api::{new_room, new_user, var, Api};
 use crate::stats::Summary;
 use domain::model::StoredMessage;
 use futures_util::StreamExt;

@@ -10,7 +10,7 @@
 //! id counters, the user listing) by all messages. Writes are items written; write and read
 //! units are DynamoDB's capacity units (transactional writes count twice).
 
-use crate::stack::Api;
+use crate::api::Api;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -48,11 +48,11 @@ fn owner(pk: &str) -> Owner {
 }
 
 async fn users(api: &Api, n: usize) -> Vec<(u64, String)> {
-    crate::stack::concurrently(
+    crate::api::concurrently(
         8,
         (0..n).map(|_| {
             let api = api.clone();
-            async move { crate::stack::new_user(&api).await }
+            async move { crate::api::new_user(&api).await }
         }),
     )
     .await
@@ -60,7 +60,7 @@ async fn users(api: &Api, n: usize) -> Vec<(u64, String)> {
 
 async fn room_of(api: &Api, members: &[(u64, String)]) -> u64 {
     let names: Vec<&str> = members.iter().map(|(_, n)| n.as_str()).collect();
-    crate::stack::new_room(api, &names).await
+    crate::api::new_room(api, &names).await
 }
 
 async fn send(api: &Api, path: String, from: u64, text: String) -> String {
@@ -216,10 +216,10 @@ pub async fn run() -> Value {
     }
 
     let seconds = std::env::var("BENCH_IDLE_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(60);
-    let alone = crate::stack::new_user(&api).await;
+    let alone = crate::api::new_user(&api).await;
     room_of(&api, std::slice::from_ref(&alone)).await;
-    let busy = crate::stack::new_user(&api).await;
-    crate::stack::concurrently(
+    let busy = crate::api::new_user(&api).await;
+    crate::api::concurrently(
         8,
         (0..1000).map(|_| {
             let (api, busy) = (api.clone(), busy.clone());
