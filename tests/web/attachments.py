@@ -76,7 +76,8 @@ IMAGES = """
 return [...document.querySelectorAll("#messages li.msg:not(.pending) .file-image img")]
   .filter((i) => i.alt === arguments[0])
   .map((i) => ({complete: i.complete, natural: [i.naturalWidth, i.naturalHeight], shown: [i.clientWidth, i.clientHeight],
-                loading: i.getAttribute("loading"), src: i.currentSrc || i.src, href: i.closest("a").href,
+                loading: i.getAttribute("loading"), placeholder: i.classList.contains("loading"),
+                src: i.currentSrc || i.src, href: i.closest("a").href,
                 target: i.closest("a").target}));
 """
 
@@ -102,10 +103,12 @@ def chips(driver):
 
 
 def image_loaded(driver, name, seconds=10):
-    """The stored message's image `name`: shown and loaded (what the browser says of it)."""
+    """The stored message's image `name`: shown and loaded (what the browser says of it), its
+    load handled (the placeholder's box gone: `complete` can be true just before)."""
     def loaded(d):
         found = d.execute_script(IMAGES, name)
-        return found[0] if found and found[0]["complete"] and found[0]["natural"][0] > 0 else None
+        done = found and found[0]["complete"] and found[0]["natural"][0] > 0 and not found[0]["placeholder"]
+        return found[0] if done else None
     try:
         return wait(driver, seconds).until(loaded)
     except Exception:
