@@ -1,15 +1,16 @@
 //! The files bucket (`FILES_BUCKET`, API.md "Attachments"): the bytes go straight between
 //! clients and S3 through presigned URLs, so the functions never carry them. Presigning is CPU
-//! only (no network call per URL); the worker checks an upload with one HeadObject and keeps
+//! only (no network call per URL; downloads by `presign.rs`); the worker checks an upload with one HeadObject and keeps
 //! it with one DeleteObjectTagging; a message's deletion deletes its files (1 DeleteObjects).
 
+use crate::presign::Presigner;
 use aws_config::SdkConfig;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use domain::attachments::{Attachment, DOWNLOAD_URL_SECONDS, UNSENT_TAG, UPLOAD_URL_SECONDS};
 use domain::model::StoredMessage;
 use domain::render::Urls;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// S3 failed or timed out: the request answers 503 (or the job is retried).
 #[derive(Debug)]
@@ -36,6 +37,8 @@ pub enum Uploaded {
 pub struct Files {
     s3: aws_sdk_s3::Client,
     bucket: String,
+    /// Download URLs, signed without the client's request pipeline.
+    presigner: Presigner,
 }
 
 fn unavailable(op: &str, err: impl std::fmt::Debug) -> FilesUnavailable {
@@ -60,7 +63,8 @@ impl Files {
     pub fn new(config: &SdkConfig, bucket: String) -> Files {
         let path_style = config.endpoint_url().is_some();
         let s3_config = aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).build();
-        Files { s3: aws_sdk_s3::Client::from_conf(s3_config), bucket }
+        let presigner = Presigner::new(config, &bucket);
+        Files { s3: aws_sdk_s3::Client::from_conf(s3_config), bucket, presigner }
     }
 
     /// A PUT of exactly `attachment`'s size and type into `room`'s files, tagged as unsent.
@@ -94,28 +98,33 @@ impl Files {
         Ok(UploadUrl { url, headers })
     }
 
-    /// Download URLs of every file of `messages` (for members only: callers check first).
+    /// Download URLs of every file of `messages` (for members only: callers check first),
+    /// opening each inline or as a download under its own name. The credentials are read
+    /// only when there is a file.
     pub async fn urls<'a>(
         &self,
         messages: impl IntoIterator<Item = &'a StoredMessage>,
     ) -> Result<Urls, FilesUnavailable> {
-        let mut urls = Urls::new();
-        for m in messages {
-            for a in &m.attachments {
-                let presigned = self
-                    .s3
-                    .get_object()
-                    .bucket(&self.bucket)
-                    .key(a.object_key(m.room))
-                    .response_content_disposition(a.disposition())
-                    .response_content_type(&a.content_type)
-                    .presigned(presigning(DOWNLOAD_URL_SECONDS))
-                    .await
-                    .map_err(|e| unavailable("presign GetObject", e))?;
-                urls.insert(a.id.clone(), presigned.uri().to_string());
-            }
+        let files: Vec<(u64, &Attachment)> =
+            messages.into_iter().flat_map(|m| m.attachments.iter().map(move |a| (m.room, a))).collect();
+        if files.is_empty() {
+            return Ok(Urls::new());
         }
-        Ok(urls)
+        let failed = |e| unavailable("presign GetObject", e);
+        let credentials = self.presigner.credentials().await.map_err(failed)?;
+        let now = SystemTime::now();
+        files
+            .into_iter()
+            .map(|(room, a)| {
+                let query = [
+                    ("response-content-disposition", a.disposition()),
+                    ("response-content-type", a.content_type.clone()),
+                ];
+                let url =
+                    self.presigner.get(&credentials, &a.object_key(room), &query, DOWNLOAD_URL_SECONDS, now);
+                Ok((a.id.clone(), url.map_err(failed)?))
+            })
+            .collect()
     }
 
     /// What the bucket holds at `room`'s file `id`. One HeadObject.

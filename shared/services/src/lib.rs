@@ -7,5 +7,6 @@ pub mod cache;
 pub mod config;
 pub mod files;
 pub mod members;
+pub mod presign;
 pub mod queue;
 pub mod signing;
