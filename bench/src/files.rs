@@ -1,7 +1,8 @@
 //! `scripts/bench files`: attachments (API.md "Attachments") beside the routes they are held
 //! against in the same run: `POST /chat/attachments/` against a plain send, a send with one
 //! file against one without, and a history page of 50 messages with a file each against a page
-//! of 50 plain ones (its presigning is CPU only: no call per URL). Rows as `lifecycle`'s.
+//! of 50 plain ones (its presigning is CPU only: no call per URL). Rows as `lifecycle`'s; then
+//! the signing of a page's URLs alone (`presign.rs`).
 
 use crate::api::{new_room, new_user, Api, CLIENTS};
 use crate::lifecycle::{measure, PER_CLIENT};
@@ -117,5 +118,5 @@ pub async fn run() -> Value {
         async move { request(&api, &fx, row, c, i).await }
     })
     .await;
-    json!({"clients": CLIENTS, "rows": rows})
+    json!({"clients": CLIENTS, "rows": rows, "signing_50_urls_ms": crate::presign::compare(200).await})
 }
