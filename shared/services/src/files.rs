@@ -1,7 +1,8 @@
 //! The files bucket (`FILES_BUCKET`, API.md "Attachments"): the bytes go straight between
 //! clients and S3 through presigned URLs, so the functions never carry them. Presigning is CPU
-//! only (no network call per URL; downloads by `presign.rs`); the worker checks an upload with one HeadObject and keeps
-//! it with one DeleteObjectTagging; a message's deletion deletes its files (1 DeleteObjects).
+//! only (no network call per URL; download URLs by `presign.rs`); the worker checks an upload
+//! with one HeadObject and keeps it with one DeleteObjectTagging; a message's deletion deletes
+//! its files (1 DeleteObjects).
 
 use crate::presign::Presigner;
 use aws_config::SdkConfig;
