@@ -86,10 +86,11 @@ def valid_id(value):
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
 
 
-def fixture_for(operation):
-    """The fuzzing's messages when `operation` is a lifecycle route fuzzed in none mode."""
+def fixture_for(operation, routes=LIFECYCLE):
+    """The fuzzing's messages (their users and room) when `operation` is one of `routes` (by
+    default the lifecycle routes), fuzzed in none mode."""
     base = operation.schema.get_base_url()
-    if not operation.path.startswith(LIFECYCLE) or base != os.environ.get("API_URL", "").rstrip("/"):
+    if not operation.path.startswith(routes) or base != os.environ.get("API_URL", "").rstrip("/"):
         return None
     if base not in _fixture:
         _fixture[base] = fuzz_messages(base)
@@ -176,20 +177,9 @@ def set_the_stage(case, owners):
             session.delete(f"{owners['base']}/chat/chatroom/{room}/members/{kicked}/", params=as_owner, timeout=30)
 
 
-def uploads_for(operation):
-    """The fuzzing's messages (their users and room) when `operation` declares a file, in
-    none mode."""
-    base = operation.schema.get_base_url()
-    if not operation.path.startswith(ATTACHMENTS) or base != os.environ.get("API_URL", "").rstrip("/"):
-        return None
-    if base not in _fixture:
-        _fixture[base] = fuzz_messages(base)
-    return _fixture[base]
-
-
 @schemathesis.hook
 def map_case(context, case):
-    uploads = uploads_for(case.operation)
+    uploads = fixture_for(case.operation, ATTACHMENTS)
     if uploads is not None:
         if isinstance(case.query, dict):
             pick(case.query, "user_id", uploads["users"])
