@@ -2,9 +2,12 @@
 //! queues, and the helpers every phase builds its fixtures and load with.
 
 use crate::stats::Summary;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::Client;
+use domain::keys::Key;
 use futures_util::future::join_all;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -177,4 +180,20 @@ where
     let samples: Vec<f64> = join_all(workers).await.into_iter().flat_map(|s| s.expect("client")).collect();
     let rps = samples.len() as f64 / started.elapsed().as_secs_f64();
     (Summary::of(samples), rps)
+}
+
+/// A table key as the SDK takes it.
+pub fn key_map((pk, sk): Key) -> HashMap<String, AttributeValue> {
+    HashMap::from([("pk".into(), AttributeValue::S(pk)), ("sk".into(), AttributeValue::S(sk))])
+}
+
+/// One strongly consistent BatchGetItem of `keys` (at most 100), until none is left unprocessed.
+pub async fn batch_get(db: &Client, table: &str, keys: Vec<Key>) {
+    let mut pending: Vec<_> = keys.into_iter().map(key_map).collect();
+    while !pending.is_empty() {
+        let request =
+            KeysAndAttributes::builder().set_keys(Some(pending)).consistent_read(true).build().unwrap();
+        let out = db.batch_get_item().request_items(table, request).send().await.expect("BatchGetItem");
+        pending = out.unprocessed_keys.and_then(|mut u| u.remove(table)).map(|k| k.keys).unwrap_or_default();
+    }
 }

@@ -11,10 +11,10 @@
 //! measured bare in the same run: `cargo lambda watch` with a function that does no I/O, each
 //! DynamoDB call the routes make straight against DynamoDB Local, and an SQS SendMessage.
 
-use crate::api::{concurrently, new_room, new_user, var, Api};
+use crate::api::{batch_get, concurrently, key_map, new_room, new_user, var, Api};
 use crate::cpu::Emulators;
 use crate::stats::{round, Summary};
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 use domain::keys;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -161,9 +161,6 @@ async fn floors(api: &Api, room: u64, user: u64) -> Value {
         .unwrap()
         .to_string();
     let s = |v: String| AttributeValue::S(v);
-    let key = |(pk, sk): keys::Key| {
-        std::collections::HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
-    };
     let mut out = json!({});
     for name in [
         "GetItem",
@@ -185,7 +182,7 @@ async fn floors(api: &Api, room: u64, user: u64) -> Value {
                             api.dynamodb
                                 .get_item()
                                 .table_name(&table)
-                                .set_key(Some(key(keys::user(user))))
+                                .set_key(Some(key_map(keys::user(user))))
                                 .consistent_read(true)
                                 .send()
                                 .await
@@ -198,17 +195,7 @@ async fn floors(api: &Api, room: u64, user: u64) -> Value {
                                 keys::user(user),
                                 keys::membership(user, room),
                             ];
-                            let request = KeysAndAttributes::builder()
-                                .set_keys(Some(ks.into_iter().map(key).collect()))
-                                .consistent_read(true)
-                                .build()
-                                .unwrap();
-                            api.dynamodb
-                                .batch_get_item()
-                                .request_items(&table, request)
-                                .send()
-                                .await
-                                .unwrap();
+                            batch_get(&api.dynamodb, &table, ks.to_vec()).await;
                         }
                         "Query of 60 messages" => {
                             api.dynamodb
@@ -227,7 +214,7 @@ async fn floors(api: &Api, room: u64, user: u64) -> Value {
                             api.dynamodb
                                 .update_item()
                                 .table_name(&table)
-                                .set_key(Some(key((format!("BENCH#{c}"), "SEQ".into()))))
+                                .set_key(Some(key_map((format!("BENCH#{c}"), "SEQ".into()))))
                                 .update_expression("ADD #v :one")
                                 .expression_attribute_names("#v", "value")
                                 .expression_attribute_values(":one", AttributeValue::N("1".into()))
@@ -236,7 +223,7 @@ async fn floors(api: &Api, room: u64, user: u64) -> Value {
                                 .unwrap();
                         }
                         "PutItem (task)" => {
-                            let mut item = key((format!("BENCH#{c}-{i}"), "TASK".into()));
+                            let mut item = key_map((format!("BENCH#{c}-{i}"), "TASK".into()));
                             item.insert("task_state".into(), s("PENDING".into()));
                             api.dynamodb
                                 .put_item()

@@ -6,29 +6,14 @@
 //! The two floors, measured alternately in one run, tell the emulator's share of a change in
 //! the route's latency from the function's.
 
-use crate::api::{new_room, new_user, var, Api};
+use crate::api::{batch_get, new_room, new_user, var, Api};
 use crate::stats::Summary;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use domain::keys::{self, Key};
+use domain::keys;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Instant;
-
-fn key_map((pk, sk): Key) -> HashMap<String, AttributeValue> {
-    HashMap::from([("pk".into(), AttributeValue::S(pk)), ("sk".into(), AttributeValue::S(sk))])
-}
-
-/// One strongly consistent BatchGetItem of `keys` (at most 100), until none is left unprocessed.
-async fn batch_get(db: &Client, table: &str, keys: Vec<Key>) {
-    let mut pending: Vec<_> = keys.into_iter().map(key_map).collect();
-    while !pending.is_empty() {
-        let request =
-            KeysAndAttributes::builder().set_keys(Some(pending)).consistent_read(true).build().unwrap();
-        let out = db.batch_get_item().request_items(table, request).send().await.expect("BatchGetItem");
-        pending = out.unprocessed_keys.and_then(|mut u| u.remove(table)).map(|k| k.keys).unwrap_or_default();
-    }
-}
 
 /// The list's reads, straight to the emulator: `with_states` adds the delivery states' batch
 /// beside the `META` one. Milliseconds.
