@@ -38,7 +38,7 @@ stop_stack() {
 start_private_redis() {
     mkdir -p "$RUN"
     API_PORT=$(free_port) DYNAMODB_PORT=$(free_port) SQS_PORT=$(free_port) REDIS_PORT=$(free_port) WORKER_PORT=$(free_port)
-    WS_PORT=$(free_port)
+    WS_PORT=$(free_port) INVOKE_PORT=$(free_port)
     export RUN REDIS_PORT
     cat >"$RUN/start-redis" <<SH
 #!/bin/sh
@@ -81,11 +81,11 @@ stack_env() {
     # Live push: the local WebSocket API (localstack/gateway), its Management API for the push
     # function, its URL for the web client and the tests.
     export WEBSOCKET_ENDPOINT="http://127.0.0.1:$WS_PORT" WEBSOCKET_URL="ws://localhost:$WS_PORT/"
-    # Typing frames: the sockets function hands them to the push function through the Lambda
-    # Invoke API, which `cargo lambda watch` serves. Not the API's own watch: it runs a bounded
-    # number of invocations at once, and sockets invocations waiting there on push invocations
-    # that cannot start would stall a typing storm. The worker's watch runs push for them.
-    export PUSH_FUNCTION=push AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$WORKER_PORT"
+    # Typing frames: the sockets function hands them to the push function by an asynchronous
+    # Lambda invoke, which the poller answers at once as Lambda does (`cargo lambda watch` would
+    # hold the caller until push is done; see localstack/poller/src/invoke.rs). The worker's
+    # watch runs push for them, beside the API's bounded number of invocations at once.
+    export PUSH_FUNCTION=push AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$INVOKE_PORT"
     # The functions' own logs; cargo-lambda's bookkeeping only from warnings up. cargo lambda
     # watch sets AWS_LAMBDA_MAX_CONCURRENCY=1 for each instance, which the runtime (built
     # without managed concurrency) answers with a warning per instance: not a problem here.
@@ -115,8 +115,8 @@ build_functions() {
 # `cargo lambda watch`, the poller. CARGO_PROFILE=release builds and runs release binaries.
 # DYNAMODB_PROXY, when set, is a command that takes LISTEN and TARGET addresses and forwards
 # DynamoDB calls (the bench counts calls that way); the functions then reach DynamoDB through it.
-# Needs RUN, DYNAMODB_PORT, SQS_PORT, REDIS_PORT, API_PORT, WORKER_PORT, WS_PORT; Redis must
-# already listen.
+# Needs RUN, DYNAMODB_PORT, SQS_PORT, REDIS_PORT, API_PORT, WORKER_PORT, WS_PORT, INVOKE_PORT;
+# Redis must already listen.
 # Every instance `cargo lambda watch` starts takes an inotify instance (--ignore-changes does not
 # spare it), and the stack's watches may run over a hundred at once: the usual limit of 128 per
 # user left instances unstarted ("Native fs watcher error"), their invocations waiting until they
@@ -209,7 +209,8 @@ SH
     curl -fsS -o /dev/null --max-time 60 -d '{"Records": []}' "$WORKER_URL" || { echo "the worker does not answer"; return 1; }
     # The event source mappings: batches from SQS to the worker, the table's stream to the push
     # function, each through its Invoke API.
-    PUSH_URL="$(invoke_url "$API_URL" push)" start poller "$ROOT/target/$profile/poller"
+    PUSH_URL="$(invoke_url "$API_URL" push)" ASYNC_INVOKE_PORT=$INVOKE_PORT \
+        ASYNC_INVOKE_TARGET="http://127.0.0.1:$WORKER_PORT" start poller "$ROOT/target/$profile/poller"
     # The WebSocket API (and in the tests a second one, on the token-mode copy).
     local apis=("$WS_PORT=$(invoke_url "$API_URL" sockets)")
     if [ -n "${TOKEN_WS_PORT:-}" ]; then

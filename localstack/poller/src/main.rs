@@ -3,7 +3,8 @@
 //! `cargo lambda watch` serves, deletes what the worker handled and leaves its reported
 //! failures (or a whole batch, if the invoke failed) for SQS to deliver again. DynamoDB
 //! stream: see `stream`, when `STREAM_ARN`, `PUSH_URL` (the push function's invoke URL) and
-//! `PUSH_FILTERS` (a JSON list of filter patterns) are set.
+//! `PUSH_FILTERS` (a JSON list of filter patterns) are set. And Lambda's asynchronous
+//! invocation: see `invoke`, when `ASYNC_INVOKE_PORT` and `ASYNC_INVOKE_TARGET` are set.
 //!
 //! Environment: `QUEUE_URL`, `DLQ_URL`, `WORKER_URL` (the worker's invoke URL), and optionally
 //! `POLLERS` (concurrent pollers of the job queue, default 8: as fast as 16 and faster than 2
@@ -16,6 +17,7 @@ use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeN
 use aws_sdk_sqs::Client;
 use std::time::Duration;
 
+mod invoke;
 mod stream;
 
 #[derive(Clone)]
@@ -67,6 +69,10 @@ async fn main() {
             function,
             filters,
         })));
+    }
+    if let (Ok(port), Ok(base)) = (std::env::var("ASYNC_INVOKE_PORT"), std::env::var("ASYNC_INVOKE_TARGET")) {
+        let port = port.parse().expect("ASYNC_INVOKE_PORT is a port number");
+        tasks.push(tokio::spawn(invoke::serve(port, base, http.clone())));
     }
     tracing::info!(worker, "polling");
     for task in tasks {
