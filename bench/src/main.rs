@@ -331,13 +331,13 @@ fn print_live(l: &Value) {
     println!("| send to arrival | {} | {} | {} |", ms(&f["p50"]), ms(&f["p90"]), ms(&f["p99"]));
     let s = &l["typing_storm"];
     println!(
-        "\nTyping storm, 50 members sending {} frames: {} let through, {} frames heard ({} of them \
-         duplicates), {} of 50 members heard every other, the last frame after {:.1} s; {} DynamoDB \
-         writes, {} calls in all: {}",
+        "\nTyping storm, 50 members sending {} frames: {} relayed by push, {} frames heard ({} beyond \
+         one per sender and member), {} of 50 members heard every other, the last frame after {:.1} s; \
+         {} DynamoDB writes, {} calls in all: {}",
         s["frames_sent"],
-        s["let_through"],
+        s["relayed"],
         s["frames_heard"],
-        s["duplicates"],
+        s["repeats"],
         s["members_who_heard_everyone"],
         s["last_frame_after_s"].as_f64().unwrap_or(f64::NAN),
         s["dynamodb_writes"],
