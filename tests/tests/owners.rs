@@ -1,6 +1,7 @@
 //! Rooms with owners (API.md "Rooms with owners"), through the running stack: owners and
 //! admins, private rooms, settings, adding members, kicks, bans and their races, ownership
-//! passed on, admins deleting messages, and the `membership` frame of a kick.
+//! passed on, room lists showing each change at once, admins deleting messages, and the
+//! `membership` frame of a kick.
 
 use e2e::ws::*;
 use e2e::*;
@@ -229,6 +230,45 @@ async fn an_owner_and_an_admin_kicking_each_other_at_once_leave_the_owner() {
         assert_eq!((a.status(), b.status()), (204, 403));
         assert_eq!(member_names(&view(id, u[0]).await.json["data"]), [n[0].clone()]);
     }
+}
+
+/// `room` as `user`'s room list shows it.
+async fn listed(room: u64, user: u64) -> Value {
+    let r = get(&format!("/chat/chatroom/?user_id={user}")).await;
+    assert_eq!(r.status(), 200, "{}", r.text);
+    r.json["data"].as_array().unwrap().iter().find(|r| r["id"] == room).cloned().expect("listed")
+}
+
+#[tokio::test]
+async fn a_room_list_shows_each_change_of_a_room_s_name_and_rules_at_once() {
+    // The list shows names and rules from the cache once read: every change must reach it.
+    let (u, n) = users(3).await;
+    let id = owned_room(u[0], &[&n[1], &n[2]], "public").await["id"].as_u64().unwrap();
+    let first = listed(id, u[2]).await;
+    assert_eq!(
+        (&first["owner"]["id"], &first["admins"], &first["topic"]),
+        (&json!(u[0]), &json!([]), &json!("plans"))
+    );
+    assert_eq!(
+        put(&format!("/chat/chatroom/{id}/admins/{}/?user_id={}", u[1], u[0]), None).await.status(),
+        200
+    );
+    assert_eq!(listed(id, u[2]).await["admins"], json!([{"id": u[1], "username": n[1]}]));
+    let name = unique("relisted");
+    let body = json!({"room_name": name, "topic": "news", "visibility": "private"});
+    assert_eq!(patch(&format!("/chat/chatroom/{id}/?user_id={}", u[1]), body).await.status(), 200);
+    let now = listed(id, u[2]).await;
+    assert_eq!(
+        (&now["room_name"], &now["topic"], &now["visibility"]),
+        (&json!(name), &json!("news"), &json!("private"))
+    );
+    let revoked = delete(&format!("/chat/chatroom/{id}/admins/{}/?user_id={}", u[1], u[0])).await;
+    assert_eq!(revoked.status(), 204, "{}", revoked.text);
+    assert_eq!(listed(id, u[2]).await["admins"], json!([]));
+    assert_eq!(delete(&format!("/chat/chatroom/{id}/?user_id={}", u[0])).await.status(), 204);
+    let after = listed(id, u[2]).await;
+    assert_eq!(after["owner"]["id"], u[1], "the owner left: the first member owns it");
+    assert_eq!(after["room_member"], json!([{"username": n[1]}, {"username": n[2]}]));
 }
 
 #[tokio::test]

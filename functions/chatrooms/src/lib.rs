@@ -6,7 +6,7 @@
 //! | route | calls |
 //! |---|---|
 //! | `GET /chat/chatroom/` | 1 Query (group listing: public rooms only) |
-//! | `GET /chat/chatroom/?user_id=N` | 1 Query (N's rooms with N's positions and unread mentions; a GetItem of N only when there are none), then at once the rooms' `META` (1 BatchGetItem: names and rules), their delivery states (1 BatchGetItem: the newest messages) and the members of each room from the cache, else 1 Query per room |
+//! | `GET /chat/chatroom/?user_id=N` | 1 Query (N's rooms with N's positions and unread mentions; a GetItem of N only when there are none), then at once the rooms' delivery states (1 BatchGetItem: the newest messages) and each room's name, rules and members from the cache (1 pipeline), else for the rooms it misses 1 BatchGetItem of their `META` and 1 Query per room |
 //! | `POST /chat/chatroom/` | 1 BatchGetItem (usernames → ids) and, with an acting user, 1 GetItem (them) at once; 1 UpdateItem (id counter), 1 TransactWriteItems (4 + 3k items; beyond 32 members one more per 33) |
 //! | `PUT /chat/chatroom/{id}/?user_id=N` | 1 BatchGetItem (room, delivery state, user, membership), 1 TransactWriteItems (with the ban check); the cached member list dropped |
 //! | `DELETE /chat/chatroom/{id}/?user_id=N` | 1 BatchGetItem, 1 TransactWriteItems (the owner's leave passes the room on: 1 Query of the members before it when there is no admin), 1 conditional DeleteItem; when that was the last member, a BatchWriteItem and 3 Queries + BatchWriteItems of the room's items |

@@ -46,7 +46,7 @@ pub async fn join(state: &State, req: &Request, params: Params) -> Result<Respon
     let from = found.state.map(|s| s.position()).unwrap_or_default();
     match state.store.join(&room_data, &(&user_data).into(), from).await? {
         JoinOutcome::Joined => {
-            state.cache.invalidate_members(&[room]).await;
+            state.cache.invalidate_rooms(&[room]).await;
             state.cache.rooms_changed(&[user]).await;
             Ok(envelope(200, None))
         }
@@ -73,7 +73,7 @@ pub async fn leave(state: &State, req: &Request, params: Params) -> Result<Respo
     }
     match state.store.leave(&room_data, &found.rules, &(&user_data).into()).await? {
         LeaveOutcome::Left => {
-            state.cache.invalidate_members(&[room]).await;
+            state.cache.invalidate_rooms(&[room]).await;
             Ok(no_content())
         }
         LeaveOutcome::NotMember => Err(not_member()),

@@ -105,7 +105,7 @@ pub async fn add(state: &State, req: &Request, params: Params) -> Result<Respons
         JoinOutcome::RoomGone => return Err(ApiError::room_not_found(room)),
         JoinOutcome::UserGone => return Err(ApiError::user_not_found(id)),
     }
-    state.cache.invalidate_members(&[room]).await;
+    state.cache.invalidate_rooms(&[room]).await;
     state.cache.rooms_changed(&[id]).await;
     let mut members = before;
     members.push(added);
@@ -131,7 +131,7 @@ pub async fn kick(state: &State, req: &Request, params: Params) -> Result<Respon
     if !state.store.remove_member(&found, &look.rules, &who, Removal::Kicked).await? {
         return Err(ApiError::Conflict("The chat room changed meanwhile; try again.".into()));
     }
-    state.cache.invalidate_members(&[room]).await;
+    state.cache.invalidate_rooms(&[room]).await;
     state.cache.rooms_changed(&[kicked]).await;
     Ok(no_content())
 }
@@ -155,7 +155,7 @@ pub async fn ban(state: &State, req: &Request, params: Params) -> Result<Respons
         };
         if done {
             if look.target_member {
-                state.cache.invalidate_members(&[room]).await;
+                state.cache.invalidate_rooms(&[room]).await;
                 state.cache.rooms_changed(&[banned]).await;
             }
             return Ok(envelope(200, None));
@@ -218,5 +218,6 @@ async fn set_admin(
     if !state.store.set_admin(room, &look.rules, actor, user, admin).await? {
         return Err(ApiError::Conflict("The chat room changed meanwhile; try again.".into()));
     }
+    state.cache.invalidate_rooms(&[room]).await;
     Ok(if admin { envelope(200, None) } else { no_content() })
 }

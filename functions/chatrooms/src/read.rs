@@ -43,20 +43,17 @@ async fn list_of_user(state: &State, req: &Request, user: u64) -> Result<Respons
         return Err(ApiError::user_not_found(user));
     }
     let ids: Vec<u64> = rooms.iter().map(|m| m.room.id).collect();
-    // The rooms' names and rules from their `META` (a rename does not rewrite every member's
-    // copy of the name), beside their members and their newest messages.
-    let (members, rules, last) = tokio::try_join!(
-        members::of(&state.store, &state.cache, &ids),
-        state.store.rooms_rules(&ids),
-        state.store.last_messages(&ids)
-    )?;
+    // The rooms' names and rules as their `META` has them (a rename does not rewrite every
+    // member's copy of the name), beside their newest messages.
+    let (shown, last) =
+        tokio::try_join!(members::shown(&state.store, &state.cache, &ids), state.store.last_messages(&ids))?;
     let of_user: HashMap<u64, &Membership> = rooms.iter().map(|m| (m.room.id, m)).collect();
-    let data = rules
+    let data = shown
         .iter()
-        .map(|(room, rules)| {
-            let shown = render::room_full(room, rules, &members[&room.id]);
-            let names = member_names(&members[&room.id]);
-            render::listed_room(shown, of_user[&room.id], user, last.get(&room.id), &names)
+        .map(|s| {
+            let names = member_names(&s.members);
+            let room = render::room_full(&s.room, &s.rules, &s.members);
+            render::listed_room(room, of_user[&s.room.id], user, last.get(&s.room.id), &names)
         })
         .collect();
     Ok(page(req, data, next))

@@ -66,6 +66,7 @@ pub async fn update(state: &State, req: &Request, params: Params) -> Result<Resp
             return Err(ApiError::Conflict("The chat room changed meanwhile; try again.".into()))
         }
     }
+    state.cache.invalidate_rooms(&[room]).await;
     let mut rules = look.rules;
     rules.visibility = visibility;
     rules.topic = topic.unwrap_or(rules.topic);

@@ -10,7 +10,7 @@ use edge::routes::Params;
 use edge::ApiError;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
-use services::members;
+use services::members::{self, Shown};
 use std::collections::HashMap;
 use std::time::Duration;
 use store::StoreError;
@@ -256,9 +256,9 @@ async fn look(state: &State, reader: u64, memberships: &[&Membership]) -> Result
 async fn render_unseen(state: &State, reader: u64, found: &[Found]) -> Result<Vec<Value>, ApiError> {
     let ids: Vec<u64> = found.iter().map(|f| f.membership.room.id).collect();
     // The rooms' names from their `META` (a rename does not rewrite every member's copy).
-    let (members, metas) =
-        tokio::try_join!(members::of(&state.store, &state.cache, &ids), state.store.rooms_rules(&ids))?;
-    let all: Vec<_> = members.values().flatten().cloned().collect();
+    let rooms_shown: HashMap<u64, Shown> =
+        members::shown(&state.store, &state.cache, &ids).await?.into_iter().map(|s| (s.room.id, s)).collect();
+    let all: Vec<_> = rooms_shown.values().flat_map(|s| s.members.iter().cloned()).collect();
     let shown: Vec<StoredMessage> = found.iter().flat_map(|f| f.messages.iter().cloned()).collect();
     let quoted = quotes(state, &shown).await?;
     let urls = state.files.urls(&shown).await?;
@@ -272,11 +272,11 @@ async fn render_unseen(state: &State, reader: u64, found: &[Found]) -> Result<Ve
         .iter()
         .map(|id| {
             let f = by_room[id];
-            let name = metas
-                .iter()
-                .find(|(r, _)| r.id == *id)
-                .map_or(&f.membership.room.room_name, |(r, _)| &r.room_name);
-            let mut json = render::room(*id, name, &members[id]);
+            let (name, members) = match rooms_shown.get(id) {
+                Some(s) => (&s.room.room_name, s.members.as_slice()),
+                None => (&f.membership.room.room_name, &[][..]),
+            };
+            let mut json = render::room(*id, name, members);
             json["messages"] = f.messages.iter().map(|m| render::message(m, view)).collect();
             json
         })

@@ -163,7 +163,7 @@ pub async fn direct(state: &State, req: &Request, params: Params) -> Result<Resp
             .await?
             .ok_or_else(|| ApiError::NotFound("A user of this conversation does not exist.".into()))?;
         if opened.joined {
-            state.cache.invalidate_members(&[opened.room.id]).await;
+            state.cache.invalidate_rooms(&[opened.room.id]).await;
             state.cache.rooms_changed(&[sender.id, to.id]).await;
         }
         let files = attachments::of_send(&send.attachments, uploads?, from, opened.room.id)?;

@@ -144,7 +144,7 @@ async fn change(state: &State, req: &Request, id: u64, partial: bool) -> Result<
                 // a rename whose first attempt failed here puts it right.
                 if changes.username.is_some() {
                     let rooms = state.store.rename_member(&new).await?;
-                    state.cache.invalidate_members(&rooms).await;
+                    state.cache.invalidate_rooms(&rooms).await;
                 }
                 // Read receipts turned off (or again, after a failure here): the user's go.
                 if changes.read_receipts == Some(false) {
@@ -170,7 +170,7 @@ async fn delete(state: &State, req: &Request, params: Params) -> Result<Response
     // A join that slipped in before the record went is undone here; after it, joins fail.
     left.extend(state.store.leave_all_rooms(&member).await?);
     state.cache.invalidate_users().await;
-    state.cache.invalidate_members(&left).await;
+    state.cache.invalidate_rooms(&left).await;
     if !deleted {
         return Err(not_found());
     }

@@ -34,7 +34,7 @@ impl Visibility {
 /// Longest topic, in characters.
 pub const MAX_TOPIC_CHARS: usize = 250;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Governance {
     pub owner: Option<u64>,
     /// (user, the microsecond they became admin), longest first; the owner is not among them.

@@ -15,7 +15,7 @@ pub enum RoomKind {
 }
 
 /// A room as the API knows it. A direct room knows its pair of users, smaller id first.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Room {
     pub id: u64,
     pub room_name: String,

@@ -1,5 +1,5 @@
-//! Redis (ElastiCache in AWS): pages of the user list, rooms' member lists (for showing
-//! `room_member`, never for deciding who may do what), wake-up marks that tell long polls a
+//! Redis (ElastiCache in AWS): pages of the user list, what rooms show (`rooms`: their member
+//! lists, names and rules, never for deciding who may do what), wake-up marks that tell long polls a
 //! room got new messages, send counts and the typing throttle. An accelerator, never a point of failure or a source of truth: every
 //! error is logged as a warning and the caller goes on to DynamoDB.
 //!
@@ -8,6 +8,10 @@
 //! its hash tag (one slot: ElastiCache Serverless is a cluster and refuses multi-key commands
 //! across slots); writes move the generation on, which makes every value read before stale. Room
 //! keys are tagged by room and read in pipelines, so rooms spread over the cluster.
+
+mod rooms;
+
+pub use rooms::{CachedRoom, RoomFill};
 
 use domain::typing::TYPING_WINDOW_MS;
 use redis::aio::MultiplexedConnection;
@@ -35,9 +39,6 @@ impl SendLimits {
         SendLimits { per_target: setting("SEND_LIMIT_ROOM", 10), per_user: setting("SEND_LIMIT_USER", 30) }
     }
 }
-/// Member lists live shortly: should an invalidation be lost to a cache outage, a stale list
-/// is gone within a minute.
-const MEMBERS_TTL_SECONDS: u64 = 60;
 /// Wake marks and the user generation outlive any page and any long poll.
 const MARK_TTL_SECONDS: u64 = 24 * 60 * 60;
 /// A cache that does not answer within this is treated as down, so requests stay fast.
@@ -86,14 +87,6 @@ impl Cache {
 
     fn typing_key(&self, user: u64, room: u64) -> String {
         format!("{}:typing:{{{user}}}:{room}", self.prefix)
-    }
-
-    fn members_key(&self, room: u64) -> String {
-        format!("{}:members:{{{room}}}", self.prefix)
-    }
-
-    fn members_generation_key(&self, room: u64) -> String {
-        format!("{}:members-generation:{{{room}}}", self.prefix)
     }
 
     /// The open connection, or a new one. `fresh` forces a new one.
@@ -261,61 +254,6 @@ impl Cache {
         }
         pipe.cmd("GET").arg(self.rooms_of_key(reader));
         self.run("wake marks", Command::Pipeline(pipe)).await
-    }
-}
-
-impl Cache {
-    /// The cached member lists of rooms (`None` per room on a miss) and the generations they
-    /// were read at, for [`Cache::store_members`]; `None` without a cache.
-    pub async fn members(&self, rooms: &[u64]) -> Option<Vec<(Option<String>, String)>> {
-        if !self.enabled() || rooms.is_empty() {
-            return None;
-        }
-        let mut pipe = redis::pipe();
-        for &room in rooms {
-            pipe.cmd("MGET").arg(self.members_generation_key(room)).arg(self.members_key(room));
-        }
-        let read: Vec<(Option<String>, Option<String>)> =
-            self.run("members", Command::Pipeline(pipe)).await?;
-        Some(
-            read.into_iter()
-                .map(|(generation, list)| {
-                    let generation = generation.unwrap_or_else(|| "0".into());
-                    let list =
-                        list.and_then(|l| l.strip_prefix(&format!("{generation}|")).map(str::to_string));
-                    (list, generation)
-                })
-                .collect(),
-        )
-    }
-
-    /// Caches a room's member list read from DynamoDB, unless a join or leave moved the room's
-    /// generation on since `generation` was read.
-    pub async fn store_members(&self, room: u64, list: &str, generation: &str) {
-        let cmd = redis::cmd("EVAL")
-            .arg(STORE_IF_CURRENT)
-            .arg(2)
-            .arg(self.members_generation_key(room))
-            .arg(self.members_key(room))
-            .arg(list)
-            .arg(generation)
-            .arg(MEMBERS_TTL_SECONDS)
-            .clone();
-        let _: Option<redis::Value> = self.run("EVAL store members", Command::Single(cmd)).await;
-    }
-
-    /// Makes the rooms' cached member lists stale: after every join, leave, rename or delete
-    /// of a member, before the response.
-    pub async fn invalidate_members(&self, rooms: &[u64]) {
-        if rooms.is_empty() || !self.enabled() {
-            return;
-        }
-        let mut pipe = redis::pipe();
-        for &room in rooms {
-            let key = self.members_generation_key(room);
-            pipe.cmd("INCR").arg(&key).ignore().cmd("EXPIRE").arg(&key).arg(MARK_TTL_SECONDS).ignore();
-        }
-        let _: Option<()> = self.run("invalidate members", Command::Pipeline(pipe)).await;
     }
 }
 
