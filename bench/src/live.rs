@@ -37,6 +37,16 @@ async fn typing_in(socket: &mut Socket, room: u64) {
     tokio::time::timeout(Duration::from_secs(10), wait).await.expect("a typing frame within 10 s");
 }
 
+/// Waits until `room` has `connections` live connections (their connects recorded), so that
+/// a frame's figures do not count a push before its receivers were known.
+async fn online(api: &Api, room: u64, connections: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while api.store.online(room).await.expect("presence reads").len() < connections {
+        assert!(Instant::now() < deadline, "{connections} connections online in room {room} within 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Calls that write, from the counting proxy's `function:Operation` counts.
 fn writes(calls: &BTreeMap<String, u64>) -> u64 {
     let writing = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"];
@@ -52,7 +62,9 @@ async fn typing_latency(api: &Api, samples: usize) -> Value {
         rooms.push(new_room(api, &[&na, &nb]).await);
     }
     let (mut sa, mut sb) = (connect(a).await, connect(b).await);
-    tokio::time::sleep(Duration::from_millis(500)).await; // both connects recorded
+    for &room in &rooms {
+        online(api, room, 2).await;
+    }
     let mut took = Vec::new();
     for &room in &rooms {
         let started = Instant::now();
@@ -77,7 +89,7 @@ async fn typing_storm(api: &Api) -> Value {
     for (user, _) in &users {
         sockets.push(connect(*user).await);
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    online(api, room, users.len()).await;
     api.dynamodb_calls(true).await;
     let started = Instant::now();
     for _ in 0..5 {

@@ -1,7 +1,8 @@
 //! Redis (ElastiCache in AWS): pages of the user list, what rooms show (`rooms`: their member
-//! lists, names and rules, never for deciding who may do what), wake-up marks that tell long polls a
-//! room got new messages, send counts and the typing throttle. An accelerator, never a point of failure or a source of truth: every
-//! error is logged as a warning and the caller goes on to DynamoDB.
+//! lists, names and rules, never for deciding who may do what), wake-up marks that tell long
+//! polls a room got new messages, send counts and the typing throttle. An accelerator, never a
+//! point of failure or a source of truth: every error is logged as a warning and the caller goes
+//! on to DynamoDB.
 //!
 //! Keys start with a prefix (`CACHE_PREFIX`) so stacks sharing a Redis never see each other's
 //! data. A cached value carries the generation it was read under, and its generation key shares
