@@ -81,12 +81,14 @@ pub async fn run(api: &Api, requests: usize) -> Value {
     let (mut took, mut above) = (Vec::new(), Vec::new());
     let mut floors: [Vec<f64>; 4] = Default::default();
     for _ in 0..requests {
-        took.push(timed_get(api, &path).await);
+        let route = timed_get(api, &path).await;
+        took.push(route);
         for (i, &(db, batch)) in floors_of.iter().enumerate() {
             floors[i].push(floor_once(db, &table, b, &rooms, batch).await);
         }
-        // Today's route against today's reads through the proxy, as the functions make them.
-        above.push(took[took.len() - 1] - floors[3][floors[3].len() - 1]);
+        // Today's route against today's reads through the proxy (the last floor), as the
+        // functions make them.
+        above.push(route - floors[3].last().expect("just measured"));
     }
     let calls = api.dynamodb_calls(false).await;
     let per_request: BTreeMap<&String, f64> = calls
